@@ -432,7 +432,7 @@ mod tests {
             ("2us", "whole milliseconds"),
             ("1.5ms", "whole milliseconds"),
             ("1.0000001s", "whole milliseconds"),
-            ("300000h", "longer than Go allows"),
+            ("3000000h", "longer than Go allows"),
             (
                 "99999999999999999999999999999999999999999h",
                 "longer than Go allows",
