@@ -438,7 +438,7 @@ mod tests {
                 "longer than Go allows",
             ),
             ("three", "number is missing"),
-            ("1h-30m", "number is missing"),
+            ("1h-30m", "unknown unit"),
         ] {
             let error = parse_duration_ms(text).expect_err(text);
             assert!(error.0.contains(reason), "{text}: {error}");
