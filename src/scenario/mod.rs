@@ -1,1 +1,2 @@
 //! Scenario files.
+pub mod yaml;
