@@ -1,2 +1,4 @@
 //! Scenario files.
+pub mod decode;
+pub mod diag;
 pub mod yaml;
