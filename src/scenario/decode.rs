@@ -76,16 +76,18 @@ pub fn describe(node: &Node) -> String {
 /// The closest valid name to `given`, if one is close enough to be a likely typo.
 pub fn did_you_mean<'a>(given: &str, valid: &[&'a str]) -> Option<&'a str> {
     let given_lower = given.to_lowercase();
-    valid
-        .iter()
-        .map(|candidate| {
-            let similarity =
-                strsim::normalized_damerau_levenshtein(&given_lower, &candidate.to_lowercase());
-            (similarity, *candidate)
-        })
-        .filter(|(similarity, _)| *similarity >= 0.6)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
+    let mut best: Option<(f64, &'a str)> = None;
+    for candidate in valid {
+        let similarity =
+            strsim::normalized_damerau_levenshtein(&given_lower, &candidate.to_lowercase());
+        // Strictly better only: on a tie the earlier valid name wins, so the hint
+        // does not depend on anything but the order of the list.
+        if similarity >= 0.6 && best.is_none_or(|(best_similarity, _)| similarity > best_similarity)
+        {
+            best = Some((similarity, candidate));
+        }
+    }
+    best.map(|(_, candidate)| candidate)
 }
 
 /// "did you mean X? valid: a, b, c" for an unknown name.

@@ -242,11 +242,18 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         )
     });
 
-    let placeholders = spec
-        .optional("placeholders")
-        .map_or(Some(BTreeMap::new()), |value| {
-            decode_placeholders(&value, report)
-        });
+    let placeholders_value = spec.optional("placeholders");
+    let placeholder_positions: BTreeMap<String, Pos> =
+        match placeholders_value.as_ref().map(|v| &v.node.kind) {
+            Some(NodeKind::Map(entries)) => entries
+                .iter()
+                .map(|(key, _)| (key.as_scalar().unwrap_or_default().to_string(), key.pos))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+    let placeholders = placeholders_value.map_or(Some(BTreeMap::new()), |value| {
+        decode_placeholders(&value, report)
+    });
     let mut substitution = Substitution {
         placeholders: placeholders.clone().unwrap_or_default(),
         used: BTreeSet::new(),
@@ -303,7 +310,7 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
     for (key, _) in substitution.placeholders.iter() {
         if !substitution.used.contains(key) {
             report.warning(
-                spec_pos,
+                placeholder_positions.get(key).copied().unwrap_or(spec_pos),
                 &format!("spec.placeholders.{key}"),
                 format!("placeholder <{key}> is not used by any manifest"),
             );
