@@ -1,0 +1,362 @@
+//! Scenario files (DESIGN.md §1.2): reading, checking and the typed [`Scenario`].
+//!
+//! Layers: [`yaml`] turns text into a spanned tree, [`decode`] reads typed fields and
+//! collects [`diag::Diagnostic`]s, [`spec`] checks the scenario format itself. The
+//! model checks what needs the whole cluster (VM and pool names, manifests' contents)
+//! using the positions kept here.
+
+pub mod decode;
+pub mod diag;
+pub mod spec;
+pub mod yaml;
+
+use crate::units::Quantity;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diagnostic, Severity};
+pub use spec::{load, load_str};
+pub use yaml::{Node, NodeKind, Pos};
+
+/// The only `apiVersion` accepted for scenario files.
+pub const API_VERSION: &str = "poolsim.io/v1alpha1";
+/// The only `kind` accepted for scenario files.
+pub const KIND: &str = "Scenario";
+
+/// Longest simulated run: 30 days.
+pub const MAX_DURATION_MS: u64 = 30 * 24 * 3_600_000;
+/// Default spacing of timeseries rows.
+pub const DEFAULT_SAMPLE_INTERVAL_MS: u64 = 5_000;
+/// Finest sample spacing allowed.
+pub const MIN_SAMPLE_INTERVAL_MS: u64 = 100;
+/// Most timeseries rows one run may produce (`duration / sampleInterval + 1`).
+pub const MAX_SAMPLES: u64 = 1_000_000;
+/// Algorithm used when the scenario names none.
+pub const DEFAULT_ALGORITHM: &str = "kubevirt-pool";
+/// Namespace for manifests that name none, as `kubectl apply` without `-n`.
+pub const DEFAULT_NAMESPACE: &str = "default";
+/// Most nodes in a cluster (the count form and the list form alike).
+pub const MAX_NODES: usize = 10_000;
+/// Default node CPU capacity for the count form, in cores.
+pub const DEFAULT_NODE_CPU: &str = "16";
+/// Default node memory capacity for the count form.
+pub const DEFAULT_NODE_MEMORY: &str = "64Gi";
+/// Default pods per node: kubelet's `--max-pods` default, 110
+/// (kubernetes/kubernetes `pkg/kubelet/apis/config/v1beta1/defaults.go`,
+/// `SetDefaults_KubeletConfiguration`, `MaxPods = 110`).
+pub const DEFAULT_NODE_PODS: u32 = 110;
+
+/// The columns of `timeseries.csv` (DESIGN.md §1.3), in order; `expect[].column` must
+/// name one of them.
+pub const TIMESERIES_COLUMNS: &[&str] = &[
+    "time_s",
+    "desired_replicas",
+    "hpa_desired_replicas",
+    "vms_total",
+    "vms_ready",
+    "vmis_running",
+    "vmis_unknown",
+    "guests_running",
+    "overshoot",
+    "pvcs_bound",
+    "cpu_utilization_pct",
+];
+
+/// The numeric fields of `summary.json` (DESIGN.md §1.3) that `expect[].metric` may name.
+pub const SUMMARY_METRICS: &[&str] = &[
+    "duration_s",
+    "events_processed",
+    "max_overshoot",
+    "max_guests_running",
+    "final_desired_replicas",
+    "final_vms_ready",
+];
+
+/// The event actions of DESIGN.md §1.2, as written in files.
+pub const EVENT_ACTIONS: &[&str] = &[
+    "scale",
+    "apply",
+    "delete",
+    "patch",
+    "partitionNode",
+    "healNode",
+    "crashNode",
+    "recoverNode",
+    "fenceNode",
+    "killGuest",
+    "detachVm",
+    "setLoad",
+];
+
+/// A loaded scenario and the warnings found while loading it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub scenario: Scenario,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// A checked scenario. Times are milliseconds since the start of the run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The scenario file, as given to [`load`].
+    pub file: PathBuf,
+    /// `metadata.name`: a DNS-1123 label, so `<out>/<name>/` stays inside `<out>`.
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub duration_ms: u64,
+    pub sample_interval_ms: u64,
+    /// Not checked against the list of algorithms: the caller does that.
+    pub algorithm: String,
+    /// Where `algorithm` was written, for the caller's message (`None` if defaulted).
+    pub algorithm_pos: Option<Pos>,
+    pub namespace: String,
+    pub nodes: Vec<ClusterNode>,
+    /// `spec.settings`, undecoded: the model owns their names and types. Each value
+    /// keeps its position; its field path is `spec.settings.<name>`.
+    pub settings: Vec<(String, Node)>,
+    /// Inline manifests, then those of `manifestFiles`, in order.
+    pub manifests: Vec<Manifest>,
+    pub placeholders: BTreeMap<String, String>,
+    pub load: Vec<LoadPoint>,
+    /// Sorted by time; events at the same time keep the order they were written in.
+    pub events: Vec<ScheduledEvent>,
+    pub expectations: Vec<Expectation>,
+}
+
+/// One node of the simulated cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterNode {
+    pub name: String,
+    pub cpu: Quantity,
+    pub memory: Quantity,
+    pub pods: u32,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A Kubernetes object to apply at the start, with where it was written.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The file it was read from (the scenario itself for inline manifests).
+    pub file: PathBuf,
+    /// Field path of the object: `spec.manifests[3]` inline, or `[2]` (document index)
+    /// in a manifest file. Paths inside it extend this one.
+    pub field: String,
+    /// The object with `<placeholder>`s already replaced.
+    pub object: Node,
+}
+
+/// A point of the offered load curve: at `at_ms` the load starts to move from its
+/// current level to `cores`, linearly over `ramp_over_ms` (0: a step), and then stays
+/// there until the next point. `setLoad` events mean the same.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadPoint {
+    pub at_ms: u64,
+    pub cores: f64,
+    pub ramp_over_ms: u64,
+}
+
+/// Which node an event concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeRef {
+    /// A node by name; checked to exist in the cluster.
+    Name(String),
+    /// The node the named VM's instance runs on when the event fires; the VM name is
+    /// checked by the model.
+    NodeOf(String),
+}
+
+/// What an event does (DESIGN.md §1.2, event actions).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Scale {
+        pool: String,
+        replicas: u32,
+    },
+    Apply {
+        object: Node,
+    },
+    Delete {
+        kind: String,
+        name: String,
+    },
+    Patch {
+        kind: String,
+        name: String,
+        merge_patch: Node,
+    },
+    PartitionNode(NodeRef),
+    HealNode(NodeRef),
+    CrashNode(NodeRef),
+    RecoverNode(NodeRef),
+    FenceNode(NodeRef),
+    KillGuest {
+        vm: String,
+    },
+    DetachVm {
+        vm: String,
+    },
+    SetLoad {
+        cores: f64,
+        ramp_over_ms: u64,
+    },
+}
+
+impl Action {
+    /// The action's name as written in files (`scale`, `partitionNode`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Scale { .. } => "scale",
+            Action::Apply { .. } => "apply",
+            Action::Delete { .. } => "delete",
+            Action::Patch { .. } => "patch",
+            Action::PartitionNode(_) => "partitionNode",
+            Action::HealNode(_) => "healNode",
+            Action::CrashNode(_) => "crashNode",
+            Action::RecoverNode(_) => "recoverNode",
+            Action::FenceNode(_) => "fenceNode",
+            Action::KillGuest { .. } => "killGuest",
+            Action::DetachVm { .. } => "detachVm",
+            Action::SetLoad { .. } => "setLoad",
+        }
+    }
+}
+
+/// An event with its time and where it was written (for the model's messages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduledEvent {
+    pub at_ms: u64,
+    pub action: Action,
+    /// `spec.events[i]`.
+    pub field: String,
+    pub pos: Pos,
+}
+
+/// How an observed value is compared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Comparison {
+    AtMost(f64),
+    AtLeast(f64),
+    Equals(f64),
+}
+
+impl Comparison {
+    /// Whether `observed` satisfies the comparison.
+    pub fn holds(&self, observed: f64) -> bool {
+        match *self {
+            Comparison::AtMost(limit) => observed <= limit,
+            Comparison::AtLeast(limit) => observed >= limit,
+            Comparison::Equals(expected) => observed == expected,
+        }
+    }
+}
+
+/// What an expectation looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExpectTarget {
+    /// A field of `summary.json` (one of [`SUMMARY_METRICS`]).
+    Metric(String),
+    /// A timeseries column (one of [`TIMESERIES_COLUMNS`]) at one time: the row at
+    /// `at_ms`, or the last row before it when `at_ms` is not on the sample grid.
+    ColumnAt { column: String, at_ms: u64 },
+    /// A timeseries column on every row with `from_ms <= time <= to_ms`.
+    ColumnDuring {
+        column: String,
+        from_ms: u64,
+        to_ms: u64,
+    },
+}
+
+/// One `expect` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    pub target: ExpectTarget,
+    pub comparison: Comparison,
+    /// `spec.expect[i]`.
+    pub field: String,
+    pub pos: Pos,
+}
+
+/// A name the model must resolve, with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference<'s> {
+    pub name: &'s str,
+    pub field: String,
+    pub pos: Pos,
+}
+
+impl Scenario {
+    /// VM names referenced by events (`nodeOf`, `killGuest`, `detachVm`), for the
+    /// model to check against the VMs the pools will create.
+    pub fn referenced_vms(&self) -> Vec<Reference<'_>> {
+        let mut references = Vec::new();
+        for event in &self.events {
+            let action_field = format!("{}.{}", event.field, event.action.name());
+            let vm = match &event.action {
+                Action::PartitionNode(NodeRef::NodeOf(vm))
+                | Action::HealNode(NodeRef::NodeOf(vm))
+                | Action::CrashNode(NodeRef::NodeOf(vm))
+                | Action::RecoverNode(NodeRef::NodeOf(vm))
+                | Action::FenceNode(NodeRef::NodeOf(vm)) => {
+                    Some((vm, format!("{action_field}.nodeOf")))
+                }
+                Action::KillGuest { vm } | Action::DetachVm { vm } => {
+                    Some((vm, format!("{action_field}.vm")))
+                }
+                _ => None,
+            };
+            if let Some((name, field)) = vm {
+                references.push(Reference {
+                    name,
+                    field,
+                    pos: event.pos,
+                });
+            }
+        }
+        references
+    }
+
+    /// Pool names referenced by `scale` events.
+    pub fn referenced_pools(&self) -> Vec<Reference<'_>> {
+        self.events
+            .iter()
+            .filter_map(|event| match &event.action {
+                Action::Scale { pool, .. } => Some(Reference {
+                    name: pool,
+                    field: format!("{}.scale.pool", event.field),
+                    pos: event.pos,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A diagnostic about this scenario file, for checks done by the caller.
+    pub fn diagnostic(
+        &self,
+        severity: Severity,
+        pos: Pos,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        diagnostic_at(&self.file, severity, pos, field, message)
+    }
+}
+
+/// A diagnostic in `file`.
+pub fn diagnostic_at(
+    file: &Path,
+    severity: Severity,
+    pos: Pos,
+    field: &str,
+    message: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic {
+        severity,
+        file: file.to_path_buf(),
+        line: pos.line,
+        col: pos.col,
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
