@@ -3,6 +3,9 @@
 //! TestCalculateScaleUpLimitWithScalingRules, TestCalculateScaleDownLimitWithBehaviors,
 //! TestScalingWithRules, TestStoreScaleEvents, TestNormalizeDesiredReplicasWithBehavior.
 
+// Case tables are tuples, mirroring upstream's anonymous test structs row for row.
+#![allow(clippy::type_complexity)]
+
 use poolsim::hpa::normalize::{
     calculate_scale_down_limit_with_behaviors, calculate_scale_up_limit,
     calculate_scale_up_limit_with_scaling_rules, convert_desired_replicas_with_behavior_rate,

@@ -8,6 +8,9 @@
 //! start time zero, metric timestamp zero with a 1 min window; CPU initialization period
 //! 2 min, initial readiness delay 10 s, tolerance 0.1.
 
+// Case tables are tuples, mirroring upstream's anonymous test structs row for row.
+#![allow(clippy::type_complexity)]
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use poolsim::hpa::replica_calculator::{
