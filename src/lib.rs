@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod engine;
+pub mod hpa;
 pub mod scenario;
 pub mod units;

@@ -1,0 +1,513 @@
+//! Replica count from resource metrics: the equivalent of `GetResourceReplicas`,
+//! `GetRawResourceReplicas` (via `calcPlainMetricReplicas`), `groupPods`,
+//! `calculateRequests` and `removeMetricsForPods` in
+//! kubernetes/kubernetes `pkg/controller/podautoscaler/replica_calculator.go`, with
+//! `GetResourceUtilizationRatio` / `GetMetricUsageRatio` from
+//! `pkg/controller/podautoscaler/metrics/utilization.go` and the metric listing of
+//! `resourceMetricsClient.GetResourceMetric` (`metrics/client.go`).
+//!
+//! Pure functions: the current time is passed in, nothing is read from a clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use thiserror::Error;
+
+use super::spec::ResourceName;
+
+/// `PodPhase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// The pod's `Ready` condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodReadyCondition {
+    pub ready: bool,
+    pub last_transition_ms: u64,
+}
+
+/// A value per resource, in milli-units. `None` means "not available": for requests,
+/// some container of the pod has no request for that resource; for usage, the
+/// metrics API reported no value for some container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResourceAmounts {
+    pub cpu_milli: Option<i64>,
+    pub memory_milli: Option<i64>,
+}
+
+impl ResourceAmounts {
+    pub fn get(&self, resource: ResourceName) -> Option<i64> {
+        match resource {
+            ResourceName::Cpu => self.cpu_milli,
+            ResourceName::Memory => self.memory_milli,
+        }
+    }
+}
+
+/// The pod's entry in the resource metrics API (`PodMetrics`, summed over containers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodMetric {
+    pub usage: ResourceAmounts,
+    /// End of the measurement window.
+    pub timestamp_ms: u64,
+    /// Length of the measurement window (metrics-server: the scrape interval).
+    pub window_ms: u64,
+}
+
+/// A pod selected by the scale target's selector, as the HPA's pod lister sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodInput {
+    pub name: String,
+    pub phase: PodPhase,
+    /// `metadata.deletionTimestamp` is set.
+    pub deleting: bool,
+    /// The `Ready` condition, `None` if the pod has none yet.
+    pub ready_condition: Option<PodReadyCondition>,
+    /// `status.startTime`.
+    pub start_time_ms: Option<u64>,
+    /// Requests summed over containers (and restartable init containers).
+    pub requests: ResourceAmounts,
+    /// The pod's metrics, if metrics-server has any for it.
+    pub metric: Option<PodMetric>,
+}
+
+/// One entry of `PodMetricsInfo` for one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricSample {
+    pub pod_name: String,
+    pub value_milli: i64,
+    pub timestamp_ms: u64,
+    pub window_ms: u64,
+}
+
+/// What the resource metrics API returns for the selected pods, in pod order: pods
+/// without a metric, or whose metric lacks `resource`, are absent (`getPodMetrics`).
+pub fn metric_samples_from_pods(pods: &[PodInput], resource: ResourceName) -> Vec<MetricSample> {
+    pods.iter()
+        .filter_map(|pod| {
+            let metric = pod.metric?;
+            Some(MetricSample {
+                pod_name: pod.name.clone(),
+                value_milli: metric.usage.get(resource)?,
+                timestamp_ms: metric.timestamp_ms,
+                window_ms: metric.window_ms,
+            })
+        })
+        .collect()
+}
+
+/// Errors of the replica calculation, worded as upstream's.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CalcError {
+    /// `GetResourceMetric` got an empty list.
+    #[error("unable to get metrics for resource {resource}: no metrics returned from resource metrics API")]
+    NoMetricsReturned { resource: ResourceName },
+    #[error("no pods returned by selector while calculating replica count")]
+    NoPodsReturned,
+    #[error("did not receive metrics for targeted pods (pods might be unready)")]
+    NoMetricsForReadyPods,
+    /// `calculatePodRequestsFromContainers`; poolsim does not track container names.
+    #[error("missing request for {resource} in a container of Pod {pod_name}")]
+    MissingRequest {
+        resource: ResourceName,
+        pod_name: String,
+    },
+    /// `GetResourceUtilizationRatio` when no metric matches a pod with a request.
+    #[error("no metrics returned matched known pods")]
+    NoMetricsMatchedPods,
+}
+
+/// Scale-up and scale-down tolerances (`Tolerances` in `replica_calculator.go`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerances {
+    pub scale_down: f64,
+    pub scale_up: f64,
+}
+
+impl Tolerances {
+    pub fn symmetric(tolerance: f64) -> Self {
+        Tolerances {
+            scale_down: tolerance,
+            scale_up: tolerance,
+        }
+    }
+
+    /// `isWithin`: no change when `1 - down <= ratio <= 1 + up`.
+    pub fn is_within(&self, usage_ratio: f64) -> bool {
+        (1.0 - self.scale_down) <= usage_ratio && usage_ratio <= (1.0 + self.scale_up)
+    }
+}
+
+/// Controller timing the calculation depends on, plus the current time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CalcTiming {
+    pub now_ms: u64,
+    /// `--horizontal-pod-autoscaler-cpu-initialization-period`.
+    pub cpu_initialization_period_ms: u64,
+    /// `--horizontal-pod-autoscaler-initial-readiness-delay`.
+    pub delay_of_initial_readiness_ms: u64,
+}
+
+/// The outcome of `groupPods`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodGroups {
+    pub ready_count: usize,
+    /// Pending pods, and (cpu only) pods not yet trusted for their cpu sample.
+    pub unready: BTreeSet<String>,
+    /// Running pods without a metric.
+    pub missing: BTreeSet<String>,
+    /// Deleting, Failed or Succeeded pods.
+    pub ignored: BTreeSet<String>,
+}
+
+/// `groupPods`: sorts pods into ready (counted), unready, missing and ignored.
+///
+/// For cpu, a pod is unready when it has no Ready condition or start time; within
+/// the cpu initialization period after start, when it is not Ready or its sample's
+/// window began before the last readiness transition; after that period, only when it
+/// is not Ready and turned unready within `delay_of_initial_readiness` of its start
+/// (it has never been ready).
+pub fn group_pods(
+    pods: &[PodInput],
+    metrics: &BTreeMap<String, MetricSample>,
+    resource: ResourceName,
+    timing: &CalcTiming,
+) -> PodGroups {
+    let mut groups = PodGroups::default();
+    for pod in pods {
+        if pod.deleting || matches!(pod.phase, PodPhase::Failed | PodPhase::Succeeded) {
+            groups.ignored.insert(pod.name.clone());
+            continue;
+        }
+        if pod.phase == PodPhase::Pending {
+            groups.unready.insert(pod.name.clone());
+            continue;
+        }
+        let Some(metric) = metrics.get(&pod.name) else {
+            groups.missing.insert(pod.name.clone());
+            continue;
+        };
+        if resource == ResourceName::Cpu {
+            let unready = match (pod.ready_condition, pod.start_time_ms) {
+                (Some(condition), Some(start_ms)) => {
+                    let within_initialization =
+                        start_ms + timing.cpu_initialization_period_ms > timing.now_ms;
+                    if within_initialization {
+                        !condition.ready
+                            || metric.timestamp_ms < condition.last_transition_ms + metric.window_ms
+                    } else {
+                        !condition.ready
+                            && start_ms + timing.delay_of_initial_readiness_ms
+                                > condition.last_transition_ms
+                    }
+                }
+                _ => true,
+            };
+            if unready {
+                groups.unready.insert(pod.name.clone());
+                continue;
+            }
+        }
+        groups.ready_count += 1;
+    }
+    groups
+}
+
+/// `calculateRequests` for pods without pod-level requests and no container filter:
+/// each pod's request is the sum over its containers; a container without a request
+/// fails the whole calculation.
+pub fn calculate_pod_requests(
+    pods: &[PodInput],
+    resource: ResourceName,
+) -> Result<BTreeMap<String, i64>, CalcError> {
+    let mut requests = BTreeMap::new();
+    for pod in pods {
+        let request = pod
+            .requests
+            .get(resource)
+            .ok_or_else(|| CalcError::MissingRequest {
+                resource,
+                pod_name: pod.name.clone(),
+            })?;
+        requests.insert(pod.name.clone(), request);
+    }
+    Ok(requests)
+}
+
+/// `GetResourceUtilizationRatio`: utilization = Σusage·100 / Σrequests (integer
+/// division) over metrics whose pod has a request; returns (ratio to target,
+/// utilization %, average usage). Sums are exact (upstream switched to big integers
+/// to avoid overflow), the percentage is clamped to the i32 range.
+pub fn get_resource_utilization_ratio(
+    metrics: &BTreeMap<String, MetricSample>,
+    requests: &BTreeMap<String, i64>,
+    target_utilization_pct: i32,
+) -> Result<(f64, i32, i64), CalcError> {
+    let mut metrics_total: i128 = 0;
+    let mut requests_total: i128 = 0;
+    let mut entries: i128 = 0;
+    for (pod_name, sample) in metrics {
+        // Metrics for pods without a known request are extraneous and skipped.
+        let Some(request) = requests.get(pod_name) else {
+            continue;
+        };
+        metrics_total += i128::from(sample.value_milli);
+        requests_total += i128::from(*request);
+        entries += 1;
+    }
+    if requests_total == 0 {
+        return Err(CalcError::NoMetricsMatchedPods);
+    }
+    let percentage = (metrics_total * 100 / requests_total)
+        .clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i32;
+    let raw_average = (metrics_total / entries) as i64;
+    Ok((
+        f64::from(percentage) / f64::from(target_utilization_pct),
+        percentage,
+        raw_average,
+    ))
+}
+
+/// `GetMetricUsageRatio`: average usage (integer division) over all samples, and its
+/// ratio to the target.
+pub fn get_metric_usage_ratio(
+    metrics: &BTreeMap<String, MetricSample>,
+    target_usage_milli: i64,
+) -> (f64, i64) {
+    let total: i128 = metrics
+        .values()
+        .map(|sample| i128::from(sample.value_milli))
+        .sum();
+    let average = (total / metrics.len() as i128) as i64;
+    (average as f64 / target_usage_milli as f64, average)
+}
+
+/// The result of a replica calculation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaCalculation {
+    pub replicas: i32,
+    /// Utilization in percent of requests (Utilization targets only).
+    pub utilization_pct: Option<i32>,
+    /// Average usage per pod in milli-units.
+    pub raw_average_milli: i64,
+    /// Timestamp of the first sample the metrics API returned.
+    pub timestamp_ms: u64,
+}
+
+fn index_samples(samples: &[MetricSample]) -> BTreeMap<String, MetricSample> {
+    samples
+        .iter()
+        .map(|sample| (sample.pod_name.clone(), sample.clone()))
+        .collect()
+}
+
+fn remove_metrics_for_pods(metrics: &mut BTreeMap<String, MetricSample>, pods: &BTreeSet<String>) {
+    for pod_name in pods {
+        metrics.remove(pod_name);
+    }
+}
+
+fn placeholder_sample(pod_name: &str, value_milli: i64) -> MetricSample {
+    MetricSample {
+        pod_name: pod_name.to_string(),
+        value_milli,
+        timestamp_ms: 0,
+        window_ms: 0,
+    }
+}
+
+/// Upstream converts `math.Ceil(x)` to int32; a float above the int32 range saturates
+/// here instead of wrapping.
+fn ceil_to_replicas(value: f64) -> i32 {
+    value.ceil() as i32
+}
+
+/// Shared tail of both calculations: the rebalancing of missing and unready pods and
+/// the direction-flip checks.
+fn rebalanced_replicas(
+    current_replicas: i32,
+    usage_ratio: f64,
+    new_usage_ratio: f64,
+    metrics_len: usize,
+    tolerances: &Tolerances,
+) -> i32 {
+    if tolerances.is_within(new_usage_ratio)
+        || (usage_ratio < 1.0 && new_usage_ratio > 1.0)
+        || (usage_ratio > 1.0 && new_usage_ratio < 1.0)
+    {
+        // Too small a change, or the assumptions flipped the scale direction.
+        return current_replicas;
+    }
+    let new_replicas = ceil_to_replicas(new_usage_ratio * metrics_len as f64);
+    if (new_usage_ratio < 1.0 && new_replicas > current_replicas)
+        || (new_usage_ratio > 1.0 && new_replicas < current_replicas)
+    {
+        // Counting the assumed pods would move replicas against the ratio's direction.
+        return current_replicas;
+    }
+    new_replicas
+}
+
+/// `GetResourceReplicas`: desired replicas for an average-utilization target.
+///
+/// `metrics` is what the resource metrics API returned for the selector (see
+/// [`metric_samples_from_pods`]); it may name pods absent from `pods`.
+pub fn get_resource_replicas(
+    current_replicas: i32,
+    target_utilization_pct: i32,
+    resource: ResourceName,
+    tolerances: &Tolerances,
+    pods: &[PodInput],
+    metrics: &[MetricSample],
+    timing: &CalcTiming,
+) -> Result<ReplicaCalculation, CalcError> {
+    let Some(first_sample) = metrics.first() else {
+        return Err(CalcError::NoMetricsReturned { resource });
+    };
+    let timestamp_ms = first_sample.timestamp_ms;
+    if pods.is_empty() {
+        return Err(CalcError::NoPodsReturned);
+    }
+    let mut samples = index_samples(metrics);
+    let groups = group_pods(pods, &samples, resource, timing);
+    remove_metrics_for_pods(&mut samples, &groups.ignored);
+    remove_metrics_for_pods(&mut samples, &groups.unready);
+    if samples.is_empty() {
+        return Err(CalcError::NoMetricsForReadyPods);
+    }
+    let requests = calculate_pod_requests(pods, resource)?;
+    let (usage_ratio, utilization_pct, raw_average_milli) =
+        get_resource_utilization_ratio(&samples, &requests, target_utilization_pct)?;
+    let result = |replicas| ReplicaCalculation {
+        replicas,
+        utilization_pct: Some(utilization_pct),
+        raw_average_milli,
+        timestamp_ms,
+    };
+
+    let scale_up_with_unready = !groups.unready.is_empty() && usage_ratio > 1.0;
+    if !scale_up_with_unready && groups.missing.is_empty() {
+        if tolerances.is_within(usage_ratio) {
+            return Ok(result(current_replicas));
+        }
+        return Ok(result(ceil_to_replicas(
+            usage_ratio * groups.ready_count as f64,
+        )));
+    }
+
+    if !groups.missing.is_empty() {
+        if usage_ratio < 1.0 {
+            // On a scale-down, a missing pod is assumed to use its whole request, or
+            // the target when the target is above 100 %.
+            let fallback_utilization_pct = i64::from(target_utilization_pct.max(100));
+            for pod_name in &groups.missing {
+                let request = requests.get(pod_name).copied().unwrap_or(0);
+                samples.insert(
+                    pod_name.clone(),
+                    placeholder_sample(pod_name, request * fallback_utilization_pct / 100),
+                );
+            }
+        } else if usage_ratio > 1.0 {
+            // On a scale-up, a missing pod is assumed to use nothing.
+            for pod_name in &groups.missing {
+                samples.insert(pod_name.clone(), placeholder_sample(pod_name, 0));
+            }
+        }
+    }
+    if scale_up_with_unready {
+        for pod_name in &groups.unready {
+            samples.insert(pod_name.clone(), placeholder_sample(pod_name, 0));
+        }
+    }
+
+    let (new_usage_ratio, _, _) =
+        get_resource_utilization_ratio(&samples, &requests, target_utilization_pct)?;
+    Ok(result(rebalanced_replicas(
+        current_replicas,
+        usage_ratio,
+        new_usage_ratio,
+        samples.len(),
+        tolerances,
+    )))
+}
+
+/// `GetRawResourceReplicas` (through `calcPlainMetricReplicas`): desired replicas for
+/// an average-value target; missing pods count as using exactly the target on a
+/// scale-down and nothing on a scale-up.
+pub fn get_raw_resource_replicas(
+    current_replicas: i32,
+    target_average_milli: i64,
+    resource: ResourceName,
+    tolerances: &Tolerances,
+    pods: &[PodInput],
+    metrics: &[MetricSample],
+    timing: &CalcTiming,
+) -> Result<ReplicaCalculation, CalcError> {
+    let Some(first_sample) = metrics.first() else {
+        return Err(CalcError::NoMetricsReturned { resource });
+    };
+    let timestamp_ms = first_sample.timestamp_ms;
+    if pods.is_empty() {
+        return Err(CalcError::NoPodsReturned);
+    }
+    let mut samples = index_samples(metrics);
+    let groups = group_pods(pods, &samples, resource, timing);
+    remove_metrics_for_pods(&mut samples, &groups.ignored);
+    remove_metrics_for_pods(&mut samples, &groups.unready);
+    if samples.is_empty() {
+        return Err(CalcError::NoMetricsForReadyPods);
+    }
+    let (usage_ratio, usage_milli) = get_metric_usage_ratio(&samples, target_average_milli);
+    let result = |replicas| ReplicaCalculation {
+        replicas,
+        utilization_pct: None,
+        raw_average_milli: usage_milli,
+        timestamp_ms,
+    };
+
+    let scale_up_with_unready = !groups.unready.is_empty() && usage_ratio > 1.0;
+    if !scale_up_with_unready && groups.missing.is_empty() {
+        if tolerances.is_within(usage_ratio) {
+            return Ok(result(current_replicas));
+        }
+        return Ok(result(ceil_to_replicas(
+            usage_ratio * groups.ready_count as f64,
+        )));
+    }
+
+    if !groups.missing.is_empty() {
+        let assumed_milli = if usage_ratio < 1.0 {
+            Some(target_average_milli)
+        } else if usage_ratio > 1.0 {
+            Some(0)
+        } else {
+            None
+        };
+        if let Some(assumed_milli) = assumed_milli {
+            for pod_name in &groups.missing {
+                samples.insert(
+                    pod_name.clone(),
+                    placeholder_sample(pod_name, assumed_milli),
+                );
+            }
+        }
+    }
+    if scale_up_with_unready {
+        for pod_name in &groups.unready {
+            samples.insert(pod_name.clone(), placeholder_sample(pod_name, 0));
+        }
+    }
+
+    let (new_usage_ratio, _) = get_metric_usage_ratio(&samples, target_average_milli);
+    Ok(result(rebalanced_replicas(
+        current_replicas,
+        usage_ratio,
+        new_usage_ratio,
+        samples.len(),
+        tolerances,
+    )))
+}
