@@ -11,7 +11,7 @@ use poolsim::algorithm::{
     builtin, lowest_free_indices, Action, AutohealingView, DeleteReason, IntOrPercent,
     LabelSelector, NodeReadiness, Observation, PoolView, PrintableStatus, RevisionView,
     ScaleInStrategy, SelectorOperator, SelectorRequirement, SortPolicy, StatePreservation,
-    TemplateDigest, UpdateStrategy, VmSelectors, VmView, VmiPhase, VmiView,
+    TemplateDigest, UpdateStrategy, VmSelectors, VmView, VmiPhase, VmiView, POD_TERMINATING_REASON,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -790,4 +790,241 @@ fn it_should_not_cleanup_vms_without_autohealing_enabled_even_if_the_vm_failed_t
     ));
     assert!(deleted(&actions).is_empty());
     assert!(restarted(&actions).is_empty());
+}
+
+// ---- Beyond upstream's tests: the three algorithms on a node partition, and edge cases.
+
+/// Three owned VMs; my-pool-1 sits on a partitioned node whose pod is being evicted, so
+/// its VMI reads Ready=False, reason PodTerminating (the replica set's "unknown").
+fn partitioned(out_of_service: bool) -> Observation {
+    let mut all = vms(3, "my-pool-0", "my-pool-0");
+    let vmi = all[1].vmi.as_mut().unwrap();
+    vmi.ready = false;
+    vmi.ready_reason = Some(POD_TERMINATING_REASON.into());
+    vmi.node_ready = NodeReadiness::Unknown;
+    vmi.node_out_of_service = out_of_service;
+    all[1].ready = false;
+    observe(pool(3), all, vec![revision("my-pool-0", old_template())])
+}
+
+#[test]
+fn partition_kubevirt_pool_creates_nothing_for_an_unknown_vm() {
+    for out_of_service in [false, true] {
+        let actions = reconcile_with("kubevirt-pool", &partitioned(out_of_service));
+        assert!(created(&actions).is_empty(), "{actions:?}");
+        assert!(deleted(&actions).is_empty(), "{actions:?}");
+    }
+}
+
+#[test]
+fn partition_kubevirt_vmirs_replaces_an_unknown_vm_at_once() {
+    let actions = reconcile_with("kubevirt-vmirs", &partitioned(false));
+    assert_eq!(created(&actions), names(&[3]));
+    assert_eq!(
+        actions.last(),
+        Some(&Action::DeleteVm {
+            name: "my-pool-1".into(),
+            reason: DeleteReason::InstanceUnknown,
+            preserve_state: false,
+            foreground: false,
+        })
+    );
+}
+
+#[test]
+fn partition_vmirs_fenced_replaces_an_unknown_vm_only_once_its_node_is_out_of_service() {
+    let before = reconcile_with("vmirs-fenced", &partitioned(false));
+    assert!(
+        created(&before).is_empty() && deleted(&before).is_empty(),
+        "{before:?}"
+    );
+    let after = reconcile_with("vmirs-fenced", &partitioned(true));
+    assert_eq!(created(&after), names(&[3]));
+    assert_eq!(deleted(&after), names(&[1]));
+}
+
+#[test]
+fn replica_set_rules_replace_a_vm_whose_instance_failed_and_the_pool_does_not() {
+    let mut all = vms(2, "my-pool-0", "my-pool-0");
+    all[0].vmi.as_mut().unwrap().phase = VmiPhase::Failed;
+    let observed = observe(pool(2), all, vec![revision("my-pool-0", old_template())]);
+    assert!(created(&reconcile_with("kubevirt-pool", &observed)).is_empty());
+    for algorithm in ["kubevirt-vmirs", "vmirs-fenced"] {
+        let actions = reconcile_with(algorithm, &observed);
+        assert_eq!(created(&actions), names(&[2]), "{algorithm}");
+        assert!(actions.contains(&Action::DeleteVm {
+            name: "my-pool-0".into(),
+            reason: DeleteReason::InstanceFinished,
+            preserve_state: false,
+            foreground: false,
+        }));
+    }
+}
+
+#[test]
+fn replica_set_rules_do_not_count_terminating_vms_but_the_pool_does() {
+    let mut all = vms(2, "my-pool-0", "my-pool-0");
+    all[0].deleting = true;
+    let observed = observe(pool(2), all, vec![revision("my-pool-0", old_template())]);
+    assert!(created(&reconcile_with("kubevirt-pool", &observed)).is_empty());
+    assert_eq!(
+        created(&reconcile_with("kubevirt-vmirs", &observed)),
+        names(&[2])
+    );
+}
+
+#[test]
+fn unsatisfied_expectations_block_scaling_but_not_release() {
+    let mut all = vms(1, "my-pool-0", "my-pool-0");
+    all[0].labels = labels(&[("selector", "changed")]);
+    let mut observed = observe(pool(3), all, vec![]);
+    observed.expectations_satisfied = false;
+    assert_eq!(
+        reconcile(&observed),
+        vec![Action::ReleaseVm {
+            name: "my-pool-0".into()
+        }]
+    );
+}
+
+#[test]
+fn autohealing_considers_every_vm_in_the_namespace_as_upstream_does() {
+    // autoHealFailingVMs runs on the namespace list before ownership is checked.
+    let mut stranger = failing_vm(PrintableStatus::CrashLoopBackOff, 10 * MINUTE_MS);
+    stranger.name = "someone-else".into();
+    stranger.controller_owner_uid = Some("other-owner".into());
+    let observed = observe(autohealing_pool(0), vec![stranger], vec![]);
+    assert_eq!(
+        deleted(&reconcile(&observed)),
+        vec!["someone-else".to_string()]
+    );
+}
+
+#[test]
+fn scale_in_counts_terminating_vms_and_never_deletes_a_negative_number() {
+    // 5 owned, 4 already terminating, replicas 3: upstream computes 2 - 4 = -2 and
+    // panics slicing [0:-2]; the model deletes nothing.
+    let mut all = vms(5, "my-pool-0", "my-pool-0");
+    for vm in all.iter_mut().take(4) {
+        vm.deleting = true;
+    }
+    let actions = reconcile(&observe(pool(3), all, vec![]));
+    assert!(
+        deleted(&actions).is_empty() && created(&actions).is_empty(),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn opportunistic_and_unmanaged_scale_in_delete_nothing() {
+    for scale_in in [
+        ScaleInStrategy::Opportunistic {
+            state_preservation: StatePreservation::Disabled,
+        },
+        ScaleInStrategy::Unmanaged,
+    ] {
+        let observed = observe(
+            PoolView {
+                scale_in,
+                ..pool(1)
+            },
+            vms(3, "my-pool-0", "my-pool-0"),
+            vec![],
+        );
+        assert!(deleted(&reconcile(&observed)).is_empty());
+    }
+}
+
+#[test]
+fn random_scale_in_is_reproducible_from_the_seed_and_varies_with_it() {
+    let observed = observe(pool(5), vms(10, "my-pool-0", "my-pool-0"), vec![]);
+    let run = |seed: u64| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        deleted(
+            &builtin("kubevirt-pool")
+                .unwrap()
+                .reconcile(&observed, &mut rng),
+        )
+    };
+    assert_eq!(run(1), run(1));
+    assert_eq!(run(1).len(), 5);
+    let distinct: std::collections::BTreeSet<Vec<String>> = (0..8).map(run).collect();
+    assert!(
+        distinct.len() > 1,
+        "the Random policy must depend on the stream"
+    );
+}
+
+#[test]
+fn scale_in_selectors_restrict_which_vms_may_go() {
+    let selectors = VmSelectors {
+        label_selector: Some(LabelSelector::from_labels(&labels(&[("tier", "spare")]))),
+        node_selector_requirements: None,
+    };
+    let mut all = vms(4, "my-pool-0", "my-pool-0");
+    all[2].template_labels = labels(&[("tier", "spare")]);
+    let scale_in = ScaleInStrategy::Proactive {
+        sort_policy: SortPolicy::AscendingOrder,
+        selectors: Some(selectors),
+        state_preservation: StatePreservation::Disabled,
+    };
+    let actions = reconcile(&observe(
+        PoolView {
+            scale_in,
+            ..pool(2)
+        },
+        all,
+        vec![],
+    ));
+    assert_eq!(
+        deleted(&actions),
+        names(&[2]),
+        "only the matching VM, although two are excess"
+    );
+}
+
+#[test]
+fn data_volume_template_change_deletes_the_vm_in_the_foreground() {
+    let new_volumes = digest("vm-c", "vmi-a", "dv-c");
+    let pool = PoolView {
+        current_revision: "my-pool-9".into(),
+        template: new_volumes.clone(),
+        ..pool(1)
+    };
+    let revisions = vec![
+        revision("my-pool-0", old_template()),
+        revision("my-pool-9", new_volumes),
+    ];
+    let actions = reconcile(&observe(pool, vms(1, "my-pool-9", "my-pool-0"), revisions));
+    assert_eq!(
+        actions,
+        vec![Action::DeleteVm {
+            name: "my-pool-0".into(),
+            reason: DeleteReason::DataVolumeChange,
+            preserve_state: false,
+            foreground: true,
+        }]
+    );
+}
+
+#[test]
+fn label_only_change_patches_the_vmi_revision_without_restart() {
+    let relabelled = digest("vm-d", "vmi-a", "dv-a");
+    let pool = PoolView {
+        current_revision: "my-pool-4".into(),
+        template: relabelled.clone(),
+        ..pool(1)
+    };
+    let revisions = vec![
+        revision("my-pool-0", old_template()),
+        revision("my-pool-4", relabelled),
+    ];
+    let actions = reconcile(&observe(pool, vms(1, "my-pool-4", "my-pool-0"), revisions));
+    assert_eq!(
+        actions,
+        vec![Action::PatchVmiRevision {
+            name: "my-pool-0".into(),
+            revision: "my-pool-4".into()
+        }]
+    );
 }
