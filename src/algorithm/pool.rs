@@ -49,7 +49,8 @@ impl InstanceCounting {
             InstanceCounting::ActiveInstancesUntilFenced => {
                 !vm.deleting
                     && vm.vmi.as_ref().is_none_or(|vmi| {
-                        !vmi.is_final() && !(vmi.is_unknown() && vmi.node_out_of_service)
+                        let fenced_unknown = vmi.is_unknown() && vmi.node_out_of_service;
+                        !(vmi.is_final() || fenced_unknown)
                     })
             }
         }
