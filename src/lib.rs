@@ -1,6 +1,7 @@
 //! poolsim: a deterministic discrete-event simulator of KubeVirt VirtualMachinePool
 //! behaviour on a Kubernetes cluster. See ARCHITECTURE.md for the code map.
 
+pub mod algorithm;
 pub mod api;
 pub mod engine;
 pub mod hpa;
