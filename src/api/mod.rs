@@ -13,3 +13,71 @@ pub mod meta;
 pub use self::core::*;
 pub use kubevirt::*;
 pub use meta::*;
+
+pub use crate::hpa::spec::{HpaSpec, HpaStatus};
+
+/// A HorizontalPodAutoscaler (`autoscaling/v1` or `v2`), its spec normalized to the
+/// v2 form as the API server stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HorizontalPodAutoscaler {
+    pub meta: ObjectMeta,
+    pub spec: HpaSpec,
+    pub status: HpaStatus,
+}
+
+/// An object of any kind, as carried by watch events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Object {
+    Pool(VirtualMachinePool),
+    Vm(VirtualMachine),
+    Vmi(VirtualMachineInstance),
+    Pod(Pod),
+    Node(Node),
+    DataVolume(DataVolume),
+    Pvc(PersistentVolumeClaim),
+    Service(Service),
+    Secret(Secret),
+    ConfigMap(ConfigMap),
+    StorageClass(StorageClass),
+    SnapshotClass(VolumeSnapshotClass),
+    Hpa(HorizontalPodAutoscaler),
+}
+
+impl Object {
+    pub fn meta(&self) -> &ObjectMeta {
+        match self {
+            Object::Pool(o) => &o.meta,
+            Object::Vm(o) => &o.meta,
+            Object::Vmi(o) => &o.meta,
+            Object::Pod(o) => &o.meta,
+            Object::Node(o) => &o.meta,
+            Object::DataVolume(o) => &o.meta,
+            Object::Pvc(o) => &o.meta,
+            Object::Service(o) => &o.meta,
+            Object::Secret(o) => &o.meta,
+            Object::ConfigMap(o) => &o.meta,
+            Object::StorageClass(o) => &o.meta,
+            Object::SnapshotClass(o) => &o.meta,
+            Object::Hpa(o) => &o.meta,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Pool(_) => Kind::VirtualMachinePool,
+            Object::Vm(_) => Kind::VirtualMachine,
+            Object::Vmi(_) => Kind::VirtualMachineInstance,
+            Object::Pod(_) => Kind::Pod,
+            Object::Node(_) => Kind::Node,
+            Object::DataVolume(_) => Kind::DataVolume,
+            Object::Pvc(_) => Kind::PersistentVolumeClaim,
+            Object::Service(_) => Kind::Service,
+            Object::Secret(_) => Kind::Secret,
+            Object::ConfigMap(_) => Kind::ConfigMap,
+            Object::StorageClass(_) => Kind::StorageClass,
+            Object::SnapshotClass(_) => Kind::VolumeSnapshotClass,
+            Object::Hpa(_) => Kind::HorizontalPodAutoscaler,
+        }
+    }
+}
+
