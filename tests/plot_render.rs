@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use poolsim::output::plot::{
-    read_timeseries_csv, render_band, render_overlay, render_replicas, Band, EventMarker,
-    Interval, Overlay, PlotError, PlotInput, Series,
+    read_timeseries_csv, render_band, render_overlay, render_replicas, Band, EventMarker, Interval,
+    Overlay, PlotError, PlotInput, Series,
 };
 
 const SAMPLE_INTERVAL_S: f64 = 5.0;
@@ -158,7 +158,11 @@ fn png_dimensions(bytes: &[u8]) -> (u32, u32) {
 
 /// Checks the SVG has one `<svg>` root and that every tag is closed in order.
 fn assert_well_formed_svg(svg: &str) {
-    assert!(svg.starts_with("<svg"), "does not start with <svg: {:?}", &svg[..40.min(svg.len())]);
+    assert!(
+        svg.starts_with("<svg"),
+        "does not start with <svg: {:?}",
+        &svg[..40.min(svg.len())]
+    );
     let mut open: Vec<&str> = Vec::new();
     let mut roots = 0;
     let mut rest = svg;
@@ -170,7 +174,11 @@ fn assert_well_formed_svg(svg: &str) {
             assert_eq!(open.pop(), Some(name.trim()), "mismatched </{name}>");
             continue;
         }
-        let name = tag.split_whitespace().next().unwrap_or("").trim_end_matches('/');
+        let name = tag
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/');
         if open.is_empty() {
             roots += 1;
             assert_eq!(name, "svg", "content outside the root");
@@ -226,7 +234,10 @@ fn replicas_without_hpa_is_one_panel_without_hpa_line() {
     assert_eq!(png_dimensions(&png), (1200, 700));
     assert_well_formed_svg(&svg);
     assert!(svg.contains("guests really running"));
-    assert!(!svg.contains("HPA desired"), "an empty HPA column must not be drawn");
+    assert!(
+        !svg.contains("HPA desired"),
+        "an empty HPA column must not be drawn"
+    );
     assert!(!svg.contains("CPU utilization"));
 }
 
@@ -274,8 +285,16 @@ fn any_file_name_is_accepted() {
     let input = partition_run(false);
     let directory = tempfile::tempdir().unwrap();
     let png_path = directory.path().join("replicas.png.tmp");
-    render_replicas(&input, &directory.path().join("replicas.svg.tmp"), &png_path).unwrap();
-    assert_eq!(png_dimensions(&std::fs::read(png_path).unwrap()), (1200, 700));
+    render_replicas(
+        &input,
+        &directory.path().join("replicas.svg.tmp"),
+        &png_path,
+    )
+    .unwrap();
+    assert_eq!(
+        png_dimensions(&std::fs::read(png_path).unwrap()),
+        (1200, 700)
+    );
 }
 
 /// Writes the run as `timeseries.csv` the way `poolsim run` does (empty cell = None).
@@ -345,8 +364,15 @@ fn reading_a_run_back_keeps_empty_cells_events_and_annotations() {
     assert_eq!(read.hpa_target_pct, Some(60.0));
     assert_eq!(read.intervals.len(), 1);
     assert_eq!(
-        read.events.iter().map(|e| e.label.as_str()).collect::<Vec<_>>(),
-        ["LoadIncrease", "NetworkPartition node/node-1", "NodeCrash node/node-2"],
+        read.events
+            .iter()
+            .map(|e| e.label.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "LoadIncrease",
+            "NetworkPartition node/node-1",
+            "NodeCrash node/node-2"
+        ],
         "sorted by time, the duplicate drawn once"
     );
 
@@ -369,12 +395,18 @@ fn a_csv_with_sparse_cells_and_extra_columns_is_read() {
     .unwrap();
     let read = read_timeseries_csv(&path).unwrap();
     assert_eq!(read.time_s, vec![0.0, 5.0, 10.0]);
-    assert_eq!(read.series("vms_ready").unwrap().values, vec![Some(0.0), None, Some(2.0)]);
+    assert_eq!(
+        read.series("vms_ready").unwrap().values,
+        vec![Some(0.0), None, Some(2.0)]
+    );
     assert_eq!(
         read.series("hpa_desired_replicas").unwrap().values,
         vec![None, None, Some(3.0)]
     );
-    assert!(read.series("phase").is_none(), "a text column is not plotted");
+    assert!(
+        read.series("phase").is_none(),
+        "a text column is not plotted"
+    );
     assert!(read.events.is_empty());
 }
 
@@ -384,8 +416,16 @@ fn a_bad_number_names_its_line_and_column() {
     let path = directory.path().join("timeseries.csv");
     std::fs::write(&path, "time_s,vms_ready\n0,1\n5,two\n").unwrap();
     match read_timeseries_csv(&path).unwrap_err() {
-        PlotError::BadNumber { line, column, value, .. } => {
-            assert_eq!((line, column.as_str(), value.as_str()), (3, "vms_ready", "two"));
+        PlotError::BadNumber {
+            line,
+            column,
+            value,
+            ..
+        } => {
+            assert_eq!(
+                (line, column.as_str(), value.as_str()),
+                (3, "vms_ready", "two")
+            );
         }
         other => panic!("unexpected error {other}"),
     }
@@ -411,9 +451,17 @@ fn an_annotation_typo_is_an_error() {
 fn sweep_bands(time_s: &[f64]) -> Vec<Band> {
     let spread = |t: f64, base: f64, width: f64| {
         let minute = t / 60.0;
-        let level = if minute < 30.0 { base } else if minute < 45.0 { base + 2.0 } else { base };
+        let level = if minute < 30.0 {
+            base
+        } else if minute < 45.0 {
+            base + 2.0
+        } else {
+            base
+        };
         (
-            (level - width * (minute * 0.2).sin().abs()).max(0.0).floor(),
+            (level - width * (minute * 0.2).sin().abs())
+                .max(0.0)
+                .floor(),
             level,
             (level + width).ceil(),
         )
@@ -445,11 +493,21 @@ fn band_plot_renders() {
     let bands = sweep_bands(&time_s);
     let directory = sample_dir();
     let (svg_path, png_path) = (directory.join("band.svg"), directory.join("band.png"));
-    render_band("partition-overshoot: 200 seeds", &time_s, &bands, &svg_path, &png_path).unwrap();
+    render_band(
+        "partition-overshoot: 200 seeds",
+        &time_s,
+        &bands,
+        &svg_path,
+        &png_path,
+    )
+    .unwrap();
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert_well_formed_svg(&svg);
     assert!(svg.contains("vms_ready median") && svg.contains("guests_running p5–p95"));
-    assert_eq!(png_dimensions(&std::fs::read(&png_path).unwrap()), (1200, 700));
+    assert_eq!(
+        png_dimensions(&std::fs::read(&png_path).unwrap()),
+        (1200, 700)
+    );
 
     let mut short = bands.clone();
     short[1].p95.pop();
@@ -466,7 +524,11 @@ fn overlay_plot_renders() {
                 let series = run.series(name).unwrap();
                 Series {
                     name: name.to_string(),
-                    values: series.values.iter().map(|v| v.map(|v| (v - shift).max(0.0))).collect(),
+                    values: series
+                        .values
+                        .iter()
+                        .map(|v| v.map(|v| (v - shift).max(0.0)))
+                        .collect(),
                 }
             })
             .collect()
@@ -483,10 +545,21 @@ fn overlay_plot_renders() {
     ];
     let directory = sample_dir();
     let (svg_path, png_path) = (directory.join("overlay.svg"), directory.join("overlay.png"));
-    render_overlay("partition-overshoot: algorithms", &run.time_s, &overlays, &svg_path, &png_path)
-        .unwrap();
+    render_overlay(
+        "partition-overshoot: algorithms",
+        &run.time_s,
+        &overlays,
+        &svg_path,
+        &png_path,
+    )
+    .unwrap();
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert_well_formed_svg(&svg);
-    assert!(svg.contains("kubevirt-pool: guests_running") && svg.contains("fenced-pool: vms_ready"));
-    assert_eq!(png_dimensions(&std::fs::read(png_path).unwrap()), (1200, 700));
+    assert!(
+        svg.contains("kubevirt-pool: guests_running") && svg.contains("fenced-pool: vms_ready")
+    );
+    assert_eq!(
+        png_dimensions(&std::fs::read(png_path).unwrap()),
+        (1200, 700)
+    );
 }

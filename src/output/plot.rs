@@ -20,6 +20,7 @@ mod input;
 mod layout;
 mod overlay;
 mod replicas;
+mod text_raster;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -28,7 +29,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use input::{read_timeseries_csv, PlotAnnotations, EVENTS_FILE_NAME, PLOT_ANNOTATIONS_FILE_NAME};
+pub use input::{
+    read_timeseries_csv, PlotAnnotations, EVENTS_FILE_NAME, PLOT_ANNOTATIONS_FILE_NAME,
+};
 
 /// One column of a time series, aligned with [`PlotInput::time_s`]; `None` is an empty
 /// cell (for example `hpa_desired_replicas` in a run without an HPA).
@@ -135,7 +138,11 @@ pub enum PlotError {
 }
 
 /// Renders the replicas plot (and, when the input has CPU data, the CPU panel below it).
-pub fn render_replicas(input: &PlotInput, svg_path: &Path, png_path: &Path) -> Result<(), PlotError> {
+pub fn render_replicas(
+    input: &PlotInput,
+    svg_path: &Path,
+    png_path: &Path,
+) -> Result<(), PlotError> {
     let figure = replicas::ReplicasFigure::new(input)?;
     render_figure(&figure, svg_path, png_path)
 }
@@ -185,7 +192,9 @@ fn render_figure(figure: &impl Figure, svg_path: &Path, png_path: &Path) -> Resu
 
     let mut rgb = vec![255u8; width_px as usize * height_px as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (width_px, height_px)).into_drawing_area();
+        let bitmap = BitMapBackend::with_buffer(&mut rgb, (width_px, height_px));
+        let root =
+            text_raster::CrispTextBitmap::new(bitmap, BUNDLED_FONT_BYTES)?.into_drawing_area();
         figure.draw(&root)?;
         root.present().map_err(draw::draw_error)?;
     }
@@ -241,7 +250,9 @@ fn register_bundled_font() -> Result<(), PlotError> {
 /// one sample and time is finite and never goes back.
 fn check_time_axis(time_s: &[f64]) -> Result<(), PlotError> {
     if time_s.is_empty() {
-        return Err(PlotError::Invalid("the time series has no rows".to_string()));
+        return Err(PlotError::Invalid(
+            "the time series has no rows".to_string(),
+        ));
     }
     if let Some(bad) = time_s.iter().find(|t| !t.is_finite()) {
         return Err(PlotError::Invalid(format!("time {bad} is not finite")));

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 
 use super::draw::{
     build_chart, draw_axes, draw_error, draw_legend, draw_runs, draw_title, legend_origin,
-    main_panel_top_px, LegendEntry, LegendSample, TimeAxis, FIGURE_WIDTH_PX,
-    MAIN_PANEL_HEIGHT_PX, SEQUENCE_COLOURS,
+    main_panel_top_px, LegendEntry, LegendSample, TimeAxis, FIGURE_WIDTH_PX, MAIN_PANEL_HEIGHT_PX,
+    SEQUENCE_COLOURS,
 };
 use super::layout::value_axis;
 use super::{check_column_length, check_time_axis, Band, Figure, PlotError};
@@ -19,11 +19,19 @@ pub(super) struct BandFigure<'a> {
 }
 
 impl<'a> BandFigure<'a> {
-    pub(super) fn new(title: &'a str, time_s: &'a [f64], bands: &'a [Band]) -> Result<Self, PlotError> {
+    pub(super) fn new(
+        title: &'a str,
+        time_s: &'a [f64],
+        bands: &'a [Band],
+    ) -> Result<Self, PlotError> {
         check_time_axis(time_s)?;
         for band in bands {
             for (percentile, values) in [("p5", &band.p5), ("p50", &band.p50), ("p95", &band.p95)] {
-                check_column_length(&format!("{} {percentile}", band.name), values.len(), time_s.len())?;
+                check_column_length(
+                    &format!("{} {percentile}", band.name),
+                    values.len(),
+                    time_s.len(),
+                )?;
             }
         }
         Ok(BandFigure {

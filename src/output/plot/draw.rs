@@ -42,7 +42,7 @@ const STRIP_FONT_PX: f64 = 12.0;
 const STRIP_ROW_HEIGHT_PX: u32 = 17;
 const STRIP_LABEL_GAP_PX: f64 = 10.0;
 /// Beyond this many rows the strip would eat the plot; labels overlap instead.
-const STRIP_MAX_ROWS: usize = 6;
+const STRIP_MAX_ROWS: usize = 8;
 const STRIP_PADDING_PX: u32 = 6;
 
 /// The Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
@@ -116,7 +116,12 @@ pub(super) fn draw_error<E: std::error::Error + Send + Sync>(
     PlotError::Draw(error.to_string())
 }
 
-pub(super) fn text_style(size_px: f64, color: RGBColor, h_pos: HPos, v_pos: VPos) -> TextStyle<'static> {
+pub(super) fn text_style(
+    size_px: f64,
+    color: RGBColor,
+    h_pos: HPos,
+    v_pos: VPos,
+) -> TextStyle<'static> {
     TextStyle {
         font: FontDesc::new(FontFamily::Name(FONT_FAMILY), size_px, FontStyle::Normal),
         color: color.to_backend_color(),
@@ -219,8 +224,18 @@ pub(super) fn draw_axes<DB: DrawingBackend>(
         .y_label_formatter(&value_label)
         .x_desc(time_axis.unit.axis_label())
         .y_desc(value_description)
-        .label_style(text_style(TICK_LABEL_FONT_PX, TEXT_INK, HPos::Center, VPos::Top))
-        .axis_desc_style(text_style(AXIS_LABEL_FONT_PX, TEXT_INK, HPos::Center, VPos::Top))
+        .label_style(text_style(
+            TICK_LABEL_FONT_PX,
+            TEXT_INK,
+            HPos::Center,
+            VPos::Top,
+        ))
+        .axis_desc_style(text_style(
+            AXIS_LABEL_FONT_PX,
+            TEXT_INK,
+            HPos::Center,
+            VPos::Top,
+        ))
         .draw()
         .map_err(draw_error)
 }
@@ -231,7 +246,12 @@ pub(super) fn draw_title<DB: DrawingBackend>(
 ) -> Result<(), PlotError> {
     let (width_px, _) = root.dim_in_pixel();
     let style = text_style(TITLE_FONT_PX, TEXT_INK, HPos::Center, VPos::Top);
-    let title = fit_text(root, title, &style, width_px as i32 - 2 * OUTER_MARGIN_PX as i32);
+    let title = fit_text(
+        root,
+        title,
+        &style,
+        width_px as i32 - 2 * OUTER_MARGIN_PX as i32,
+    );
     root.draw_text(&title, &style, (width_px as i32 / 2, 12))
         .map_err(draw_error)
 }
@@ -346,7 +366,10 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
         let right = origin.0 + LEGEND_SAMPLE_WIDTH_PX;
         match &entry.sample {
             LegendSample::Line { style, dash: None } => root
-                .draw(&PathElement::new(vec![(left, center_y), (right, center_y)], *style))
+                .draw(&PathElement::new(
+                    vec![(left, center_y), (right, center_y)],
+                    *style,
+                ))
                 .map_err(draw_error)?,
             LegendSample::Line {
                 style,
@@ -463,6 +486,8 @@ fn strip_text_style() -> TextStyle<'static> {
 }
 
 pub(super) const EVENT_INK: RGBColor = RGBColor(70, 70, 70);
+/// A darker orange than the band, so an interval's label reads as belonging to it.
+const INTERVAL_INK: RGBColor = RGBColor(150, 90, 0);
 /// Translucent so the lines inside a disruption stay readable.
 pub(super) fn interval_fill() -> RGBAColor {
     ORANGE.mix(0.16)
@@ -479,8 +504,9 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
     x_map: &XMapper,
     plot_y_range_px: Range<i32>,
 ) -> Result<(), PlotError> {
-    let strip_top_px =
-        plot_y_range_px.start - STRIP_PADDING_PX as i32 - layout.rows as i32 * STRIP_ROW_HEIGHT_PX as i32;
+    let strip_top_px = plot_y_range_px.start
+        - STRIP_PADDING_PX as i32
+        - layout.rows as i32 * STRIP_ROW_HEIGHT_PX as i32;
     let style = strip_text_style();
     for placement in &layout.placements {
         let mark_px = x_map.px(placement.label.time_s);
@@ -494,6 +520,12 @@ pub(super) fn draw_strip<DB: DrawingBackend>(
                 .draw(&PathElement::new(leader, interval_edge().stroke_width(2)))
                 .map_err(draw_error)?,
         }
+        let style = match placement.label.kind {
+            StripLabelKind::Event => style.clone(),
+            StripLabelKind::Interval => {
+                text_style(STRIP_FONT_PX, INTERVAL_INK, HPos::Left, VPos::Top)
+            }
+        };
         root.draw_text(
             &placement.label.text,
             &style,
@@ -535,7 +567,11 @@ pub(super) fn draw_event_ticks<DB: DrawingBackend>(
     for &time_s in times_s {
         let x_px = x_map.px(time_s);
         root.draw(&Polygon::new(
-            vec![(x_px, axis_y_px - 10), (x_px - 5, axis_y_px), (x_px + 5, axis_y_px)],
+            vec![
+                (x_px, axis_y_px - 10),
+                (x_px - 5, axis_y_px),
+                (x_px + 5, axis_y_px),
+            ],
             EVENT_INK.filled(),
         ))
         .map_err(draw_error)?;

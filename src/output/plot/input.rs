@@ -94,9 +94,11 @@ pub fn read_timeseries_csv(path: &Path) -> Result<PlotInput, PlotError> {
             }
         }
     }
-    input
-        .events
-        .sort_by(|a, b| a.time_s.total_cmp(&b.time_s).then_with(|| a.label.cmp(&b.label)));
+    input.events.sort_by(|a, b| {
+        a.time_s
+            .total_cmp(&b.time_s)
+            .then_with(|| a.label.cmp(&b.label))
+    });
     Ok(input)
 }
 
@@ -112,10 +114,16 @@ fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, PlotError> {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(csv::ReaderBuilder::new().has_headers(true).from_reader(file))
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file))
 }
 
-fn column_index(headers: &csv::StringRecord, path: &Path, column: &str) -> Result<usize, PlotError> {
+fn column_index(
+    headers: &csv::StringRecord,
+    path: &Path,
+    column: &str,
+) -> Result<usize, PlotError> {
     headers
         .iter()
         .position(|header| header.trim() == column)

@@ -361,7 +361,10 @@ mod tests {
 
     #[test]
     fn empty_cells_break_lines() {
-        let runs = line_runs(&[0.0, 5.0, 10.0, 15.0], &[Some(1.0), None, Some(2.0), Some(3.0)]);
+        let runs = line_runs(
+            &[0.0, 5.0, 10.0, 15.0],
+            &[Some(1.0), None, Some(2.0), Some(3.0)],
+        );
         assert_eq!(runs, vec![vec![(0.0, 1.0)], vec![(10.0, 2.0), (15.0, 3.0)]]);
     }
 
@@ -370,7 +373,13 @@ mod tests {
         let runs = step_runs(&[0.0, 5.0, 10.0], &[Some(1.0), Some(3.0), Some(2.0)]);
         assert_eq!(
             runs,
-            vec![vec![(0.0, 1.0), (5.0, 1.0), (5.0, 3.0), (10.0, 3.0), (10.0, 2.0)]]
+            vec![vec![
+                (0.0, 1.0),
+                (5.0, 1.0),
+                (5.0, 3.0),
+                (10.0, 3.0),
+                (10.0, 2.0)
+            ]]
         );
     }
 
@@ -392,8 +401,7 @@ mod tests {
     #[test]
     fn no_overshoot_gives_no_polygon() {
         let time = [0.0, 10.0];
-        let polygons =
-            overshoot_polygons(&time, &[Some(3.0), Some(3.0)], &[Some(3.0), Some(2.0)]);
+        let polygons = overshoot_polygons(&time, &[Some(3.0), Some(3.0)], &[Some(3.0), Some(2.0)]);
         assert!(polygons.is_empty());
         assert_eq!(max_overshoot(&[None], &[Some(5.0)]), 0.0);
     }

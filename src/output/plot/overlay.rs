@@ -6,14 +6,19 @@ use plotters::prelude::*;
 
 use super::draw::{
     build_chart, draw_axes, draw_error, draw_legend, draw_runs, draw_title, legend_origin,
-    main_panel_top_px, Dash, LegendEntry, LegendSample, TimeAxis, DASHED, DOTTED,
-    FIGURE_WIDTH_PX, MAIN_PANEL_HEIGHT_PX, SEQUENCE_COLOURS,
+    main_panel_top_px, Dash, LegendEntry, LegendSample, TimeAxis, DASHED, DOTTED, FIGURE_WIDTH_PX,
+    MAIN_PANEL_HEIGHT_PX, SEQUENCE_COLOURS,
 };
 use super::layout::{line_runs, value_axis};
 use super::{check_column_length, check_time_axis, Figure, Overlay, PlotError};
 
-/// Line styles by position of the series within an algorithm: solid, dashed, dotted.
-const SERIES_DASHES: [Option<Dash>; 3] = [None, Some(DASHED), Some(DOTTED)];
+/// Line styles by position of the series within an algorithm: a wide translucent solid
+/// line, then dashed, then dotted, thinner and on top, so equal values stay visible.
+const SERIES_STYLES: [(Option<Dash>, u32, f64); 3] = [
+    (None, 5, 0.45),
+    (Some(DASHED), 2, 1.0),
+    (Some(DOTTED), 2, 1.0),
+];
 
 pub(super) struct OverlayFigure<'a> {
     title: &'a str,
@@ -66,7 +71,11 @@ impl Figure for OverlayFigure<'_> {
         let integer_only = finite_values().all(|value| value.fract() == 0.0);
         let axis = value_axis(axis_max, integer_only);
         let mut chart = build_chart(root, main_panel_top_px(0), &time_axis, &axis)?;
-        let description = match self.overlays.first().map(|overlay| overlay.series.as_slice()) {
+        let description = match self
+            .overlays
+            .first()
+            .map(|overlay| overlay.series.as_slice())
+        {
             Some([only]) => only.name.clone(),
             _ => "value".to_string(),
         };
@@ -76,8 +85,8 @@ impl Figure for OverlayFigure<'_> {
         for (algorithm_index, overlay) in self.overlays.iter().enumerate() {
             let colour = SEQUENCE_COLOURS[algorithm_index % SEQUENCE_COLOURS.len()];
             for (series_index, series) in overlay.series.iter().enumerate() {
-                let dash = SERIES_DASHES[series_index % SERIES_DASHES.len()];
-                let style = colour.stroke_width(2);
+                let (dash, width_px, opacity) = SERIES_STYLES[series_index % SERIES_STYLES.len()];
+                let style = colour.mix(opacity).stroke_width(width_px);
                 let runs: Vec<Vec<(f64, f64)>> = line_runs(self.time_s, &series.values)
                     .into_iter()
                     .map(|run| run.into_iter().map(|(t, v)| (time_axis.at(t), v)).collect())

@@ -40,7 +40,7 @@ enum LineShape {
     Step,
 }
 
-/// Bottom to top; the legend lists them top to bottom in the same order as drawn.
+/// In drawing order, bottom to top; the legend uses [`LEGEND_ORDER`].
 const LINES: [LineSpec; 6] = [
     LineSpec {
         column: "vms_total",
@@ -86,6 +86,16 @@ const LINES: [LineSpec; 6] = [
     },
 ];
 
+/// The legend reads from intent to reality: what is asked, what exists, what runs.
+const LEGEND_ORDER: [&str; 6] = [
+    "desired_replicas",
+    "hpa_desired_replicas",
+    "vms_total",
+    "vms_ready",
+    "guests_running",
+    "vmis_unknown",
+];
+
 const DESIRED_COLUMN: &str = "desired_replicas";
 const GUESTS_COLUMN: &str = "guests_running";
 const CPU_COLUMN: &str = "cpu_utilization_pct";
@@ -102,9 +112,12 @@ pub(super) struct ReplicasFigure<'a> {
 
 /// A series with at least one value; an all-empty column (no HPA) is not drawn.
 fn present<'a>(input: &'a PlotInput, column: &str) -> Option<&'a Series> {
-    input
-        .series(column)
-        .filter(|series| series.values.iter().any(|value| value.is_some_and(f64::is_finite)))
+    input.series(column).filter(|series| {
+        series
+            .values
+            .iter()
+            .any(|value| value.is_some_and(f64::is_finite))
+    })
 }
 
 fn max_value(series: &Series) -> f64 {
@@ -229,12 +242,22 @@ impl<'a> ReplicasFigure<'a> {
             let x_map = XMapper::new(&provisional, time_axis);
             layout_strip(root, &strip_labels, &x_map)
         };
-        let mut chart = build_chart(area, main_panel_top_px(strip.rows), time_axis, &replica_axis)?;
+        let mut chart = build_chart(
+            area,
+            main_panel_top_px(strip.rows),
+            time_axis,
+            &replica_axis,
+        )?;
         let x_map = XMapper::new(&chart, time_axis);
         let plot_y_px = chart.plotting_area().get_pixel_range().1;
 
         draw_axes(&mut chart, time_axis, &replica_axis, "replicas")?;
-        draw_interval_bands(&mut chart, &self.interval_spans_s(), time_axis, replica_axis.top)?;
+        draw_interval_bands(
+            &mut chart,
+            &self.interval_spans_s(),
+            time_axis,
+            replica_axis.top,
+        )?;
 
         let desired = input.series(DESIRED_COLUMN);
         let guests = input.series(GUESTS_COLUMN);
@@ -243,7 +266,10 @@ impl<'a> ReplicasFigure<'a> {
                 let polygons = overshoot_polygons(&input.time_s, &desired.values, &guests.values);
                 for polygon in Self::to_chart_runs(time_axis, polygons) {
                     chart
-                        .draw_series(std::iter::once(Polygon::new(polygon, overshoot_fill().filled())))
+                        .draw_series(std::iter::once(Polygon::new(
+                            polygon,
+                            overshoot_fill().filled(),
+                        )))
                         .map_err(draw_error)?;
                 }
                 Some(max_overshoot(&desired.values, &guests.values))
@@ -261,9 +287,9 @@ impl<'a> ReplicasFigure<'a> {
         draw_event_ticks(root, &event_times_s, &x_map, plot_y_px.end)?;
         draw_strip(root, &strip, &x_map, plot_y_px)?;
 
-        let mut legend: Vec<LegendEntry> = drawn
+        let mut legend: Vec<LegendEntry> = LEGEND_ORDER
             .iter()
-            .rev()
+            .filter_map(|column| drawn.iter().find(|(spec, _)| spec.column == *column))
             .map(|(spec, _)| LegendEntry {
                 label: spec.legend.to_string(),
                 sample: legend_sample(spec),
@@ -342,7 +368,12 @@ impl<'a> ReplicasFigure<'a> {
         let plot_y_px = chart.plotting_area().get_pixel_range().1;
 
         draw_axes(&mut chart, time_axis, &cpu_axis, "CPU utilization (%)")?;
-        draw_interval_bands(&mut chart, &self.interval_spans_s(), time_axis, cpu_axis.top)?;
+        draw_interval_bands(
+            &mut chart,
+            &self.interval_spans_s(),
+            time_axis,
+            cpu_axis.top,
+        )?;
         draw_event_lines(root, &self.event_times_s(time_axis), &x_map, plot_y_px)?;
 
         let mut legend = Vec::new();
