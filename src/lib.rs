@@ -5,5 +5,6 @@ pub mod algorithm;
 pub mod api;
 pub mod engine;
 pub mod hpa;
+pub mod output;
 pub mod scenario;
 pub mod units;

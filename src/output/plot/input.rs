@@ -1,0 +1,264 @@
+//! Reading a finished run back for `poolsim plot`: `timeseries.csv`, and beside it
+//! `events.csv` and `plot.json` when present.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{EventMarker, Interval, PlotError, PlotInput, Series};
+
+/// The event log written beside `timeseries.csv` (DESIGN.md §1.3).
+pub const EVENTS_FILE_NAME: &str = "events.csv";
+
+/// The plot annotations written beside `timeseries.csv` at run time; see [`PlotAnnotations`].
+pub const PLOT_ANNOTATIONS_FILE_NAME: &str = "plot.json";
+
+/// The `events.csv` kind whose rows are the scenario's own actions (partitions,
+/// crashes, load changes): those, and only those, become markers on the time axis.
+const SCENARIO_EVENT_KIND: &str = "Scenario";
+
+/// `plot.json`: what a plot needs that the CSV files do not say. Written by `poolsim
+/// run` beside `timeseries.csv`, read back by [`read_timeseries_csv`]. Every field is
+/// optional; unknown fields are rejected so that a typo is an error, not a silent no-op.
+///
+/// ```json
+/// {
+///   "title": "partition-overshoot",
+///   "hpa_target_pct": 70.0,
+///   "intervals": [{"start_s": 600.0, "end_s": 1500.0, "label": "node-1 partitioned"}],
+///   "events": [{"time_s": 1800.0, "label": "load drops to 20%"}]
+/// }
+/// ```
+///
+/// `title` replaces the default title (the name of the CSV's directory, which is the
+/// scenario's `metadata.name`). `events` are added to the `Scenario` rows of
+/// `events.csv`; a marker given in both (same time and label) is drawn once.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlotAnnotations {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hpa_target_pct: Option<f64>,
+    #[serde(default)]
+    pub intervals: Vec<Interval>,
+    #[serde(default)]
+    pub events: Vec<EventMarker>,
+}
+
+/// The leading columns of `timeseries.csv` (DESIGN.md §1.3). They must be numbers; a
+/// column after them that is not all numbers is left out of the plot input instead,
+/// since later columns are free to carry other data.
+const KNOWN_COLUMNS: [&str; 11] = [
+    "time_s",
+    "desired_replicas",
+    "hpa_desired_replicas",
+    "vms_total",
+    "vms_ready",
+    "vmis_running",
+    "vmis_unknown",
+    "guests_running",
+    "overshoot",
+    "pvcs_bound",
+    "cpu_utilization_pct",
+];
+
+/// Reads `timeseries.csv` into a [`PlotInput`]: `time_s` becomes the time axis, every
+/// other column a [`Series`] (empty cells are `None`). Then, if they exist in the same
+/// directory, `events.csv` (its `Scenario` rows become markers labelled
+/// `"<reason> <object>"`) and `plot.json` ([`PlotAnnotations`]).
+pub fn read_timeseries_csv(path: &Path) -> Result<PlotInput, PlotError> {
+    let mut input = read_timeseries(path)?;
+    let directory = path.parent().unwrap_or_else(|| Path::new(""));
+    input.title = directory
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "timeseries".to_string());
+
+    let events_path = directory.join(EVENTS_FILE_NAME);
+    if events_path.is_file() {
+        input.events = read_scenario_events(&events_path)?;
+    }
+
+    let annotations_path = directory.join(PLOT_ANNOTATIONS_FILE_NAME);
+    if annotations_path.is_file() {
+        let annotations = read_annotations(&annotations_path)?;
+        if let Some(title) = annotations.title {
+            input.title = title;
+        }
+        input.hpa_target_pct = annotations.hpa_target_pct;
+        input.intervals = annotations.intervals;
+        for event in annotations.events {
+            if !input.events.contains(&event) {
+                input.events.push(event);
+            }
+        }
+    }
+    input.events.sort_by(|a, b| {
+        a.time_s
+            .total_cmp(&b.time_s)
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    Ok(input)
+}
+
+fn csv_error(path: &Path) -> impl Fn(csv::Error) -> PlotError + '_ {
+    move |source| PlotError::Csv {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, PlotError> {
+    let file = std::fs::File::open(path).map_err(|source| PlotError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file))
+}
+
+fn column_index(
+    headers: &csv::StringRecord,
+    path: &Path,
+    column: &str,
+) -> Result<usize, PlotError> {
+    headers
+        .iter()
+        .position(|header| header.trim() == column)
+        .ok_or_else(|| PlotError::MissingColumn {
+            path: path.to_path_buf(),
+            column: column.to_string(),
+        })
+}
+
+/// One cell: empty is `None`, otherwise it must be a number.
+fn parse_cell(cell: &str) -> Result<Option<f64>, ()> {
+    let cell = cell.trim();
+    if cell.is_empty() {
+        Ok(None)
+    } else {
+        cell.parse::<f64>().map(Some).map_err(|_| ())
+    }
+}
+
+fn read_timeseries(path: &Path) -> Result<PlotInput, PlotError> {
+    let mut reader = open_csv(path)?;
+    let headers = reader.headers().map_err(csv_error(path))?.clone();
+    let time_index = column_index(&headers, path, "time_s")?;
+
+    struct Column {
+        name: String,
+        values: Vec<Option<f64>>,
+        /// `false` once a cell of an extra column failed to parse.
+        numeric: bool,
+    }
+    let mut columns: Vec<Column> = headers
+        .iter()
+        .map(|name| Column {
+            name: name.trim().to_string(),
+            values: Vec::new(),
+            numeric: true,
+        })
+        .collect();
+    let mut time_s = Vec::new();
+
+    for record in reader.records() {
+        let record = record.map_err(csv_error(path))?;
+        let line = record.position().map_or(0, csv::Position::line);
+        for (index, column) in columns.iter_mut().enumerate() {
+            let cell = record.get(index).unwrap_or("");
+            match parse_cell(cell) {
+                Ok(value) => column.values.push(value),
+                Err(()) if KNOWN_COLUMNS.contains(&column.name.as_str()) => {
+                    return Err(PlotError::BadNumber {
+                        path: path.to_path_buf(),
+                        line,
+                        column: column.name.clone(),
+                        value: cell.to_string(),
+                    });
+                }
+                Err(()) => {
+                    column.numeric = false;
+                    column.values.push(None);
+                }
+            }
+        }
+        match columns[time_index].values.last().copied().flatten() {
+            Some(time) => time_s.push(time),
+            None => {
+                return Err(PlotError::BadNumber {
+                    path: path.to_path_buf(),
+                    line,
+                    column: "time_s".to_string(),
+                    value: String::new(),
+                })
+            }
+        }
+    }
+
+    let series = columns
+        .into_iter()
+        .enumerate()
+        .filter(|(index, column)| *index != time_index && column.numeric)
+        .map(|(_, column)| Series {
+            name: column.name,
+            values: column.values,
+        })
+        .collect();
+    Ok(PlotInput {
+        time_s,
+        series,
+        ..PlotInput::default()
+    })
+}
+
+fn read_scenario_events(path: &Path) -> Result<Vec<EventMarker>, PlotError> {
+    let mut reader = open_csv(path)?;
+    let headers = reader.headers().map_err(csv_error(path))?.clone();
+    let time_index = column_index(&headers, path, "time_s")?;
+    let kind_index = column_index(&headers, path, "kind")?;
+    let reason_index = column_index(&headers, path, "reason")?;
+    let object_index = headers.iter().position(|header| header.trim() == "object");
+
+    let mut markers = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(csv_error(path))?;
+        if record.get(kind_index).map(str::trim) != Some(SCENARIO_EVENT_KIND) {
+            continue;
+        }
+        let time_cell = record.get(time_index).unwrap_or("");
+        let Ok(Some(time_s)) = parse_cell(time_cell) else {
+            return Err(PlotError::BadNumber {
+                path: path.to_path_buf(),
+                line: record.position().map_or(0, csv::Position::line),
+                column: "time_s".to_string(),
+                value: time_cell.to_string(),
+            });
+        };
+        let reason = record.get(reason_index).unwrap_or("").trim();
+        let object = object_index
+            .and_then(|index| record.get(index))
+            .unwrap_or("")
+            .trim();
+        let label = [reason, object]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        markers.push(EventMarker { time_s, label });
+    }
+    Ok(markers)
+}
+
+fn read_annotations(path: &Path) -> Result<PlotAnnotations, PlotError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PlotError::Read {
+        path: PathBuf::from(path),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| PlotError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,459 @@
+//! `replicas.svg` / `replicas.png`: replica counts over time, the overshoot shaded,
+//! disruptions as bands, scenario events on the time axis, and the HPA's CPU
+//! utilization in a second panel when there is one.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::draw::{
+    build_chart, draw_axes, draw_error, draw_event_lines, draw_event_ticks, draw_interval_bands,
+    draw_legend, draw_runs, draw_strip, draw_title, interval_fill, layout_strip, legend_origin,
+    main_panel_top_px, Chart, Dash, LegendEntry, LegendSample, StripLabel, StripLabelKind,
+    TimeAxis, XMapper, BLACK_INK, BLUE, BLUISH_GREEN, DASHED, FIGURE_WIDTH_PX,
+    MAIN_PANEL_HEIGHT_PX, ORANGE, REDDISH_PURPLE, SKY_BLUE, VERMILLION,
+};
+use super::layout::{
+    line_runs, max_overshoot, overshoot_polygons, step_runs, value_axis, ValueAxis,
+};
+use super::{check_column_length, check_time_axis, Figure, PlotError, PlotInput, Series};
+
+/// Height of the CPU panel added below the main panel.
+const CPU_PANEL_HEIGHT_PX: u32 = 260;
+const CPU_PANEL_TOP_PX: u32 = 14;
+
+/// How one replica column is drawn. Lines that often coincide (in steady state VMs,
+/// ready VMs and guests are all equal) are drawn widest first, so each stays visible
+/// as a coloured edge around the next.
+struct LineSpec {
+    column: &'static str,
+    legend: &'static str,
+    colour: RGBColor,
+    width_px: u32,
+    shape: LineShape,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum LineShape {
+    Straight,
+    Dashed(Dash),
+    /// `spec.replicas` changes at an instant and holds: a step shows that honestly.
+    Step,
+}
+
+/// In drawing order, bottom to top; the legend uses [`LEGEND_ORDER`].
+const LINES: [LineSpec; 6] = [
+    LineSpec {
+        column: "vms_total",
+        legend: "VMs (status.replicas)",
+        colour: SKY_BLUE,
+        width_px: 8,
+        shape: LineShape::Straight,
+    },
+    LineSpec {
+        column: "vms_ready",
+        legend: "VMs ready",
+        colour: BLUISH_GREEN,
+        width_px: 4,
+        shape: LineShape::Straight,
+    },
+    LineSpec {
+        column: "guests_running",
+        legend: "guests really running",
+        colour: VERMILLION,
+        width_px: 2,
+        shape: LineShape::Straight,
+    },
+    LineSpec {
+        column: "vmis_unknown",
+        legend: "VMIs unknown",
+        colour: ORANGE,
+        width_px: 2,
+        shape: LineShape::Straight,
+    },
+    LineSpec {
+        column: "hpa_desired_replicas",
+        legend: "HPA desired",
+        colour: REDDISH_PURPLE,
+        width_px: 2,
+        shape: LineShape::Dashed(DASHED),
+    },
+    LineSpec {
+        column: "desired_replicas",
+        legend: "desired (spec.replicas)",
+        colour: BLACK_INK,
+        width_px: 1,
+        shape: LineShape::Step,
+    },
+];
+
+/// The legend reads from intent to reality: what is asked, what exists, what runs.
+const LEGEND_ORDER: [&str; 6] = [
+    "desired_replicas",
+    "hpa_desired_replicas",
+    "vms_total",
+    "vms_ready",
+    "guests_running",
+    "vmis_unknown",
+];
+
+const DESIRED_COLUMN: &str = "desired_replicas";
+const GUESTS_COLUMN: &str = "guests_running";
+const CPU_COLUMN: &str = "cpu_utilization_pct";
+
+fn overshoot_fill() -> RGBAColor {
+    VERMILLION.mix(0.28)
+}
+
+pub(super) struct ReplicasFigure<'a> {
+    input: &'a PlotInput,
+    /// The CPU column, when it has at least one value.
+    cpu: Option<&'a Series>,
+}
+
+/// A series with at least one value; an all-empty column (no HPA) is not drawn.
+fn present<'a>(input: &'a PlotInput, column: &str) -> Option<&'a Series> {
+    input.series(column).filter(|series| {
+        series
+            .values
+            .iter()
+            .any(|value| value.is_some_and(f64::is_finite))
+    })
+}
+
+fn max_value(series: &Series) -> f64 {
+    series
+        .values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|value| value.is_finite())
+        .fold(0.0, f64::max)
+}
+
+impl<'a> ReplicasFigure<'a> {
+    pub(super) fn new(input: &'a PlotInput) -> Result<Self, PlotError> {
+        check_time_axis(&input.time_s)?;
+        for series in &input.series {
+            check_column_length(&series.name, series.values.len(), input.time_s.len())?;
+        }
+        for interval in &input.intervals {
+            if !(interval.start_s.is_finite() && interval.end_s.is_finite())
+                || interval.end_s < interval.start_s
+            {
+                return Err(PlotError::Invalid(format!(
+                    "interval `{}` runs from {} s to {} s",
+                    interval.label, interval.start_s, interval.end_s
+                )));
+            }
+        }
+        if let Some(event) = input.events.iter().find(|event| !event.time_s.is_finite()) {
+            return Err(PlotError::Invalid(format!(
+                "event `{}` has no finite time",
+                event.label
+            )));
+        }
+        Ok(ReplicasFigure {
+            input,
+            cpu: present(input, CPU_COLUMN),
+        })
+    }
+
+    /// Events and intervals that fall inside the run, as strip labels in time order.
+    fn strip_labels(&self, time_axis: &TimeAxis) -> Vec<StripLabel> {
+        let seconds_per_unit = time_axis.unit.seconds_per_unit();
+        let first_s = time_axis.range.start * seconds_per_unit;
+        let last_s = time_axis.range.end * seconds_per_unit;
+        let mut labels: Vec<StripLabel> = self
+            .input
+            .intervals
+            .iter()
+            .filter(|interval| interval.end_s >= first_s && interval.start_s <= last_s)
+            .map(|interval| StripLabel {
+                time_s: interval.start_s.max(first_s),
+                text: interval.label.clone(),
+                kind: StripLabelKind::Interval,
+            })
+            .chain(
+                self.input
+                    .events
+                    .iter()
+                    .filter(|event| event.time_s >= first_s && event.time_s <= last_s)
+                    .map(|event| StripLabel {
+                        time_s: event.time_s,
+                        text: event.label.clone(),
+                        kind: StripLabelKind::Event,
+                    }),
+            )
+            .collect();
+        labels.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+        labels
+    }
+
+    fn event_times_s(&self, time_axis: &TimeAxis) -> Vec<f64> {
+        let seconds_per_unit = time_axis.unit.seconds_per_unit();
+        self.input
+            .events
+            .iter()
+            .map(|event| event.time_s)
+            .filter(|&t| {
+                t >= time_axis.range.start * seconds_per_unit
+                    && t <= time_axis.range.end * seconds_per_unit
+            })
+            .collect()
+    }
+
+    fn interval_spans_s(&self) -> Vec<(f64, f64)> {
+        self.input
+            .intervals
+            .iter()
+            .map(|interval| (interval.start_s, interval.end_s))
+            .collect()
+    }
+
+    /// Points of a column in chart units (time in the axis unit).
+    fn to_chart_runs(time_axis: &TimeAxis, runs: Vec<Vec<(f64, f64)>>) -> Vec<Vec<(f64, f64)>> {
+        runs.into_iter()
+            .map(|run| run.into_iter().map(|(t, v)| (time_axis.at(t), v)).collect())
+            .collect()
+    }
+
+    fn draw_main_panel<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        area: &DrawingArea<DB, Shift>,
+        time_axis: &TimeAxis,
+    ) -> Result<(), PlotError> {
+        let input = self.input;
+        let drawn: Vec<(&LineSpec, &Series)> = LINES
+            .iter()
+            .filter_map(|spec| present(input, spec.column).map(|series| (spec, series)))
+            .collect();
+        let axis_max = drawn
+            .iter()
+            .map(|(_, series)| max_value(series))
+            .fold(0.0, f64::max);
+        let replica_axis = value_axis(axis_max, true);
+
+        // The strip's height depends on how many rows its labels need, and placing them
+        // needs the plot's horizontal extent, which does not depend on the strip.
+        let strip_labels = self.strip_labels(time_axis);
+        let strip = {
+            let provisional = build_chart(area, main_panel_top_px(0), time_axis, &replica_axis)?;
+            let x_map = XMapper::new(&provisional, time_axis);
+            layout_strip(root, &strip_labels, &x_map)
+        };
+        let mut chart = build_chart(
+            area,
+            main_panel_top_px(strip.rows),
+            time_axis,
+            &replica_axis,
+        )?;
+        let x_map = XMapper::new(&chart, time_axis);
+        let plot_y_px = chart.plotting_area().get_pixel_range().1;
+
+        draw_axes(&mut chart, time_axis, &replica_axis, "replicas")?;
+        draw_interval_bands(
+            &mut chart,
+            &self.interval_spans_s(),
+            time_axis,
+            replica_axis.top,
+        )?;
+
+        let desired = input.series(DESIRED_COLUMN);
+        let guests = input.series(GUESTS_COLUMN);
+        let overshoot = match (desired, guests) {
+            (Some(desired), Some(guests)) => {
+                let polygons = overshoot_polygons(&input.time_s, &desired.values, &guests.values);
+                for polygon in Self::to_chart_runs(time_axis, polygons) {
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(
+                            polygon,
+                            overshoot_fill().filled(),
+                        )))
+                        .map_err(draw_error)?;
+                }
+                Some(max_overshoot(&desired.values, &guests.values))
+            }
+            _ => None,
+        };
+
+        let event_times_s = self.event_times_s(time_axis);
+        draw_event_lines(root, &event_times_s, &x_map, plot_y_px.clone())?;
+
+        for (spec, series) in &drawn {
+            self.draw_line(&mut chart, time_axis, spec, series)?;
+        }
+
+        draw_event_ticks(root, &event_times_s, &x_map, plot_y_px.end)?;
+        draw_strip(root, &strip, &x_map, plot_y_px)?;
+
+        let mut legend: Vec<LegendEntry> = LEGEND_ORDER
+            .iter()
+            .filter_map(|column| drawn.iter().find(|(spec, _)| spec.column == *column))
+            .map(|(spec, _)| LegendEntry {
+                label: spec.legend.to_string(),
+                sample: legend_sample(spec),
+            })
+            .collect();
+        if let Some(max) = overshoot {
+            let label = if max > 0.0 {
+                format!("overshoot (max +{})", format_count(max))
+            } else {
+                "overshoot (none)".to_string()
+            };
+            legend.push(LegendEntry {
+                label,
+                sample: LegendSample::Area {
+                    fill: overshoot_fill(),
+                },
+            });
+        }
+        if !input.intervals.is_empty() {
+            legend.push(LegendEntry {
+                label: "disruption (labelled)".to_string(),
+                sample: LegendSample::Area {
+                    fill: interval_fill(),
+                },
+            });
+        }
+        draw_legend(root, legend_origin(&chart), &legend)
+    }
+
+    fn draw_line<DB: DrawingBackend>(
+        &self,
+        chart: &mut Chart<'_, DB>,
+        time_axis: &TimeAxis,
+        spec: &LineSpec,
+        series: &Series,
+    ) -> Result<(), PlotError> {
+        let style = spec.colour.stroke_width(spec.width_px);
+        let time = &self.input.time_s;
+        match spec.shape {
+            LineShape::Straight => draw_runs(
+                chart,
+                &Self::to_chart_runs(time_axis, line_runs(time, &series.values)),
+                style,
+                None,
+            ),
+            LineShape::Dashed(dash) => draw_runs(
+                chart,
+                &Self::to_chart_runs(time_axis, line_runs(time, &series.values)),
+                style,
+                Some(dash),
+            ),
+            LineShape::Step => draw_runs(
+                chart,
+                &Self::to_chart_runs(time_axis, step_runs(time, &series.values)),
+                style,
+                None,
+            ),
+        }
+    }
+
+    fn draw_cpu_panel<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        area: &DrawingArea<DB, Shift>,
+        time_axis: &TimeAxis,
+        cpu: &Series,
+    ) -> Result<(), PlotError> {
+        let target_pct = self.input.hpa_target_pct.filter(|t| t.is_finite());
+        // Percent reads best against a 0-100 scale; go above it only when the data does.
+        let axis_max = max_value(cpu)
+            .max(100.0)
+            .max(target_pct.unwrap_or(0.0) * 1.1);
+        let cpu_axis: ValueAxis = value_axis(axis_max, true);
+        let mut chart = build_chart(area, CPU_PANEL_TOP_PX, time_axis, &cpu_axis)?;
+        let x_map = XMapper::new(&chart, time_axis);
+        let plot_y_px = chart.plotting_area().get_pixel_range().1;
+
+        draw_axes(&mut chart, time_axis, &cpu_axis, "CPU utilization (%)")?;
+        draw_interval_bands(
+            &mut chart,
+            &self.interval_spans_s(),
+            time_axis,
+            cpu_axis.top,
+        )?;
+        draw_event_lines(root, &self.event_times_s(time_axis), &x_map, plot_y_px)?;
+
+        let mut legend = Vec::new();
+        if let Some(target) = target_pct {
+            let line = vec![vec![
+                (time_axis.range.start, target),
+                (time_axis.range.end, target),
+            ]];
+            let style = BLACK_INK.stroke_width(1);
+            draw_runs(&mut chart, &line, style, Some(DASHED))?;
+            legend.push(LegendEntry {
+                label: format!("HPA target ({}%)", format_count(target)),
+                sample: LegendSample::Line {
+                    style,
+                    dash: Some(DASHED),
+                },
+            });
+        }
+        let style = BLUE.stroke_width(2);
+        draw_runs(
+            &mut chart,
+            &Self::to_chart_runs(time_axis, line_runs(&self.input.time_s, &cpu.values)),
+            style,
+            None,
+        )?;
+        legend.insert(
+            0,
+            LegendEntry {
+                label: "CPU utilization".to_string(),
+                sample: LegendSample::Line { style, dash: None },
+            },
+        );
+        draw_legend(root, legend_origin(&chart), &legend)
+    }
+}
+
+fn legend_sample(spec: &LineSpec) -> LegendSample {
+    let style = spec.colour.stroke_width(spec.width_px);
+    match spec.shape {
+        LineShape::Straight => LegendSample::Line { style, dash: None },
+        LineShape::Dashed(dash) => LegendSample::Line {
+            style,
+            dash: Some(dash),
+        },
+        LineShape::Step => LegendSample::Step {
+            style: spec.colour.stroke_width(spec.width_px.max(2)),
+        },
+    }
+}
+
+/// A count or percentage without a needless ".0", with at most one decimal.
+fn format_count(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+impl Figure for ReplicasFigure<'_> {
+    fn size_px(&self) -> (u32, u32) {
+        let height_px = if self.cpu.is_some() {
+            MAIN_PANEL_HEIGHT_PX + CPU_PANEL_HEIGHT_PX
+        } else {
+            MAIN_PANEL_HEIGHT_PX
+        };
+        (FIGURE_WIDTH_PX, height_px)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        root.fill(&WHITE).map_err(draw_error)?;
+        draw_title(root, &self.input.title)?;
+        let time_axis = TimeAxis::new(&self.input.time_s);
+        match self.cpu {
+            Some(cpu) => {
+                let (main_area, cpu_area) = root.split_vertically(MAIN_PANEL_HEIGHT_PX);
+                self.draw_main_panel(root, &main_area, &time_axis)?;
+                self.draw_cpu_panel(root, &cpu_area, &time_axis, cpu)
+            }
+            None => self.draw_main_panel(root, root, &time_axis),
+        }
+    }
+}
