@@ -22,8 +22,8 @@ const BOUND: Duration = Duration::from_secs(5);
 const SHORT_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// Writing an executable while another test thread forks can make exec fail with
-/// "text file busy" (the fork inherits the open file); writing and starting scripts
-/// one at a time avoids that.
+/// "text file busy" (the forked child holds the open file until it execs); every write
+/// of a script and every start of a program takes this lock, so none overlap.
 static SPAWN_LOCK: Mutex<()> = Mutex::new(());
 
 /// A script in its own temporary directory, kept alive as long as the test needs it.
@@ -35,6 +35,9 @@ struct Script {
 fn script(text: &str, executable: bool) -> Script {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("algorithm");
+    let _guard = SPAWN_LOCK
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
     std::fs::write(&path, text).expect("write script");
     let mode = if executable { 0o755 } else { 0o644 };
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
@@ -58,6 +61,11 @@ fn short_timeout() -> ExecOptions {
 /// A Python program that answers `hello` properly and then runs `on_reconcile` (Python
 /// statements, with `seq` and `send(text)` in scope) for every reconcile.
 fn python_double(on_reconcile: &str) -> Script {
+    python_double_with_exit(on_reconcile, "")
+}
+
+/// [`python_double`] that runs `on_exit` (a Python statement) once stdin closes.
+fn python_double_with_exit(on_reconcile: &str, on_exit: &str) -> Script {
     let body: String = on_reconcile
         .lines()
         .map(|line| format!("    {line}\n"))
@@ -77,7 +85,8 @@ for line in sys.stdin:
         send(json.dumps({{"type": "hello", "name": "test-double", "summary": "misbehaves on purpose"}}))
         continue
     seq = request["seq"]
-{body}"#
+{body}{on_exit}
+"#
         ),
         true,
     )
@@ -150,9 +159,14 @@ fn assert_contains(message: &str, parts: &[&str]) {
 
 #[test]
 fn a_missing_program_cannot_start() {
-    let error = spawn(Path::new("/no/such/dir/algorithm"))
-        .err()
-        .expect("fails");
+    let error = {
+        let _guard = SPAWN_LOCK
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        spawn(Path::new("/no/such/dir/algorithm"))
+            .err()
+            .expect("fails")
+    };
     assert!(matches!(error, ExecError::Spawn { .. }), "{error:?}");
     assert_contains(
         &error.to_string(),
@@ -372,13 +386,10 @@ fn dropping_the_algorithm_closes_stdin_and_the_program_exits() {
     // The program records that it saw stdin close; the drop must wait for that.
     let dir = tempfile::tempdir().expect("tempdir");
     let marker = dir.path().join("saw-eof");
-    let file = python_double("send(json.dumps({'type': 'actions', 'seq': seq, 'actions': []}))");
-    let text = std::fs::read_to_string(&file.path).unwrap()
-        + &format!(
-            "open({:?}, 'w').write('bye')\n",
-            marker.display().to_string()
-        );
-    std::fs::write(&file.path, text).unwrap();
+    let file = python_double_with_exit(
+        "send(json.dumps({'type': 'actions', 'seq': seq, 'actions': []}))",
+        &format!("open({:?}, 'w').write('bye')", marker.display().to_string()),
+    );
     let algorithm = start(&file.path, ExecOptions::default()).expect("says hello");
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     assert_eq!(algorithm.reconcile(&observation(), &mut rng), vec![]);
