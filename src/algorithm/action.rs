@@ -1,13 +1,24 @@
 //! What an algorithm asks the runtime to do: upstream's API writes and requeues,
 //! returned as data in the order `pool.go` issues them.
 
+use serde::{Deserialize, Serialize};
+
 /// One write or requeue. The runtime applies them in order. Upstream's `execute` runs
 /// in steps (autoheal, release, pool finalizer, scale, update, prune, or pool deletion)
 /// and issues the writes of one step concurrently; a failed write ends the reconcile
 /// after its step with a rate-limited requeue and the `ReplicaFailure` condition. A
 /// runtime that models failed writes can drop the actions after the failed step: they
 /// are grouped by step in this order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serialized as an object tagged by `action` with camelCase names
+/// (`{"action":"createVm","index":3,"name":"my-pool-3","revision":"my-pool-1"}`), the
+/// form of the external protocol in `docs/PROTOCOL.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Action {
     /// Take the VM out of the pool: set its ownerReferences to `[]` and drop the pool
     /// finalizer (`ReleaseVirtualMachine`, `pkg/controller/controller_ref_manager.go`).
@@ -65,7 +76,10 @@ pub enum Action {
 }
 
 /// Why a VM is deleted; the runtime can put it in the event message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Serialized in camelCase (`"scaleIn"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum DeleteReason {
     /// Autohealing: too many failed starts, or a failing status for too long.
     Autohealing,

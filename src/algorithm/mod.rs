@@ -11,11 +11,16 @@
 //! randomness other than from the `rng` passed in, or iterates a hashed collection.
 
 mod action;
+mod exec;
 mod observation;
 mod pool;
 mod selection;
 
 pub use action::{Action, DeleteReason};
+pub use exec::{
+    spawn, spawn_with, ExecAlgorithm, ExecError, ExecOptions, DEFAULT_ANSWER_TIMEOUT,
+    DEFAULT_MAX_LINE_BYTES, PROTOCOL_VERSION,
+};
 pub use observation::{
     AutohealingView, IntOrPercent, LabelSelector, NodeReadiness, Observation, PoolView,
     PrintableStatus, RevisionView, ScaleInStrategy, SelectorOperator, SelectorRequirement,
@@ -42,7 +47,16 @@ pub trait ReconcileAlgorithm: Send + Sync {
     /// Decide one reconcile of `observed.pool`. `rng` is the pool controller's random
     /// stream, used for the Random sort policy.
     fn reconcile(&self, observed: &Observation, rng: &mut dyn rand::RngCore) -> Vec<Action>;
+    /// Why the algorithm can no longer decide, if it cannot. `reconcile` returns no
+    /// actions from then on; the runtime should stop the run with exit code 2 and this
+    /// message. Only algorithms that run outside poolsim ([`ExecAlgorithm`]) fail.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
+
+/// The prefix that selects an external program: `exec:PATH` (see `docs/PROTOCOL.md`).
+pub const EXEC_PREFIX: &str = "exec:";
 
 /// The names of the built-in algorithms, the default first.
 pub fn builtin_names() -> &'static [&'static str] {
@@ -59,6 +73,36 @@ pub fn builtin(name: &str) -> Option<Box<dyn ReconcileAlgorithm>> {
     }
 }
 
+/// The algorithm `--algorithm NAME` selects: a built-in name, or `exec:PATH` to start
+/// the program at `PATH` (see [`spawn`]). Otherwise a message that lists the valid
+/// names, with the closest one when the name looks like a typo.
+pub fn resolve(name: &str) -> Result<Box<dyn ReconcileAlgorithm>, String> {
+    if let Some(algorithm) = builtin(name) {
+        return Ok(algorithm);
+    }
+    if let Some(path) = name.strip_prefix(EXEC_PREFIX) {
+        if path.is_empty() {
+            return Err(format!(
+                "algorithm {name:?} names no program; write exec:PATH, e.g. exec:./examples/reconcile_pool.py"
+            ));
+        }
+        return spawn(std::path::Path::new(path))
+            .map(|algorithm| Box::new(algorithm) as Box<dyn ReconcileAlgorithm>)
+            .map_err(|error| error.to_string());
+    }
+    let suggestion = builtin_names()
+        .iter()
+        .map(|candidate| (strsim::levenshtein(name, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= 3)
+        .min()
+        .map(|(_, candidate)| format!(" (did you mean {candidate:?}?)"))
+        .unwrap_or_default();
+    Err(format!(
+        "unknown algorithm {name:?}{suggestion}; valid names: {}, or exec:PATH for an external program (docs/PROTOCOL.md)",
+        builtin_names().join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +115,40 @@ mod tests {
             assert!(!algorithm.summary().is_empty());
         }
         assert!(builtin("no-such-algorithm").is_none());
+    }
+
+    #[test]
+    fn resolve_accepts_builtin_names_and_lists_them_otherwise() {
+        for name in builtin_names() {
+            assert_eq!(resolve(name).map(|a| a.name()).ok(), Some(*name));
+        }
+        let error = resolve("kubevirt-pol").err().expect("not an algorithm");
+        assert!(error.contains("did you mean \"kubevirt-pool\""), "{error}");
+        for name in builtin_names() {
+            assert!(error.contains(name), "{error}");
+        }
+        assert!(error.contains("exec:PATH"), "{error}");
+        let error = resolve("zzzzzzzzzzzzzzzz").err().expect("not an algorithm");
+        assert!(!error.contains("did you mean"), "{error}");
+    }
+
+    #[test]
+    fn resolve_reports_an_exec_program_that_cannot_start() {
+        let error = resolve("exec:/no/such/program")
+            .err()
+            .expect("cannot start");
+        assert!(
+            error.contains("cannot start external algorithm /no/such/program"),
+            "{error}"
+        );
+        let error = resolve("exec:").err().expect("no program");
+        assert!(error.contains("names no program"), "{error}");
+    }
+
+    #[test]
+    fn builtin_algorithms_never_fail() {
+        for name in builtin_names() {
+            assert_eq!(builtin(name).unwrap().failure(), None);
+        }
     }
 }

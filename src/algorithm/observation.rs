@@ -8,13 +8,16 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 /// The VMI Ready condition reason that marks an instance whose pod is being deleted.
 /// Upstream: `PodTerminatingReason` in `staging/src/kubevirt.io/api/core/v1/types.go`;
 /// `filterUnkownVMIs` in `pkg/virt-controller/watch/replicaset/replicaset.go` uses it.
 pub const POD_TERMINATING_REASON: &str = "PodTerminating";
 
 /// Everything one reconcile of one pool may look at.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Observation {
     /// Simulated time of this reconcile, in milliseconds. Autohealing compares the
     /// VMs' Ready condition probe time against it (`hasVMBeenFailingLongEnough` uses
@@ -48,7 +51,8 @@ impl Observation {
 
 /// The pool's spec and metadata, as far as the reconcile reads them
 /// (`staging/src/kubevirt.io/api/pool/v1beta1/types.go`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PoolView {
     pub name: String,
     pub uid: String,
@@ -83,7 +87,8 @@ pub struct PoolView {
 /// Content digests of a `virtualMachineTemplate`, split the way `isOutdatedVM` and
 /// `isOutdatedVMI` compare them (`equality.Semantic.DeepEqual` on each part). Any
 /// string that is equal exactly when the parts are equal will do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TemplateDigest {
     /// The whole `virtualMachineTemplate` (metadata and spec): a difference makes the
     /// VM outdated (`isOutdatedVM`).
@@ -97,14 +102,20 @@ pub struct TemplateDigest {
 }
 
 /// A ControllerRevision holding a snapshot of the pool spec (`ensureControllerRevision`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RevisionView {
     pub name: String,
     pub template: TemplateDigest,
 }
 
 /// `spec.scaleInStrategy` (`VirtualMachinePoolScaleInStrategy`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum ScaleInStrategy {
     /// The controller picks the VMs to delete. Also what an absent strategy, or one
     /// with none of the three members set, means (`resolveScaleInPolicy`).
@@ -137,7 +148,12 @@ impl Default for ScaleInStrategy {
 }
 
 /// `spec.updateStrategy` (`VirtualMachinePoolUpdateStrategy`).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum UpdateStrategy {
     /// Absent, or present with no member set: outdated VMs are rewritten and outdated
     /// VMIs restarted, in cache order (no sort: `proactiveUpdate` only sorts when
@@ -158,7 +174,7 @@ pub enum UpdateStrategy {
 }
 
 /// `selectionPolicy.sortPolicy` (`VirtualMachinePoolSortPolicy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SortPolicy {
     /// By the index at the end of the name, lowest first.
     AscendingOrder,
@@ -176,7 +192,7 @@ pub enum SortPolicy {
 /// `statePreservation` (`StatePreservation`): with anything but Disabled, a deleted VM's
 /// PVCs and DataVolumes lose their ownerReference to it and so survive it
 /// (`statePreservationCleanupforVM`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum StatePreservation {
     #[default]
     Disabled,
@@ -193,7 +209,8 @@ impl StatePreservation {
 
 /// `selectionPolicy.selectors` (`VirtualMachinePoolSelectors`): both parts must match
 /// when both are given.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VmSelectors {
     /// Matched against the VM's `spec.template.metadata.labels`.
     pub label_selector: Option<LabelSelector>,
@@ -203,14 +220,16 @@ pub struct VmSelectors {
 
 /// `metav1.LabelSelector`. An empty selector matches everything
 /// (`metav1.LabelSelectorAsSelector`).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
     pub match_labels: BTreeMap<String, String>,
     pub match_expressions: Vec<SelectorRequirement>,
 }
 
 /// One `matchExpressions` entry, or one `NodeSelectorRequirement`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SelectorRequirement {
     pub key: String,
     pub operator: SelectorOperator,
@@ -219,7 +238,7 @@ pub struct SelectorRequirement {
 
 /// Operators of label and node selector requirements
 /// (`k8s.io/apimachinery/pkg/labels/selector.go`, `Requirement.Matches`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SelectorOperator {
     In,
     NotIn,
@@ -246,8 +265,43 @@ impl Default for IntOrPercent {
     }
 }
 
+/// Serialized as Kubernetes writes an `intstr.IntOrString`: an integer, or a string of
+/// an integer followed by `%` (`k8s.io/apimachinery/pkg/util/intstr/intstr.go`).
+impl Serialize for IntOrPercent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            IntOrPercent::Int(count) => serializer.serialize_i32(*count),
+            IntOrPercent::Percent(percent) => serializer.collect_str(&format_args!("{percent}%")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for IntOrPercent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum IntOrString {
+            Int(i32),
+            String(String),
+        }
+        match IntOrString::deserialize(deserializer)? {
+            IntOrString::Int(count) => Ok(IntOrPercent::Int(count)),
+            IntOrString::String(text) => text
+                .strip_suffix('%')
+                .and_then(|digits| digits.parse().ok())
+                .map(IntOrPercent::Percent)
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "expected an integer or a percentage like \"25%\", got {text:?}"
+                    ))
+                }),
+        }
+    }
+}
+
 /// `spec.autohealing` (`VirtualMachinePoolAutohealingStrategy`), defaults applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AutohealingView {
     /// `startUpFailureThreshold`, 3 when absent (`defaultStartUpFailureThreshold`).
     pub start_up_failure_threshold: u32,
@@ -265,7 +319,8 @@ impl Default for AutohealingView {
 }
 
 /// One VirtualMachine in the namespace cache.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VmView {
     pub name: String,
     pub uid: String,
@@ -312,7 +367,7 @@ impl VmView {
 
 /// `status.printableStatus` of a VM (`VirtualMachinePrintableStatus` in
 /// `staging/src/kubevirt.io/api/core/v1/types.go`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum PrintableStatus {
     #[default]
     Stopped,
@@ -353,7 +408,8 @@ impl PrintableStatus {
 }
 
 /// The VMI of a VM, as the VMI cache holds it, plus what the node cache says of its node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VmiView {
     /// `status.phase`.
     pub phase: VmiPhase,
@@ -397,7 +453,7 @@ impl VmiView {
 }
 
 /// `status.phase` of a VMI (`VirtualMachineInstancePhase`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum VmiPhase {
     #[default]
     Pending,
@@ -411,7 +467,7 @@ pub enum VmiPhase {
 }
 
 /// The Ready condition of a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum NodeReadiness {
     #[default]
     True,
