@@ -145,7 +145,9 @@ pub struct PersistentVolumeClaim {
 
 impl PersistentVolumeClaim {
     pub fn is_read_write_once(&self) -> bool {
-        self.access_modes.iter().any(|m| m == "ReadWriteOnce" || m == "ReadWriteOncePod")
+        self.access_modes
+            .iter()
+            .any(|m| m == "ReadWriteOnce" || m == "ReadWriteOncePod")
     }
 }
 

@@ -323,8 +323,12 @@ pub struct Volume {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum VolumeSource {
-    PersistentVolumeClaim { claim_name: String },
-    DataVolume { name: String },
+    PersistentVolumeClaim {
+        claim_name: String,
+    },
+    DataVolume {
+        name: String,
+    },
     CloudInitNoCloud {
         user_data_secret: Option<String>,
         network_data_secret: Option<String>,
@@ -333,11 +337,19 @@ pub enum VolumeSource {
         user_data_secret: Option<String>,
         network_data_secret: Option<String>,
     },
-    Secret { secret_name: String },
-    ConfigMap { name: String },
-    ContainerDisk { image: String },
+    Secret {
+        secret_name: String,
+    },
+    ConfigMap {
+        name: String,
+    },
+    ContainerDisk {
+        image: String,
+    },
     /// Any other source: kept by name, not modelled.
-    Other { kind: String },
+    Other {
+        kind: String,
+    },
 }
 
 impl VolumeSource {
@@ -436,10 +448,15 @@ pub struct DataVolumeSpec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DataVolumeSource {
-    Pvc { namespace: Option<String>, name: String },
+    Pvc {
+        namespace: Option<String>,
+        name: String,
+    },
     Blank,
     /// http, registry, ...: an import of the given kind, modelled at the copy throughput.
-    Import { kind: String },
+    Import {
+        kind: String,
+    },
 }
 
 /// DataVolume phases (CDI `DataVolumePhase`).

@@ -95,7 +95,9 @@ mod tests {
     #[test]
     fn lognormal_median_is_near_p50() {
         let mut rng = RngStreams::new(1).stream("t");
-        let mut draws: Vec<u64> = (0..4001).map(|_| lognormal_ms(&mut rng, 17_000, 27_000)).collect();
+        let mut draws: Vec<u64> = (0..4001)
+            .map(|_| lognormal_ms(&mut rng, 17_000, 27_000))
+            .collect();
         draws.sort_unstable();
         let median = draws[2000];
         let p95 = draws[3800];

@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod diag;
+pub mod manifest;
 pub mod spec;
 pub mod yaml;
 
