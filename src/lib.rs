@@ -3,8 +3,15 @@
 
 pub mod algorithm;
 pub mod api;
+pub mod check;
+pub mod cli;
+pub mod cluster;
+pub mod controllers;
 pub mod engine;
 pub mod hpa;
+pub mod invariants;
+pub mod load;
 pub mod output;
 pub mod scenario;
+pub mod sim;
 pub mod units;

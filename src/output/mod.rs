@@ -1,1 +1,6 @@
+//! Outputs: what a run records (`record`), the files it writes (`files`) and the plots
+//! (`plot`).
+
+pub mod files;
 pub mod plot;
+pub mod record;

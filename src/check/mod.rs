@@ -1,0 +1,102 @@
+//! Running prepared scenarios and judging them: `expect` blocks now; golden traces,
+//! comparisons and sweeps build on this.
+
+use crate::cluster::world::World;
+use crate::output::files::{self, ExpectationResult, Summary};
+use crate::output::record::Sample;
+use crate::scenario::{Comparison, ExpectTarget, Expectation};
+use crate::sim::{self, Prepared, RunOptions};
+
+pub struct RunResult {
+    pub world: World,
+    pub summary: Summary,
+    pub hpa_target_pct: Option<f64>,
+}
+
+/// Run a prepared scenario and evaluate its expectations.
+pub fn run_prepared(prepared: &Prepared, options: &RunOptions) -> Result<RunResult, String> {
+    let name = options.algorithm.clone().unwrap_or_else(|| prepared.scenario.algorithm.clone());
+    let algorithm = crate::algorithm::resolve(&name)?;
+    let seed = options.seed.unwrap_or(prepared.scenario.seed);
+    let mut world = sim::build_world(prepared, options, algorithm);
+    world.run();
+    if let Some(fatal) = world.fatal.take() {
+        return Err(fatal);
+    }
+    let mut summary = files::summarize(&world, &name, seed);
+    summary.expectations = prepared.scenario.expectations.iter().map(|e| evaluate(e, &summary, &world.samples.rows)).collect();
+    let hpa_target_pct = world.store().objects().hpas.values().find_map(|h| {
+        h.spec.metrics.iter().find_map(|m| match m {
+            crate::hpa::spec::MetricSpec::Resource { target, .. } => target.average_utilization_pct.map(f64::from),
+        })
+    });
+    Ok(RunResult { world, summary, hpa_target_pct })
+}
+
+fn column(sample: &Sample, name: &str) -> Option<f64> {
+    Some(match name {
+        "time_s" => sample.time.as_secs_f64(),
+        "desired_replicas" => sample.desired_replicas as f64,
+        "hpa_desired_replicas" => sample.hpa_desired_replicas? as f64,
+        "vms_total" => sample.vms_total as f64,
+        "vms_ready" => sample.vms_ready as f64,
+        "vmis_running" => sample.vmis_running as f64,
+        "vmis_unknown" => sample.vmis_unknown as f64,
+        "guests_running" => sample.guests_running as f64,
+        "overshoot" => sample.overshoot as f64,
+        "pvcs_bound" => sample.pvcs_bound as f64,
+        "cpu_utilization_pct" => sample.cpu_utilization_pct? as f64,
+        _ => return None,
+    })
+}
+
+fn describe(comparison: &Comparison) -> String {
+    match comparison {
+        Comparison::AtMost(v) => format!("at most {v}"),
+        Comparison::AtLeast(v) => format!("at least {v}"),
+        Comparison::Equals(v) => format!("equals {v}"),
+    }
+}
+
+pub fn evaluate(expectation: &Expectation, summary: &Summary, rows: &[Sample]) -> ExpectationResult {
+    let cmp = &expectation.comparison;
+    match &expectation.target {
+        ExpectTarget::Metric(metric) => {
+            let observed = summary.metric(metric);
+            ExpectationResult {
+                description: format!("{metric} {} (observed {})", describe(cmp), observed.map_or("nothing".into(), |v| v.to_string())),
+                passed: observed.is_some_and(|v| cmp.holds(v)),
+                observed,
+            }
+        }
+        ExpectTarget::ColumnAt { column: name, at_ms } => {
+            let row = rows.iter().rev().find(|r| r.time.0 <= *at_ms);
+            let observed = row.and_then(|r| column(r, name));
+            ExpectationResult {
+                description: format!("{name} at {}s {} (observed {})", *at_ms as f64 / 1000.0, describe(cmp), observed.map_or("nothing".into(), |v| v.to_string())),
+                passed: observed.is_some_and(|v| cmp.holds(v)),
+                observed,
+            }
+        }
+        ExpectTarget::ColumnDuring { column: name, from_ms, to_ms } => {
+            let window: Vec<&Sample> = rows.iter().filter(|r| r.time.0 >= *from_ms && r.time.0 <= *to_ms).collect();
+            let failing = window.iter().find(|r| column(r, name).is_none_or(|v| !cmp.holds(v)));
+            let observed = failing.and_then(|r| column(r, name));
+            ExpectationResult {
+                description: match failing {
+                    None => format!("{name} during [{}s, {}s] {}", *from_ms as f64 / 1000.0, *to_ms as f64 / 1000.0, describe(cmp)),
+                    Some(r) => format!(
+                        "{name} during [{}s, {}s] {} (observed {} at {}s)",
+                        *from_ms as f64 / 1000.0,
+                        *to_ms as f64 / 1000.0,
+                        describe(cmp),
+                        observed.map_or("nothing".into(), |v| v.to_string()),
+                        r.time.as_secs_f64()
+                    ),
+                },
+                passed: failing.is_none() && !window.is_empty(),
+                observed,
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The command line (DESIGN.md §1.1). `main` only maps `run`'s result to an exit code:
+//! 0 success, 1 a failed expectation or comparison, 2 invalid input.
+
+use crate::output::files::{self, Summary};
+use crate::scenario::diag::Diagnostic;
+use crate::sim::{self, RunOptions};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(name = "poolsim", version, about = "Deterministic simulator of KubeVirt VirtualMachinePool behaviour")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate one scenario, write its outputs, print a short summary.
+    Run {
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        algorithm: Option<String>,
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Check the model's invariants after every event.
+        #[arg(long)]
+        check_invariants: bool,
+        /// Print nothing on success.
+        #[arg(long)]
+        quiet: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Parse and check scenario files; print every problem; write nothing.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the built-in reconcile algorithms.
+    Algorithms,
+    /// Render the plot of an existing run again.
+    Plot {
+        timeseries_csv: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// What a command ends with.
+pub enum Outcome {
+    Success,
+    /// An expectation, golden trace or comparison threshold failed.
+    Failed,
+    /// Invalid input: nothing was written.
+    Invalid,
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failed => 1,
+            Outcome::Invalid => 2,
+        }
+    }
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        eprintln!("{d}");
+    }
+}
+
+pub fn run(cli: Cli) -> Outcome {
+    match cli.command {
+        Command::Run { scenario, seed, algorithm, out, check_invariants, quiet, json } => {
+            let options = RunOptions { seed, algorithm, check_invariants };
+            run_one(&scenario, &options, &out, quiet, json)
+        }
+        Command::Validate { files } => validate(&files),
+        Command::Algorithms => {
+            for name in crate::algorithm::builtin_names() {
+                let algorithm = crate::algorithm::builtin(name).expect("listed");
+                println!("{name:<16} {}", algorithm.summary());
+            }
+            println!("{:<16} an external process speaking docs/PROTOCOL.md", "exec:PATH");
+            Outcome::Success
+        }
+        Command::Plot { timeseries_csv, out } => plot(&timeseries_csv, out.as_deref()),
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> Outcome {
+    let mut invalid = false;
+    for path in paths {
+        match sim::prepare(path) {
+            Ok(prepared) => {
+                print_diagnostics(&prepared.warnings);
+                println!("{}: ok", path.display());
+            }
+            Err(diagnostics) => {
+                print_diagnostics(&diagnostics);
+                invalid = true;
+            }
+        }
+    }
+    if invalid {
+        Outcome::Invalid
+    } else {
+        Outcome::Success
+    }
+}
+
+/// Run one scenario end to end and write its outputs under `out/<name>/`.
+pub fn run_one(path: &Path, options: &RunOptions, out: &Path, quiet: bool, json: bool) -> Outcome {
+    let prepared = match sim::prepare(path) {
+        Ok(prepared) => prepared,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            return Outcome::Invalid;
+        }
+    };
+    if !quiet {
+        print_diagnostics(&prepared.warnings);
+    }
+    let result = match crate::check::run_prepared(&prepared, options) {
+        Ok(result) => result,
+        Err(message) => {
+            eprintln!("error: {}: {message}", path.display());
+            return Outcome::Invalid;
+        }
+    };
+    let dir = out.join(&prepared.scenario.name);
+    if let Err(e) = files::write_run(&dir, &result.world, &result.summary, result.hpa_target_pct) {
+        eprintln!("error: {e}");
+        return Outcome::Invalid;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&result.summary).unwrap_or_default());
+    } else if !quiet {
+        print_summary(&result.summary, &dir);
+    }
+    if result.summary.expectations.iter().all(|e| e.passed) {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    }
+}
+
+fn print_summary(summary: &Summary, dir: &Path) {
+    println!("scenario   {}  (algorithm {}, seed {})", summary.scenario, summary.algorithm, summary.seed);
+    println!("simulated  {} s in {} events", summary.duration_s, summary.events_processed);
+    println!("desired    {} at the end; ready {}", summary.final_desired_replicas, summary.final_vms_ready);
+    println!("guests     at most {} running; max overshoot {} ({} VM-minutes)", summary.max_guests_running, summary.max_overshoot, summary.overshoot_vm_minutes);
+    println!("VMs        {} created; {} minutes with fewer ready than desired", summary.vms_created, summary.minutes_under_ready);
+    for e in &summary.expectations {
+        println!("expect     {} {}", if e.passed { "PASS" } else { "FAIL" }, e.description);
+    }
+    println!("outputs    {}", dir.display());
+}
+
+fn plot(csv: &Path, out: Option<&Path>) -> Outcome {
+    let input = match crate::output::plot::read_timeseries_csv(csv) {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!("error: {}: {e}", csv.display());
+            return Outcome::Invalid;
+        }
+    };
+    let dir = out.map(Path::to_path_buf).unwrap_or_else(|| csv.parent().unwrap_or(Path::new(".")).to_path_buf());
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("error: {}: {e}", dir.display());
+        return Outcome::Invalid;
+    }
+    let (svg_tmp, png_tmp) = (dir.join(".replicas.svg.tmp"), dir.join(".replicas.png.tmp"));
+    let result = crate::output::plot::render_replicas(&input, &svg_tmp, &png_tmp)
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::rename(&svg_tmp, dir.join("replicas.svg")).map_err(|e| e.to_string()))
+        .and_then(|()| std::fs::rename(&png_tmp, dir.join("replicas.png")).map_err(|e| e.to_string()));
+    match result {
+        Ok(()) => {
+            println!("wrote {}", dir.join("replicas.png").display());
+            Outcome::Success
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&svg_tmp);
+            let _ = std::fs::remove_file(&png_tmp);
+            eprintln!("error: {e}");
+            Outcome::Invalid
+        }
+    }
+}

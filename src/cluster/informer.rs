@@ -1,0 +1,181 @@
+//! Informer caches and controller work queues.
+//!
+//! An informer holds a copy of the store that lags by the watch delay: every write to
+//! the store reaches it as a watch event delivered `delay_ms` later. Controllers read
+//! only their informer, so they act on stale state exactly as real controllers do;
+//! that staleness is why the pool controller keeps expectations.
+
+use super::store::{ObjectSet, WatchEvent};
+use crate::api::ObjectKey;
+use crate::engine::SimTime;
+use priority_queue::PriorityQueue;
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+/// The informer caches: one per controller process (virt-controller,
+/// kube-controller-manager with the scheduler, and the node agents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InformerId {
+    VirtController,
+    KubeControllerManager,
+    NodeAgents,
+}
+
+impl InformerId {
+    pub const ALL: [InformerId; 3] = [
+        InformerId::VirtController,
+        InformerId::KubeControllerManager,
+        InformerId::NodeAgents,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Informer {
+    pub objects: ObjectSet,
+    pub last_resource_version: u64,
+}
+
+impl Informer {
+    pub fn apply(&mut self, event: &WatchEvent) {
+        debug_assert!(event.resource_version >= self.last_resource_version, "watch events out of order");
+        self.objects.apply(event);
+        self.last_resource_version = event.resource_version;
+    }
+}
+
+/// A client-go style delaying, rate-limited work queue
+/// (`k8s.io/client-go/util/workqueue`): a key waiting twice keeps the earlier time.
+#[derive(Debug, Default)]
+pub struct WorkQueue {
+    waiting: PriorityQueue<ObjectKey, Reverse<SimTime>>,
+    failures: BTreeMap<ObjectKey, u32>,
+    bucket: TokenBucket,
+}
+
+impl WorkQueue {
+    /// `AddAfter`: returns true if the key's time moved earlier (the caller schedules a
+    /// wake-up at `at`).
+    pub fn add_at(&mut self, key: ObjectKey, at: SimTime) -> bool {
+        match self.waiting.get_priority(&key) {
+            Some(Reverse(existing)) if *existing <= at => false,
+            Some(_) => {
+                self.waiting.change_priority(&key, Reverse(at));
+                true
+            }
+            None => {
+                self.waiting.push(key, Reverse(at));
+                true
+            }
+        }
+    }
+
+    /// Pop the earliest key due at or before `now`.
+    pub fn pop_due(&mut self, now: SimTime) -> Option<ObjectKey> {
+        let (_, Reverse(at)) = self.waiting.peek()?;
+        if *at > now {
+            return None;
+        }
+        self.waiting.pop().map(|(key, _)| key)
+    }
+
+    pub fn next_due(&self) -> Option<SimTime> {
+        self.waiting.peek().map(|(_, Reverse(at))| *at)
+    }
+
+    /// `AddRateLimited` with `DefaultControllerRateLimiter`: the max of a per-item
+    /// exponential backoff (5 ms doubling, capped at 1000 s) and an overall token
+    /// bucket of 10 qps with burst 100 (`client-go/util/workqueue/default_rate_limiters.go`).
+    /// Returns the time the key becomes due.
+    pub fn add_rate_limited(&mut self, key: ObjectKey, now: SimTime) -> SimTime {
+        let failures = self.failures.entry(key.clone()).or_insert(0);
+        let exponent = (*failures).min(40);
+        *failures += 1;
+        let backoff_ms = (5u64.saturating_mul(1u64 << exponent)).min(1_000_000);
+        let bucket_at = self.bucket.reserve(now);
+        let at = (now + backoff_ms).max(bucket_at);
+        self.add_at(key, at);
+        at
+    }
+
+    /// `Forget`: a successful sync clears the item's backoff.
+    pub fn forget(&mut self, key: &ObjectKey) {
+        self.failures.remove(key);
+    }
+}
+
+/// `rate.Limiter` with 10 tokens per second and a burst of 100.
+#[derive(Debug)]
+struct TokenBucket {
+    tokens_milli: u64,
+    updated: SimTime,
+}
+
+impl Default for TokenBucket {
+    fn default() -> Self {
+        TokenBucket {
+            tokens_milli: 100_000,
+            updated: SimTime::ZERO,
+        }
+    }
+}
+
+impl TokenBucket {
+    const RATE_PER_S: u64 = 10;
+    const BURST: u64 = 100;
+
+    /// Take one token, returning when it is available.
+    fn reserve(&mut self, now: SimTime) -> SimTime {
+        if now > self.updated {
+            let refill = now.since(self.updated) * Self::RATE_PER_S;
+            self.tokens_milli = (self.tokens_milli + refill).min(Self::BURST * 1000);
+            self.updated = now;
+        }
+        if self.tokens_milli >= 1000 {
+            self.tokens_milli -= 1000;
+            return now;
+        }
+        let missing_milli = 1000 - self.tokens_milli;
+        let wait_ms = missing_milli.div_ceil(Self::RATE_PER_S);
+        self.tokens_milli = 0;
+        self.updated = now + wait_ms;
+        now + wait_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_added_twice_keeps_the_earlier_time() {
+        let mut queue = WorkQueue::default();
+        let key = ObjectKey::new("ns", "pool");
+        assert!(queue.add_at(key.clone(), SimTime(2000)));
+        assert!(!queue.add_at(key.clone(), SimTime(3000)));
+        assert!(queue.add_at(key.clone(), SimTime(1000)));
+        assert_eq!(queue.next_due(), Some(SimTime(1000)));
+        assert_eq!(queue.pop_due(SimTime(999)), None);
+        assert_eq!(queue.pop_due(SimTime(1000)), Some(key));
+        assert_eq!(queue.pop_due(SimTime(5000)), None);
+    }
+
+    #[test]
+    fn rate_limited_retries_back_off_exponentially() {
+        let mut queue = WorkQueue::default();
+        let key = ObjectKey::new("ns", "pool");
+        let delays: Vec<u64> = (0..5)
+            .map(|_| {
+                let at = queue.add_rate_limited(key.clone(), SimTime(0));
+                queue.pop_due(at);
+                at.0
+            })
+            .collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80]);
+        queue.forget(&key);
+        assert_eq!(queue.add_rate_limited(key, SimTime(0)), SimTime(5));
+    }
+}

@@ -1,0 +1,182 @@
+//! Component timings and flags, each with its upstream default and source. A scenario
+//! overrides any of them under `spec.settings` by the camelCase name given here.
+
+use crate::engine::time::{MINUTE_MS, SECOND_MS};
+
+/// How a setting is written in a scenario, for `spec.settings` decoding and docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingType {
+    DurationMs,
+    Count,
+    Ratio,
+    Flag,
+}
+
+macro_rules! settings {
+    ($( $(#[doc = $doc:expr])* $field:ident : $ty:ty = $default:expr, $name:literal, $kind:expr; )*) => {
+        /// Every tunable of the model. See each field for its upstream source.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Settings {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Settings { $( $field: $default, )* }
+            }
+        }
+
+        impl Settings {
+            /// `(scenario name, type, doc)` of every setting, in declaration order.
+            pub const CATALOGUE: &'static [(&'static str, SettingType, &'static str)] = &[
+                $( ($name, $kind, concat!($($doc, "\n"),*)), )*
+            ];
+
+            /// Set a setting by its scenario name from an already-typed value
+            /// (milliseconds, a count, a ratio, or 0/1 for a flag).
+            pub fn set(&mut self, name: &str, value: f64) -> bool {
+                match name {
+                    $( $name => { self.$field = <$ty as SettingValue>::from_f64(value); true } )*
+                    _ => false,
+                }
+            }
+        }
+    };
+}
+
+/// Conversion of a decoded scenario value into a settings field.
+pub trait SettingValue {
+    fn from_f64(value: f64) -> Self;
+}
+impl SettingValue for u64 {
+    fn from_f64(value: f64) -> Self {
+        value.max(0.0).round() as u64
+    }
+}
+impl SettingValue for u32 {
+    fn from_f64(value: f64) -> Self {
+        value.max(0.0).round() as u32
+    }
+}
+impl SettingValue for f64 {
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+}
+impl SettingValue for bool {
+    fn from_f64(value: f64) -> Self {
+        value != 0.0
+    }
+}
+
+settings! {
+    /// Delay between an API write and its arrival in every informer cache. Not an
+    /// upstream constant: a typical in-cluster watch latency (inferred), kept small.
+    watch_delay_ms: u64 = 50, "watchDelay", SettingType::DurationMs;
+
+    /// `enqueuePool` delays every pool sync by 1 s (`pool.go`, `defaultAddDelay`).
+    pool_enqueue_delay_ms: u64 = SECOND_MS, "poolEnqueueDelay", SettingType::DurationMs;
+    /// Requeue when the maxUnavailable budget is spent (`pool.go`, `defaultRetryDelay`).
+    pool_retry_delay_ms: u64 = 3 * SECOND_MS, "poolRetryDelay", SettingType::DurationMs;
+    /// `BurstReplicas` (`pkg/virt-controller/watch/application.go` passes
+    /// `controller.BurstReplicas` = 250 to the pool controller).
+    pool_burst_replicas: u32 = 250, "poolBurstReplicas", SettingType::Count;
+    /// Expectations expire after 5 minutes (`pkg/controller/expectations.go`,
+    /// `ExpectationsTimeout`).
+    expectations_timeout_ms: u64 = 5 * MINUTE_MS, "expectationsTimeout", SettingType::DurationMs;
+
+    /// Median of VM creation to VMI Running (`docs/perf-scale-benchmarks.md`).
+    vm_start_p50_ms: u64 = 17 * SECOND_MS, "vmStartP50", SettingType::DurationMs;
+    /// 95th percentile of VM creation to VMI Running (same source).
+    vm_start_p95_ms: u64 = 27 * SECOND_MS, "vmStartP95", SettingType::DurationMs;
+    /// Time for the virt-launcher pod's containers to start once scheduled and its
+    /// volumes are ready (image cached; inferred).
+    pod_start_ms: u64 = 2 * SECOND_MS, "podStart", SettingType::DurationMs;
+    /// Ready follows Running within 0-2 s (readiness gate and probe,
+    /// `pkg/virt-controller/services/template.go`).
+    ready_delay_max_ms: u64 = 2 * SECOND_MS, "readyDelayMax", SettingType::DurationMs;
+    /// ACPI shutdown of a guest asked to stop; bounded by the VMI's grace period
+    /// (inferred: a small Linux guest powers off in a few seconds).
+    guest_shutdown_min_ms: u64 = 2 * SECOND_MS, "guestShutdownMin", SettingType::DurationMs;
+    guest_shutdown_max_ms: u64 = 8 * SECOND_MS, "guestShutdownMax", SettingType::DurationMs;
+    /// Start backoff for VMIs that fail before Running: `10 s * n^2` capped at 300 s,
+    /// plus jitter (`vm.go`, `calculateStartBackoffTime`).
+    start_backoff_base_ms: u64 = 10 * SECOND_MS, "startBackoffBase", SettingType::DurationMs;
+    start_backoff_max_ms: u64 = 300 * SECOND_MS, "startBackoffMax", SettingType::DurationMs;
+
+    /// Node lease renewal (`kubelet` `nodeLeaseDurationSeconds` 40 × 0.25).
+    node_lease_renew_ms: u64 = 10 * SECOND_MS, "nodeLeaseRenew", SettingType::DurationMs;
+    /// `--node-monitor-period` (kube-controller-manager, 5 s).
+    node_monitor_period_ms: u64 = 5 * SECOND_MS, "nodeMonitorPeriod", SettingType::DurationMs;
+    /// `--node-monitor-grace-period`: 50 s from Kubernetes 1.32 (kubernetes PR #126287);
+    /// set 40s to model older clusters.
+    node_monitor_grace_ms: u64 = 50 * SECOND_MS, "nodeMonitorGracePeriod", SettingType::DurationMs;
+    /// `DefaultTolerationSeconds` admission: 300 s for not-ready and unreachable.
+    default_toleration_ms: u64 = 300 * SECOND_MS, "defaultTolerationSeconds", SettingType::DurationMs;
+    /// Pod GC period (`pkg/controller/podgc/gc_controller.go`, `gcCheckPeriod` 20 s).
+    pod_gc_period_ms: u64 = 20 * SECOND_MS, "podGcPeriod", SettingType::DurationMs;
+    /// Orphaned pods (node deleted) are removed after a 40 s quarantine
+    /// (`gc_controller.go`, `quarantineTime`).
+    pod_gc_quarantine_ms: u64 = 40 * SECOND_MS, "podGcQuarantine", SettingType::DurationMs;
+    /// RWO volumes of a pod deleted on an unreachable node are force-detached after
+    /// 6 min (`pkg/controller/volume/attachdetach/reconciler`, `maxWaitForUnmountDuration`).
+    force_detach_ms: u64 = 6 * MINUTE_MS, "forceDetachAfter", SettingType::DurationMs;
+    /// Volume mount retries back off from 500 ms to 2 m 2 s
+    /// (`pkg/volume/util/nestedpendingoperations`).
+    mount_retry_max_ms: u64 = 122 * SECOND_MS, "mountRetryMax", SettingType::DurationMs;
+    /// Unschedulable pods are retried at least every 5 min
+    /// (kube-scheduler `podMaxInUnschedulablePodsDuration`).
+    unschedulable_retry_ms: u64 = 5 * MINUTE_MS, "unschedulableRetry", SettingType::DurationMs;
+
+    /// virt-handler heartbeat: every 60 s with jitter factor 1.2, i.e. 60-132 s
+    /// (`pkg/virt-handler/heartbeat/heartbeat.go`).
+    handler_heartbeat_min_ms: u64 = 60 * SECOND_MS, "handlerHeartbeatMin", SettingType::DurationMs;
+    handler_heartbeat_max_ms: u64 = 132 * SECOND_MS, "handlerHeartbeatMax", SettingType::DurationMs;
+    /// KubeVirt's node controller: unresponsive after 5 min without a heartbeat,
+    /// checked every minute (`pkg/virt-controller/watch/node/node.go`).
+    handler_unresponsive_ms: u64 = 5 * MINUTE_MS, "handlerUnresponsiveAfter", SettingType::DurationMs;
+    handler_recheck_ms: u64 = MINUTE_MS, "handlerRecheckInterval", SettingType::DurationMs;
+
+    /// CDI host-assisted clone throughput in bytes per second (~40-50 MB/s, CDI issue
+    /// #955).
+    clone_copy_bytes_per_s: u64 = 45_000_000, "cloneCopyBytesPerSecond", SettingType::Count;
+    /// Start of a CDI worker pod (source and target) before copying (inferred).
+    clone_pod_start_ms: u64 = 10 * SECOND_MS, "clonePodStart", SettingType::DurationMs;
+    /// Snapshot and CSI clones: 5-30 s (inferred, CDI `doc/smart-clone.md`).
+    clone_fast_min_ms: u64 = 5 * SECOND_MS, "cloneFastMin", SettingType::DurationMs;
+    clone_fast_max_ms: u64 = 30 * SECOND_MS, "cloneFastMax", SettingType::DurationMs;
+    /// Dynamic provisioning of a PV for a PVC (inferred).
+    provision_ms: u64 = 3 * SECOND_MS, "provisionDelay", SettingType::DurationMs;
+
+    /// `cpuAllocationRatio` of the KubeVirt CR: launcher pods without a CPU request get
+    /// vCPUs / ratio cores (`pkg/virt-config/virt-config.go`,
+    /// `DefaultCPUAllocationRatio` = 10; `services/renderresources.go`).
+    cpu_allocation_ratio: u32 = 10, "cpuAllocationRatio", SettingType::Count;
+
+    /// Time for a powered-off node to boot and its kubelet to report again (inferred).
+    node_boot_ms: u64 = 60 * SECOND_MS, "nodeBoot", SettingType::DurationMs;
+
+    /// metrics-server `--metric-resolution`: 15 s in its shipped manifests
+    /// (`kubernetes-sigs/metrics-server` `manifests/base/deployment.yaml`; the binary
+    /// default is 60 s).
+    metrics_resolution_ms: u64 = 15 * SECOND_MS, "metricsResolution", SettingType::DurationMs;
+
+    /// Check every invariant after each event (always on in debug builds and tests).
+    check_invariants: bool = false, "checkInvariants", SettingType::Flag;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_set_by_scenario_name() {
+        let mut settings = Settings::default();
+        assert!(settings.set("nodeMonitorGracePeriod", 40_000.0));
+        assert_eq!(settings.node_monitor_grace_ms, 40_000);
+        assert!(!settings.set("noSuchSetting", 1.0));
+        assert!(Settings::CATALOGUE
+            .iter()
+            .any(|(name, kind, doc)| *name == "watchDelay" && *kind == SettingType::DurationMs && !doc.is_empty()));
+    }
+}

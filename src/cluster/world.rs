@@ -1,0 +1,462 @@
+//! The world: every layer of the simulated cluster and the event loop that drives it.
+//!
+//! One `World` is one run. It owns the engine (time, queue, random streams), the
+//! ground truth, the API store, the informer caches and the controllers' state. The
+//! loop pops an event, lets the component it names act, then turns the store writes
+//! that action made into watch events delivered to every informer after the watch
+//! delay. Controllers are methods on `World` (in `crate::controllers`) that read one
+//! informer and write only through `self.store`.
+
+use super::informer::{Informer, InformerId, WorkQueue};
+use super::settings::Settings;
+use super::store::{Object, Store, WatchEvent};
+use super::truth::{GroundTruth, NodeTruth};
+use crate::algorithm::ReconcileAlgorithm;
+use crate::api::*;
+use crate::engine::rng::uniform_ms;
+use crate::engine::{EventQueue, RngStreams, SimTime};
+use crate::output::record::{EventLog, Sample, SampleLog};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// A node of the simulated cluster as the scenario describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeConfig {
+    pub name: String,
+    pub cpu_milli: i64,
+    pub memory_bytes: i64,
+    pub pods: i64,
+    pub labels: Labels,
+}
+
+/// Which node a scenario event concerns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeTarget {
+    Node(String),
+    /// The node the named VM's instance runs on at that moment.
+    NodeOf(String),
+}
+
+/// One thing a scenario makes happen (DESIGN.md §1.2 event actions).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterAction {
+    Scale { pool: String, replicas: i32 },
+    Apply(Box<Object>),
+    Delete { kind: Kind, name: String },
+    /// A merge patch, resolved at load time into the fields it sets.
+    Patch(Box<Object>, Vec<String>),
+    PartitionNode(NodeTarget),
+    HealNode(NodeTarget),
+    CrashNode(NodeTarget),
+    RecoverNode(NodeTarget),
+    FenceNode(NodeTarget),
+    KillGuest { vm: String },
+    DetachVm { vm: String },
+    SetLoad { cores: f64, ramp_over_ms: u64 },
+}
+
+impl ClusterAction {
+    /// A short label for plots and the event log.
+    pub fn label(&self) -> String {
+        let node = |t: &NodeTarget| match t {
+            NodeTarget::Node(n) => n.clone(),
+            NodeTarget::NodeOf(vm) => format!("node of {vm}"),
+        };
+        match self {
+            ClusterAction::Scale { pool, replicas } => format!("scale {pool} to {replicas}"),
+            ClusterAction::Apply(o) => format!("apply {} {}", o.kind().name(), o.meta().name),
+            ClusterAction::Delete { kind, name } => format!("delete {} {name}", kind.name()),
+            ClusterAction::Patch(o, _) => format!("patch {} {}", o.kind().name(), o.meta().name),
+            ClusterAction::PartitionNode(t) => format!("partition {}", node(t)),
+            ClusterAction::HealNode(t) => format!("heal {}", node(t)),
+            ClusterAction::CrashNode(t) => format!("crash {}", node(t)),
+            ClusterAction::RecoverNode(t) => format!("recover {}", node(t)),
+            ClusterAction::FenceNode(t) => format!("fence {}", node(t)),
+            ClusterAction::KillGuest { vm } => format!("kill guest of {vm}"),
+            ClusterAction::DetachVm { vm } => format!("detach {vm}"),
+            ClusterAction::SetLoad { cores, .. } => format!("load {cores} cores"),
+        }
+    }
+}
+
+/// Everything a run needs, already validated.
+pub struct WorldConfig {
+    pub scenario_name: String,
+    pub namespace: String,
+    pub nodes: Vec<NodeConfig>,
+    pub settings: Settings,
+    pub seed: u64,
+    pub duration: SimTime,
+    pub sample_interval_ms: u64,
+    /// Objects applied at time 0, in order.
+    pub objects: Vec<Object>,
+    /// Scenario events, sorted by time (stable for equal times).
+    pub actions: Vec<(SimTime, ClusterAction)>,
+    pub algorithm: Box<dyn ReconcileAlgorithm>,
+    pub load: crate::load::LoadCurve,
+}
+
+/// The controllers with a work queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ControllerId {
+    Pool,
+    Vm,
+    Vmi,
+    Cdi,
+    Scheduler,
+    KubevirtNode,
+    Kubelet,
+    VirtHandler,
+}
+
+impl ControllerId {
+    pub const COUNT: usize = 8;
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The closed set of things that happen.
+#[derive(Debug, Clone)]
+pub enum Ev {
+    /// A watch event reaches an informer.
+    Deliver {
+        informer: InformerId,
+        event: Rc<WatchEvent>,
+    },
+    /// A controller's work queue has a key due.
+    Work { controller: ControllerId },
+    /// The scenario's action number `index`.
+    Action { index: usize },
+    /// Record one timeseries row.
+    Sample,
+    /// A timer of a component, checked against the state it was armed for.
+    Timer(Timer),
+}
+
+#[derive(Debug, Clone)]
+pub enum Timer {
+    /// The node lifecycle controller's monitor tick that may find the node silent.
+    NodeMonitor { node: String, epoch: u64 },
+    /// The kubelet of a node that reports again posts Ready.
+    NodeReturns { node: String, epoch: u64 },
+    /// The taint manager's eviction of a pod.
+    TaintEviction { pod: ObjectKey, uid: String },
+    /// Pod garbage collection pass.
+    PodGc,
+    /// KubeVirt's node controller re-checks a node.
+    HandlerRecheck { node: String },
+    /// A pod's containers started (or stopped) on its node.
+    PodStarted { pod: ObjectKey, uid: String },
+    PodReady { pod: ObjectKey, uid: String },
+    PodStopped { pod: ObjectKey, uid: String },
+    /// A guest finished booting or shutting down.
+    GuestBooted { vmi_uid: String },
+    GuestStopped { vmi_uid: String },
+    /// CDI finished provisioning or populating a claim.
+    PvcProvisioned { pvc: ObjectKey, uid: String },
+    CloneFinished { dv: ObjectKey, uid: String },
+    /// The attach-detach controller force-detaches a claim from an unreachable node.
+    ForceDetach { claim: ObjectKey, node: String },
+    /// Periodic work of the load and metrics pipeline.
+    Metrics,
+}
+
+pub struct World {
+    pub(crate) queue: EventQueue<Ev>,
+    pub(crate) streams: RngStreams,
+    pub(crate) settings: Settings,
+    pub(crate) truth: GroundTruth,
+    pub(crate) store: Store,
+    pub(crate) informers: [Informer; 3],
+    pub(crate) work: [WorkQueue; ControllerId::COUNT],
+    pub(crate) rngs: BTreeMap<&'static str, ChaCha8Rng>,
+    pub(crate) config_namespace: String,
+    pub(crate) scenario_name: String,
+    pub(crate) duration: SimTime,
+    pub(crate) sample_interval_ms: u64,
+    pub(crate) actions: Vec<(SimTime, ClusterAction)>,
+    pub(crate) algorithm: Box<dyn ReconcileAlgorithm>,
+    pub(crate) pool_state: crate::controllers::pool::PoolControllerState,
+    pub(crate) agent_state: crate::controllers::kubelet::AgentState,
+    pub(crate) load: crate::load::LoadCurve,
+    pub(crate) metrics: crate::controllers::metrics::MetricsState,
+    pub events: EventLog,
+    pub samples: SampleLog,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) check_invariants: bool,
+    /// Pod GC: when each orphaned pod (node gone) was first seen.
+    pub(crate) pod_gc_orphans: BTreeMap<String, SimTime>,
+    /// CDI: DataVolumes whose missing source was already reported.
+    pub(crate) cdi_warned_sources: std::collections::BTreeSet<ObjectKey>,
+    /// A failure that ends the run (an external algorithm broke its protocol).
+    pub fatal: Option<String>,
+}
+
+impl World {
+    pub fn new(config: WorldConfig) -> World {
+        let streams = RngStreams::new(config.seed);
+        let mut world = World {
+            queue: EventQueue::new(),
+            streams,
+            check_invariants: config.settings.check_invariants || cfg!(debug_assertions),
+            settings: config.settings,
+            truth: GroundTruth::default(),
+            store: Store::new(),
+            informers: Default::default(),
+            work: Default::default(),
+            rngs: BTreeMap::new(),
+            config_namespace: config.namespace,
+            scenario_name: config.scenario_name,
+            duration: config.duration,
+            sample_interval_ms: config.sample_interval_ms.max(1),
+            actions: config.actions,
+            algorithm: config.algorithm,
+            pool_state: Default::default(),
+            agent_state: Default::default(),
+            load: config.load,
+            metrics: Default::default(),
+            events: EventLog::default(),
+            samples: SampleLog::default(),
+            warnings: Vec::new(),
+            pod_gc_orphans: BTreeMap::new(),
+            cdi_warned_sources: Default::default(),
+            fatal: None,
+        };
+        let mut node_rng = streams.stream("node-phases");
+        for node in &config.nodes {
+            let lease_phase_ms = uniform_ms(&mut node_rng, 0, world.settings.node_lease_renew_ms - 1);
+            let first_heartbeat = uniform_ms(&mut node_rng, 0, world.settings.handler_heartbeat_min_ms);
+            world.truth.nodes.insert(
+                node.name.clone(),
+                NodeTruth {
+                    powered: true,
+                    connected: true,
+                    epoch: 0,
+                    silent_since: None,
+                    lease_phase_ms,
+                    handler_last_heartbeat: SimTime::ZERO,
+                    handler_next_heartbeat: SimTime(first_heartbeat),
+                },
+            );
+            let api_node = Node {
+                meta: ObjectMeta {
+                    labels: node.labels.clone(),
+                    ..ObjectMeta::named("", &node.name)
+                },
+                unschedulable: false,
+                taints: Vec::new(),
+                allocatable: Resources {
+                    cpu_milli: node.cpu_milli,
+                    memory_bytes: node.memory_bytes,
+                    pods: node.pods,
+                },
+                ready: ConditionStatus::True,
+                ready_transition: SimTime::ZERO,
+            };
+            world.store.create(api_node, SimTime::ZERO).expect("node names are unique");
+        }
+        for object in config.objects {
+            world.apply_object(object);
+        }
+        for index in 0..world.actions.len() {
+            let at = world.actions[index].0;
+            world.queue.schedule(at, Ev::Action { index });
+        }
+        world.queue.schedule(SimTime::ZERO, Ev::Sample);
+        world.queue.schedule(SimTime(world.settings.pod_gc_period_ms), Ev::Timer(Timer::PodGc));
+        crate::controllers::metrics::start(&mut world);
+        world.flush_watch_events();
+        world
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.queue.now()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn truth(&self) -> &GroundTruth {
+        &self.truth
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.config_namespace
+    }
+
+    pub fn events_processed(&self) -> u64 {
+        self.queue.processed()
+    }
+
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The informer a controller reads.
+    pub(crate) fn informer(&self, id: InformerId) -> &super::store::ObjectSet {
+        &self.informers[id.index()].objects
+    }
+
+    /// A named random stream, created on first use from the run's seed.
+    pub(crate) fn rng(&mut self, name: &'static str) -> &mut ChaCha8Rng {
+        let streams = self.streams;
+        self.rngs.entry(name).or_insert_with(|| streams.stream(name))
+    }
+
+    /// Run until the scenario's duration; the last sample is at the duration itself.
+    pub fn run(&mut self) {
+        let end = self.duration;
+        while let Some(at) = self.queue.peek_time() {
+            if at > end || self.fatal.is_some() {
+                break;
+            }
+            let (_, event) = self.queue.pop().expect("peeked");
+            self.dispatch(event);
+            self.flush_watch_events();
+            if self.check_invariants {
+                crate::invariants::check(self);
+            }
+        }
+    }
+
+    fn dispatch(&mut self, event: Ev) {
+        match event {
+            Ev::Deliver { informer, event } => self.deliver(informer, &event),
+            Ev::Work { controller } => self.run_controller(controller),
+            Ev::Action { index } => {
+                let action = self.actions[index].1.clone();
+                crate::controllers::scenario::perform(self, action);
+            }
+            Ev::Sample => {
+                let sample = crate::output::record::take_sample(self);
+                self.samples.rows.push(sample);
+                let next = self.now() + self.sample_interval_ms;
+                if next <= self.duration {
+                    self.queue.schedule(next, Ev::Sample);
+                } else if self.now() < self.duration {
+                    self.queue.schedule(self.duration, Ev::Sample);
+                }
+            }
+            Ev::Timer(timer) => self.fire(timer),
+        }
+    }
+
+    fn fire(&mut self, timer: Timer) {
+        use crate::controllers::*;
+        match timer {
+            Timer::NodeMonitor { node, epoch } => node::monitor_tick(self, &node, epoch),
+            Timer::NodeReturns { node, epoch } => node::node_returns(self, &node, epoch),
+            Timer::TaintEviction { pod, uid } => node::taint_eviction(self, &pod, &uid),
+            Timer::PodGc => node::pod_gc(self),
+            Timer::HandlerRecheck { node } => node::handler_recheck(self, &node),
+            Timer::PodStarted { pod, uid } => kubelet::pod_started(self, &pod, &uid),
+            Timer::PodReady { pod, uid } => kubelet::pod_ready(self, &pod, &uid),
+            Timer::PodStopped { pod, uid } => kubelet::pod_stopped(self, &pod, &uid),
+            Timer::GuestBooted { vmi_uid } => kubelet::guest_booted(self, &vmi_uid),
+            Timer::GuestStopped { vmi_uid } => kubelet::guest_stopped(self, &vmi_uid),
+            Timer::PvcProvisioned { pvc, uid } => cdi::pvc_provisioned(self, &pvc, &uid),
+            Timer::CloneFinished { dv, uid } => cdi::clone_finished(self, &dv, &uid),
+            Timer::ForceDetach { claim, node } => kubelet::force_detach(self, &claim, &node),
+            Timer::Metrics => metrics::tick(self),
+        }
+    }
+
+    /// Schedule delivery of the store's new watch events to every informer.
+    pub(crate) fn flush_watch_events(&mut self) {
+        if !self.store.has_pending_watch_events() {
+            return;
+        }
+        let delay = self.settings.watch_delay_ms;
+        for event in self.store.take_watch_events() {
+            let event = Rc::new(event);
+            for informer in InformerId::ALL {
+                self.queue.schedule_in(
+                    delay,
+                    Ev::Deliver {
+                        informer,
+                        event: Rc::clone(&event),
+                    },
+                );
+            }
+        }
+    }
+
+    fn deliver(&mut self, informer: InformerId, event: &WatchEvent) {
+        self.informers[informer.index()].apply(event);
+        crate::controllers::route(self, informer, event);
+    }
+
+    /// `AddAfter(key, delay)` on a controller's queue.
+    pub(crate) fn enqueue_after(&mut self, controller: ControllerId, key: ObjectKey, delay_ms: u64) {
+        let at = self.now() + delay_ms;
+        if self.work[controller.index()].add_at(key, at) {
+            self.queue.schedule(at, Ev::Work { controller });
+        }
+    }
+
+    pub(crate) fn enqueue(&mut self, controller: ControllerId, key: ObjectKey) {
+        self.enqueue_after(controller, key, 0);
+    }
+
+    /// `AddRateLimited` after a failed sync.
+    pub(crate) fn requeue_rate_limited(&mut self, controller: ControllerId, key: ObjectKey) {
+        let now = self.now();
+        let at = self.work[controller.index()].add_rate_limited(key, now);
+        self.queue.schedule(at, Ev::Work { controller });
+    }
+
+    pub(crate) fn forget(&mut self, controller: ControllerId, key: &ObjectKey) {
+        self.work[controller.index()].forget(key);
+    }
+
+    fn run_controller(&mut self, controller: ControllerId) {
+        use crate::controllers::*;
+        let now = self.now();
+        while let Some(key) = self.work[controller.index()].pop_due(now) {
+            match controller {
+                ControllerId::Pool => pool::sync(self, &key),
+                ControllerId::Vm => vm::sync(self, &key),
+                ControllerId::Vmi => vmi::sync(self, &key),
+                ControllerId::Cdi => cdi::sync(self, &key),
+                ControllerId::Scheduler => scheduler::sync(self, &key),
+                ControllerId::KubevirtNode => node::handler_sync(self, &key),
+                ControllerId::Kubelet => kubelet::sync_pod(self, &key),
+                ControllerId::VirtHandler => kubelet::sync_vmi(self, &key),
+            }
+            // Writes of one sync reach informers before the next key is processed,
+            // as they would with a real API server in between.
+            self.flush_watch_events();
+        }
+    }
+
+    /// Apply an object as `kubectl apply` would: create it, or replace its spec.
+    pub(crate) fn apply_object(&mut self, object: Object) {
+        crate::controllers::scenario::apply_object(self, object);
+    }
+
+    /// Record an event row (`kubectl get events` style).
+    pub(crate) fn record(&mut self, kind: &str, object: &str, reason: &str, message: impl Into<String>) {
+        let now = self.now();
+        self.events.push(now, kind, object, reason, message.into());
+    }
+
+    pub(crate) fn schedule_timer(&mut self, delay_ms: u64, timer: Timer) {
+        self.queue.schedule_in(delay_ms, Ev::Timer(timer));
+    }
+
+    pub(crate) fn schedule_timer_at(&mut self, at: SimTime, timer: Timer) {
+        self.queue.schedule(at.max(self.now()), Ev::Timer(timer));
+    }
+
+    /// A finished run's last sample.
+    pub fn last_sample(&self) -> Option<&Sample> {
+        self.samples.rows.last()
+    }
+}

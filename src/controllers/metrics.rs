@@ -1,0 +1,222 @@
+//! Load, the metrics pipeline and the HPA controller loop.
+//!
+//! - Load: the scenario's demand (cores) goes to the pool's Service and is split evenly
+//!   over its ready endpoints (kube-proxy iptables picks endpoints at random per
+//!   connection: even in expectation). A guest uses at most its vCPUs, plus an idle
+//!   baseline; guests that are not endpoints use only the baseline.
+//! - Kubelet: cumulative CPU counters per launcher pod (cAdvisor `usageCoreNanoSeconds`).
+//! - metrics-server (`pkg/scraper`, `pkg/storage`): scrapes every resolution (15 s in
+//!   its shipped manifests), keeps the last two samples, and reports the rate between
+//!   them; a pod without two samples has no metric. Pods on a node that is not
+//!   reporting are not scraped, so their metrics go stale and vanish.
+//! - The HPA controller (`pkg/controller/podautoscaler/horizontal.go`) syncs every
+//!   15 s through the scale subresource of the pool and the pods its
+//!   `status.labelSelector` matches; the decision is `crate::hpa::sync`.
+
+use crate::api::*;
+use crate::cluster::informer::InformerId;
+use crate::cluster::truth::GuestState;
+use crate::cluster::world::{Timer, World};
+use crate::engine::SimTime;
+use crate::hpa::replica_calculator::{PodInput, PodMetric, PodPhase as HpaPodPhase, PodReadyCondition, ResourceAmounts};
+use crate::hpa::{self, HpaHistory, HpaSettings, ScaleInput};
+use std::collections::BTreeMap;
+
+/// CPU a guest uses when idle, in cores (inferred: an idle Linux guest with qemu).
+const IDLE_CORES: f64 = 0.02;
+
+#[derive(Debug, Default)]
+pub struct MetricsState {
+    /// Per launcher pod uid: cumulative CPU in core-milliseconds and its rate (cores)
+    /// since the last scrape.
+    counters: BTreeMap<String, (f64, f64)>,
+    /// metrics-server's last two samples per pod uid: (time, cumulative).
+    samples: BTreeMap<String, [(SimTime, f64); 2]>,
+    scrapes: BTreeMap<String, u32>,
+    histories: BTreeMap<ObjectKey, HpaHistory>,
+    pub hpa_settings: HpaSettings,
+    /// The metrics-server resolution and the HPA sync period.
+    pub resolution_ms: u64,
+    pub hpa_sync_ms: u64,
+}
+
+pub fn start(world: &mut World) {
+    world.metrics.resolution_ms = world.settings.metrics_resolution_ms;
+    world.metrics.hpa_sync_ms = world.metrics.hpa_settings.sync_period_ms.max(1);
+    let period = world.metrics.resolution_ms.max(1);
+    world.schedule_timer_at(SimTime(period), Timer::Metrics);
+}
+
+/// The HPA's last observed CPU utilization, for the timeseries.
+pub fn observed_utilization_pct(hpa: &HorizontalPodAutoscaler) -> Option<i64> {
+    hpa.status
+        .current_metrics
+        .iter()
+        .find_map(|m| m.average_utilization_pct)
+        .map(i64::from)
+}
+
+pub fn tick(world: &mut World) {
+    let now = world.now();
+    let period = world.metrics.resolution_ms.max(1);
+    world.schedule_timer(period, Timer::Metrics);
+    if world.store.objects().hpas.is_empty() && world.load.is_empty() {
+        return;
+    }
+    scrape(world, now);
+    if now.0 % world.metrics.hpa_sync_ms < period {
+        sync_autoscalers(world, now);
+    }
+}
+
+/// Usage per guest now, from the load split over ready endpoints.
+fn usage_cores(world: &World) -> BTreeMap<String, f64> {
+    let objects = world.informer(InformerId::KubeControllerManager);
+    let demand = world.load.cores_at(world.now());
+    let endpoints: Vec<&Pod> = objects
+        .services
+        .values()
+        .flat_map(|svc| {
+            objects
+                .in_namespace::<Pod>(&svc.meta.namespace)
+                .filter(move |p| !svc.selector.is_empty() && svc.selector.matches(&p.meta.labels))
+        })
+        .filter(|p| p.ready && !p.meta.is_deleting() && p.node_name.is_some())
+        .collect();
+    let mut usage = BTreeMap::new();
+    for guest in world.truth.guests.values() {
+        if guest.state == GuestState::Running {
+            usage.insert(guest.vmi_uid.clone(), IDLE_CORES);
+        }
+    }
+    if !endpoints.is_empty() {
+        let share = demand / endpoints.len() as f64;
+        for pod in endpoints {
+            let Some(vmi_uid) = pod.meta.controller_ref().map(|r| r.uid.clone()) else {
+                continue;
+            };
+            if let Some(guest) = world.truth.guests.get(&vmi_uid) {
+                if guest.state == GuestState::Running {
+                    usage.insert(vmi_uid, (IDLE_CORES + share).min(f64::from(guest.vcpus)));
+                }
+            }
+        }
+    }
+    usage
+}
+
+fn scrape(world: &mut World, now: SimTime) {
+    let usage = usage_cores(world);
+    let period_ms = world.metrics.resolution_ms as f64;
+    let pods: Vec<(String, String, String)> = world
+        .store
+        .objects()
+        .pods
+        .values()
+        .filter(|p| p.phase == PodPhase::Running)
+        .filter_map(|p| {
+            let node = p.node_name.clone()?;
+            let vmi_uid = p.meta.controller_ref()?.uid.clone();
+            Some((p.meta.uid.clone(), vmi_uid, node))
+        })
+        .collect();
+    let mut live = Vec::new();
+    for (pod_uid, vmi_uid, node) in pods {
+        live.push(pod_uid.clone());
+        let rate = usage.get(&vmi_uid).copied().unwrap_or(0.0);
+        let counter = world.metrics.counters.entry(pod_uid.clone()).or_insert((0.0, rate));
+        counter.0 += counter.1 * period_ms;
+        counter.1 = rate;
+        let cumulative = counter.0;
+        if !world.truth.node_reporting(&node) {
+            continue;
+        }
+        let samples = world.metrics.samples.entry(pod_uid.clone()).or_insert([(SimTime::ZERO, 0.0); 2]);
+        samples[0] = samples[1];
+        samples[1] = (now, cumulative);
+        *world.metrics.scrapes.entry(pod_uid).or_insert(0) += 1;
+    }
+    world.metrics.counters.retain(|uid, _| live.contains(uid));
+    world.metrics.samples.retain(|uid, _| live.contains(uid));
+    world.metrics.scrapes.retain(|uid, _| live.contains(uid));
+}
+
+/// The metric metrics-server serves for a pod: the rate between its last two samples,
+/// if both exist and the newest is fresh.
+fn pod_metric(world: &World, pod_uid: &str, now: SimTime) -> Option<PodMetric> {
+    if world.metrics.scrapes.get(pod_uid).copied().unwrap_or(0) < 2 {
+        return None;
+    }
+    let [(t0, c0), (t1, c1)] = *world.metrics.samples.get(pod_uid)?;
+    // metrics-server drops samples older than its resolution window plus slack.
+    if now.since(t1) > 2 * world.metrics.resolution_ms || t1 <= t0 {
+        return None;
+    }
+    let window_ms = t1.since(t0);
+    let cores = (c1 - c0) / window_ms as f64;
+    Some(PodMetric {
+        usage: ResourceAmounts { cpu_milli: Some((cores * 1000.0).round() as i64), memory_milli: None },
+        timestamp_ms: t1.0,
+        window_ms,
+    })
+}
+
+fn sync_autoscalers(world: &mut World, now: SimTime) {
+    let objects = world.informer(InformerId::KubeControllerManager);
+    let hpas: Vec<HorizontalPodAutoscaler> = objects.hpas.values().cloned().collect();
+    for hpa in hpas {
+        let objects = world.informer(InformerId::KubeControllerManager);
+        let target = ObjectKey::new(&hpa.meta.namespace, &hpa.spec.scale_target_ref.name);
+        let Some(pool) = objects.pools.get(&target).cloned() else {
+            continue;
+        };
+        let selector_found = !pool.status.label_selector.is_empty();
+        let pods: Vec<PodInput> = objects
+            .in_namespace::<Pod>(&hpa.meta.namespace)
+            .filter(|p| selector_found && pool.spec.selector.matches(&p.meta.labels))
+            .map(|p| PodInput {
+                name: p.meta.name.clone(),
+                phase: match p.phase {
+                    PodPhase::Pending => HpaPodPhase::Pending,
+                    PodPhase::Running => HpaPodPhase::Running,
+                    PodPhase::Succeeded => HpaPodPhase::Succeeded,
+                    PodPhase::Failed => HpaPodPhase::Failed,
+                },
+                deleting: p.meta.is_deleting(),
+                ready_condition: (p.phase != PodPhase::Pending).then_some(PodReadyCondition { ready: p.ready, last_transition_ms: p.ready_transition.0 }),
+                start_time_ms: p.start_time.map(|t| t.0),
+                requests: ResourceAmounts { cpu_milli: Some(p.requests.cpu_milli), memory_milli: Some(p.requests.memory_bytes * 1000) },
+                metric: None,
+            })
+            .collect();
+        let pod_uids: Vec<String> = objects
+            .in_namespace::<Pod>(&hpa.meta.namespace)
+            .filter(|p| selector_found && pool.spec.selector.matches(&p.meta.labels))
+            .map(|p| p.meta.uid.clone())
+            .collect();
+        let pods: Vec<PodInput> = pods
+            .into_iter()
+            .zip(pod_uids)
+            .map(|(mut input, uid)| {
+                input.metric = pod_metric(world, &uid, now);
+                input
+            })
+            .collect();
+        let settings = world.metrics.hpa_settings.clone();
+        let history = world.metrics.histories.entry(hpa.meta.key()).or_default();
+        let scale = ScaleInput { spec_replicas: pool.spec.replicas, selector_found };
+        let result = hpa::sync(now.0, &hpa.spec, &hpa.status, history, scale, &pods, &settings);
+        for event in &result.events {
+            world.record("HorizontalPodAutoscaler", &hpa.meta.name, &event.reason, event.message.clone());
+        }
+        let _ = world.store.modify::<HorizontalPodAutoscaler>(&hpa.meta.key(), |h| h.status = result.new_status.clone());
+        if let Some(replicas) = result.rescale_to {
+            let _ = world.store.modify::<VirtualMachinePool>(&target, |p| {
+                if p.spec.replicas != replicas {
+                    p.spec.replicas = replicas;
+                    p.meta.generation += 1;
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! The VirtualMachinePool controller's runtime (`pkg/virt-controller/watch/pool/pool.go`):
+//! event handlers that enqueue the pool after 1 s, UID-tracking expectations, the
+//! observation handed to the pluggable reconcile algorithm (`crate::algorithm`), the
+//! API writes its actions stand for (with `indexVMSpec` naming), ControllerRevisions,
+//! and the status. The decision itself is the algorithm's.
+
+use crate::algorithm::{self as algo, Action, Observation};
+use crate::api::*;
+use crate::cluster::informer::InformerId;
+use crate::cluster::store::{ObjectSet, WatchEvent, WatchEventType};
+use crate::cluster::world::{ControllerId, World};
+use crate::controllers::controller_ref;
+use crate::engine::SimTime;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const POOL_FINALIZER: &str = "pool.kubevirt.io/finalizer";
+pub const REVISION_LABEL: &str = "kubevirt.io/vm-pool-revision-name";
+
+/// `ControllerExpectations` with UID tracking for deletions (`pkg/controller/expectations.go`).
+#[derive(Debug, Clone, Default)]
+pub struct Expectation {
+    pub adds: i64,
+    pub deletes: BTreeSet<String>,
+    pub set_at: SimTime,
+}
+
+#[derive(Debug, Default)]
+pub struct PoolControllerState {
+    pub expectations: BTreeMap<ObjectKey, Expectation>,
+    /// ControllerRevisions the pool owns: kept here rather than in the store, since
+    /// nothing else reads them.
+    pub revisions: BTreeMap<ObjectKey, Vec<algo::RevisionView>>,
+    /// VMs each pool created (for the "VMs created" metric and ground-truth attribution).
+    pub created_total: u64,
+}
+
+fn pool_key_of(meta: &ObjectMeta) -> Option<ObjectKey> {
+    let owner = meta.controller_ref()?;
+    (owner.kind == Kind::VirtualMachinePool).then(|| ObjectKey::new(&meta.namespace, &owner.name))
+}
+
+pub fn on_pool_event(world: &mut World, key: &ObjectKey) {
+    let delay = world.settings.pool_enqueue_delay_ms;
+    world.enqueue_after(ControllerId::Pool, key.clone(), delay);
+}
+
+/// `addVMHandler` / `updateVMHandler` / `deleteVMHandler`.
+pub fn on_vm_event(world: &mut World, event: &WatchEvent) {
+    let current = match event.object.as_deref() {
+        Some(Object::Vm(vm)) => Some(vm),
+        _ => None,
+    };
+    let old = match event.old.as_deref() {
+        Some(Object::Vm(vm)) => Some(vm),
+        _ => None,
+    };
+    let mut pools = Vec::new();
+    match event.event_type {
+        WatchEventType::Added => {
+            if let Some(vm) = current {
+                if let Some(pool) = pool_key_of(&vm.meta) {
+                    if let Some(e) = world.pool_state.expectations.get_mut(&pool) {
+                        e.adds -= 1;
+                    }
+                    pools.push(pool);
+                }
+            }
+        }
+        WatchEventType::Modified => {
+            if let (Some(vm), Some(old)) = (current, old) {
+                if vm.meta.is_deleting() && !old.meta.is_deleting() {
+                    observe_deletion(world, &vm.meta);
+                }
+                pools.extend(pool_key_of(&vm.meta));
+                pools.extend(pool_key_of(&old.meta));
+            }
+        }
+        WatchEventType::Deleted => {
+            if let Some(old) = old {
+                observe_deletion(world, &old.meta);
+                pools.extend(pool_key_of(&old.meta));
+            }
+        }
+    }
+    pools.dedup();
+    for pool in pools {
+        on_pool_event(world, &pool);
+    }
+}
+
+fn observe_deletion(world: &mut World, meta: &ObjectMeta) {
+    if let Some(pool) = pool_key_of(meta) {
+        if let Some(e) = world.pool_state.expectations.get_mut(&pool) {
+            e.deletes.remove(&meta.uid);
+        }
+    }
+}
+
+/// `addVMIHandler`: a VMI change enqueues the pool of the VM that owns it.
+pub fn on_vmi_event(world: &mut World, vmi: &VirtualMachineInstance) {
+    let objects = world.informer(InformerId::VirtController);
+    let pool = objects.vms.get(&vmi.meta.key()).and_then(|vm| pool_key_of(&vm.meta));
+    if let Some(pool) = pool {
+        on_pool_event(world, &pool);
+    }
+}
+
+fn expectations_satisfied(world: &World, key: &ObjectKey) -> bool {
+    match world.pool_state.expectations.get(key) {
+        None => true,
+        Some(e) => {
+            (e.adds <= 0 && e.deletes.is_empty()) || world.now().since(e.set_at) > world.settings.expectations_timeout_ms
+        }
+    }
+}
+
+fn digest(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+fn template_digest(template: &VmTemplate) -> algo::TemplateDigest {
+    algo::TemplateDigest {
+        vm_template: digest(&format!("{template:?}")),
+        vmi_template: digest(&format!("{:?}", template.spec.template)),
+        data_volume_templates: digest(&format!("{:?}", template.spec.data_volume_templates)),
+    }
+}
+
+fn to_algo_selector(selector: &LabelSelector) -> algo::LabelSelector {
+    algo::LabelSelector {
+        match_labels: selector.match_labels.clone(),
+        match_expressions: selector
+            .match_expressions
+            .iter()
+            .map(|r| algo::SelectorRequirement {
+                key: r.key.clone(),
+                operator: match r.operator {
+                    SelectorOperator::In => algo::SelectorOperator::In,
+                    SelectorOperator::NotIn => algo::SelectorOperator::NotIn,
+                    SelectorOperator::Exists => algo::SelectorOperator::Exists,
+                    SelectorOperator::DoesNotExist => algo::SelectorOperator::DoesNotExist,
+                },
+                values: r.values.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn to_algo_sort(policy: SortPolicy) -> algo::SortPolicy {
+    match policy {
+        SortPolicy::Random => algo::SortPolicy::Random,
+        SortPolicy::AscendingOrder => algo::SortPolicy::AscendingOrder,
+        SortPolicy::DescendingOrder => algo::SortPolicy::DescendingOrder,
+        SortPolicy::Newest => algo::SortPolicy::Newest,
+        SortPolicy::Oldest => algo::SortPolicy::Oldest,
+    }
+}
+
+fn to_algo_preservation(p: StatePreservation) -> algo::StatePreservation {
+    match p {
+        StatePreservation::Disabled => algo::StatePreservation::Disabled,
+        StatePreservation::Offline => algo::StatePreservation::Offline,
+        StatePreservation::Online => algo::StatePreservation::Online,
+    }
+}
+
+fn to_algo_selectors(selection: &SelectionPolicy) -> Option<algo::VmSelectors> {
+    if selection.label_selector.is_none() && selection.node_selector.is_none() {
+        return None;
+    }
+    Some(algo::VmSelectors {
+        label_selector: selection.label_selector.as_ref().map(to_algo_selector),
+        node_selector_requirements: selection.node_selector.as_ref().map(|s| to_algo_selector(s).match_expressions),
+    })
+}
+
+fn to_algo_printable(status: PrintableStatus) -> algo::PrintableStatus {
+    use algo::PrintableStatus as A;
+    match status {
+        PrintableStatus::Stopped => A::Stopped,
+        PrintableStatus::Provisioning => A::Provisioning,
+        PrintableStatus::Starting => A::Starting,
+        PrintableStatus::Running => A::Running,
+        PrintableStatus::Paused => A::Paused,
+        PrintableStatus::Stopping => A::Stopping,
+        PrintableStatus::Terminating => A::Terminating,
+        PrintableStatus::CrashLoopBackOff => A::CrashLoopBackOff,
+        PrintableStatus::Migrating => A::Migrating,
+        PrintableStatus::Unknown => A::Unknown,
+        PrintableStatus::ErrorUnschedulable => A::ErrorUnschedulable,
+        PrintableStatus::ErrImagePull => A::ErrImagePull,
+        PrintableStatus::ImagePullBackOff => A::ImagePullBackOff,
+        PrintableStatus::ErrorPvcNotFound => A::ErrorPvcNotFound,
+        PrintableStatus::DataVolumeError => A::DataVolumeError,
+        PrintableStatus::WaitingForVolumeBinding => A::WaitingForVolumeBinding,
+        PrintableStatus::WaitingForReceiver => A::WaitingForReceiver,
+    }
+}
+
+fn to_algo_phase(phase: VmiPhase) -> algo::VmiPhase {
+    match phase {
+        VmiPhase::Pending => algo::VmiPhase::Pending,
+        VmiPhase::Scheduling => algo::VmiPhase::Scheduling,
+        VmiPhase::Scheduled => algo::VmiPhase::Scheduled,
+        VmiPhase::Running => algo::VmiPhase::Running,
+        VmiPhase::Succeeded => algo::VmiPhase::Succeeded,
+        VmiPhase::Failed => algo::VmiPhase::Failed,
+    }
+}
+
+/// The pool controller's view of one pool, from the virt-controller informer.
+pub fn observe(world: &World, pool: &VirtualMachinePool) -> Observation {
+    let objects = world.informer(InformerId::VirtController);
+    let key = pool.meta.key();
+    let spec = &pool.spec;
+    let scale_in = match &spec.scale_in {
+        ScaleInStrategy::Proactive { selection, state_preservation } => algo::ScaleInStrategy::Proactive {
+            sort_policy: to_algo_sort(selection.sort_policy),
+            selectors: to_algo_selectors(selection),
+            state_preservation: to_algo_preservation(*state_preservation),
+        },
+        ScaleInStrategy::Opportunistic { state_preservation } => algo::ScaleInStrategy::Opportunistic {
+            state_preservation: to_algo_preservation(*state_preservation),
+        },
+        ScaleInStrategy::Unmanaged => algo::ScaleInStrategy::Unmanaged,
+    };
+    let update = match &spec.update {
+        UpdateStrategy::Proactive { selection } => algo::UpdateStrategy::Proactive {
+            sort_policy: to_algo_sort(selection.sort_policy),
+            selectors: to_algo_selectors(selection),
+        },
+        UpdateStrategy::Opportunistic => algo::UpdateStrategy::Opportunistic,
+        UpdateStrategy::Unmanaged => algo::UpdateStrategy::Unmanaged,
+    };
+    let pool_view = algo::PoolView {
+        name: pool.meta.name.clone(),
+        uid: pool.meta.uid.clone(),
+        replicas: spec.replicas,
+        paused: spec.paused,
+        deleting: pool.meta.is_deleting(),
+        has_finalizer: pool.meta.finalizers.iter().any(|f| f == POOL_FINALIZER),
+        selector: to_algo_selector(&spec.selector),
+        template_labels: spec.template.labels.clone(),
+        scale_in,
+        update,
+        max_unavailable: match spec.max_unavailable {
+            IntOrPercent::Int(v) => algo::IntOrPercent::Int(v as i32),
+            IntOrPercent::Percent(p) => algo::IntOrPercent::Percent(p as i32),
+        },
+        autohealing: spec.autohealing.map(|a| algo::AutohealingView {
+            start_up_failure_threshold: a.start_up_failure_threshold,
+            min_failing_to_start_duration_ms: a.min_failing_to_start_duration_ms,
+        }),
+        current_revision: format!("{}-{}", pool.meta.name, pool.meta.generation),
+        template: template_digest(&spec.template),
+    };
+    let vms = objects
+        .in_namespace::<VirtualMachine>(&pool.meta.namespace)
+        .map(|vm| vm_view(objects, vm))
+        .collect();
+    Observation {
+        now_ms: world.now().0,
+        pool: pool_view,
+        vms,
+        revisions: world.pool_state.revisions.get(&key).cloned().unwrap_or_default(),
+        burst_replicas: world.settings.pool_burst_replicas as usize,
+        expectations_satisfied: expectations_satisfied(world, &key),
+    }
+}
+
+fn vm_view(objects: &ObjectSet, vm: &VirtualMachine) -> algo::VmView {
+    let vmi = objects.vmis.get(&vm.meta.key()).map(|vmi| {
+        let node = vmi.status.node_name.as_ref().and_then(|n| objects.nodes.get(&ObjectKey::cluster(n)));
+        algo::VmiView {
+            phase: to_algo_phase(vmi.status.phase),
+            ready: vmi.status.ready,
+            ready_reason: vmi.status.ready_reason.clone(),
+            node: vmi.status.node_name.clone(),
+            node_ready: match node.map(|n| n.ready) {
+                Some(ConditionStatus::True) => algo::NodeReadiness::True,
+                Some(ConditionStatus::False) => algo::NodeReadiness::False,
+                _ => algo::NodeReadiness::Unknown,
+            },
+            node_out_of_service: node.is_some_and(|n| n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE)),
+            revision: vmi.meta.labels.get(REVISION_LABEL).cloned(),
+            deleting: vmi.meta.is_deleting(),
+        }
+    });
+    algo::VmView {
+        name: vm.meta.name.clone(),
+        uid: vm.meta.uid.clone(),
+        labels: vm.meta.labels.clone(),
+        template_labels: vm.spec.template.labels.clone(),
+        template_node_selector: vm.spec.template.spec.node_selector.clone(),
+        controller_owner_uid: vm.meta.controller_ref().map(|r| r.uid.clone()),
+        has_pool_finalizer: vm.meta.finalizers.iter().any(|f| f == POOL_FINALIZER),
+        creation_ms: vm.meta.creation_timestamp.0,
+        deleting: vm.meta.is_deleting(),
+        ready: vm.status.ready,
+        ready_false_since_ms: (!vm.status.ready).then_some(vm.status.ready_transition.0),
+        printable_status: to_algo_printable(vm.status.printable_status),
+        start_failure_consecutive: vm.status.start_failure.map_or(0, |f| f.consecutive_fail_count),
+        revision: vm.meta.labels.get(REVISION_LABEL).cloned(),
+        vmi,
+    }
+}
+
+pub fn sync(world: &mut World, key: &ObjectKey) {
+    let Some(pool) = world.informer(InformerId::VirtController).pools.get(key).cloned() else {
+        world.pool_state.expectations.remove(key);
+        world.pool_state.revisions.remove(key);
+        return;
+    };
+    let observation = observe(world, &pool);
+    let actions = {
+        let streams = world.streams;
+        let rng = world.rngs.entry("pool-controller").or_insert_with(|| streams.stream("pool-controller"));
+        world.algorithm.reconcile(&observation, rng)
+    };
+    if let Some(failure) = world.algorithm.failure() {
+        world.fatal = Some(failure);
+        return;
+    }
+    let mut failed = false;
+    for action in actions {
+        failed |= !apply_action(world, &pool, &observation, action);
+    }
+    update_status(world, &pool, &observation, failed);
+    if failed {
+        world.requeue_rate_limited(ControllerId::Pool, key.clone());
+    } else {
+        world.forget(ControllerId::Pool, key);
+    }
+}
+
+/// Perform one action; false if the API write failed (the sync is then retried
+/// rate-limited and ReplicaFailure is set, as `execute` returns the error).
+fn apply_action(world: &mut World, pool: &VirtualMachinePool, observation: &Observation, action: Action) -> bool {
+    let key = pool.meta.key();
+    let namespace = pool.meta.namespace.clone();
+    let now = world.now();
+    match action {
+        Action::ReleaseVm { name } => {
+            let vm_key = ObjectKey::new(&namespace, &name);
+            let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| {
+                vm.meta.owner_references.retain(|r| r.uid != pool.meta.uid);
+                vm.meta.finalizers.retain(|f| f != POOL_FINALIZER);
+            });
+            world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulRelease", format!("Released VM {name}: its labels no longer match the selector"));
+            true
+        }
+        Action::AddPoolFinalizer => {
+            let _ = world.store.modify::<VirtualMachinePool>(&key, |p| {
+                if !p.meta.finalizers.iter().any(|f| f == POOL_FINALIZER) {
+                    p.meta.finalizers.push(POOL_FINALIZER.into());
+                }
+            });
+            true
+        }
+        Action::RemovePoolFinalizer => {
+            let _ = world.store.modify::<VirtualMachinePool>(&key, |p| p.meta.finalizers.retain(|f| f != POOL_FINALIZER));
+            true
+        }
+        Action::CreateRevision { name } => {
+            let revisions = world.pool_state.revisions.entry(key).or_default();
+            if !revisions.iter().any(|r| r.name == name) {
+                revisions.push(algo::RevisionView { name, template: observation.pool.template.clone() });
+            }
+            true
+        }
+        Action::DeleteRevision { name } => {
+            if let Some(revisions) = world.pool_state.revisions.get_mut(&key) {
+                revisions.retain(|r| r.name != name);
+            }
+            true
+        }
+        Action::CreateVm { index, name, revision } => {
+            let vm = indexed_vm(pool, index, &name, &revision);
+            let expectation = world.pool_state.expectations.entry(key.clone()).or_default();
+            expectation.adds += 1;
+            expectation.set_at = now;
+            match world.store.create(vm, now) {
+                Ok(_) => {
+                    world.pool_state.created_total += 1;
+                    world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulCreate", format!("Created VM {namespace}/{name}"));
+                    true
+                }
+                Err(error) => {
+                    if let Some(e) = world.pool_state.expectations.get_mut(&key) {
+                        e.adds -= 1;
+                    }
+                    world.record("VirtualMachinePool", &pool.meta.name, "FailedCreate", format!("Error creating VM {name}: {error}"));
+                    false
+                }
+            }
+        }
+        Action::DeleteVm { name, reason, preserve_state, foreground: _ } => {
+            let vm_key = ObjectKey::new(&namespace, &name);
+            let Some(vm) = world.informer(InformerId::VirtController).vms.get(&vm_key).cloned() else {
+                return true;
+            };
+            if preserve_state {
+                release_volumes(world, &vm);
+            }
+            let expectation = world.pool_state.expectations.entry(key.clone()).or_default();
+            expectation.deletes.insert(vm.meta.uid.clone());
+            expectation.set_at = now;
+            match world.store.delete::<VirtualMachine>(&vm_key, None, now) {
+                Ok(()) => {
+                    // `statePreservationCleanupforVM`: the pool's finalizer goes at once.
+                    let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| vm.meta.finalizers.retain(|f| f != POOL_FINALIZER));
+                    world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulDelete", format!("Deleted VM {namespace}/{name} ({})", reason.as_str()));
+                    true
+                }
+                Err(_) => {
+                    if let Some(e) = world.pool_state.expectations.get_mut(&key) {
+                        e.deletes.remove(&vm.meta.uid);
+                    }
+                    true
+                }
+            }
+        }
+        Action::FinalizeVm { name, preserve_state } => {
+            let vm_key = ObjectKey::new(&namespace, &name);
+            if preserve_state {
+                if let Some(vm) = world.informer(InformerId::VirtController).vms.get(&vm_key).cloned() {
+                    release_volumes(world, &vm);
+                }
+            }
+            let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| vm.meta.finalizers.retain(|f| f != POOL_FINALIZER));
+            true
+        }
+        Action::UpdateVm { name, revision } => {
+            let vm_key = ObjectKey::new(&namespace, &name);
+            let index = algo::index_from_name(&name).unwrap_or(0).max(0) as u32;
+            let updated = indexed_vm(pool, index, &name, &revision);
+            let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| {
+                vm.spec = updated.spec.clone();
+                vm.meta.labels = updated.meta.labels.clone();
+                vm.meta.annotations = updated.meta.annotations.clone();
+                vm.meta.generation += 1;
+            });
+            world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulUpdate", format!("Updated VM {namespace}/{name} to revision {revision}"));
+            true
+        }
+        Action::RestartVm { name } => {
+            let vmi_key = ObjectKey::new(&namespace, &name);
+            let _ = world.store.delete::<VirtualMachineInstance>(&vmi_key, None, now);
+            world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulRestart", format!("Restarted VM {namespace}/{name} to apply the new template"));
+            true
+        }
+        Action::PatchVmiRevision { name, revision } => {
+            let vmi_key = ObjectKey::new(&namespace, &name);
+            let _ = world.store.modify::<VirtualMachineInstance>(&vmi_key, |vmi| {
+                vmi.meta.labels.insert(REVISION_LABEL.into(), revision.clone());
+            });
+            true
+        }
+        Action::RequeueAfter { delay_ms } => {
+            world.enqueue_after(ControllerId::Pool, key, delay_ms);
+            true
+        }
+    }
+}
+
+/// State preservation: the VM's DataVolumes and PVCs lose their owner references so
+/// the garbage collector keeps them.
+fn release_volumes(world: &mut World, vm: &VirtualMachine) {
+    for template in &vm.spec.data_volume_templates {
+        let key = ObjectKey::new(&vm.meta.namespace, &template.name);
+        let _ = world.store.modify::<DataVolume>(&key, |dv| dv.meta.owner_references.retain(|r| r.uid != vm.meta.uid));
+    }
+}
+
+/// `indexVMSpec`: the pool's VM template with the index applied to DataVolume names,
+/// the volumes that use them, and (with `nameGeneration`) Secret and ConfigMap refs.
+pub fn indexed_vm(pool: &VirtualMachinePool, index: u32, name: &str, revision: &str) -> VirtualMachine {
+    let template = &pool.spec.template;
+    let mut spec = template.spec.clone();
+    let mut renamed: BTreeMap<String, String> = BTreeMap::new();
+    for dv in &mut spec.data_volume_templates {
+        let new_name = format!("{}-{index}", dv.name);
+        renamed.insert(dv.name.clone(), new_name.clone());
+        dv.name = new_name;
+    }
+    let suffix = |n: &mut String| {
+        n.push('-');
+        n.push_str(&index.to_string());
+    };
+    for volume in &mut spec.template.spec.volumes {
+        match &mut volume.source {
+            VolumeSource::DataVolume { name } | VolumeSource::PersistentVolumeClaim { claim_name: name } => {
+                if let Some(new_name) = renamed.get(name.as_str()) {
+                    *name = new_name.clone();
+                }
+            }
+            VolumeSource::CloudInitNoCloud { user_data_secret, network_data_secret }
+            | VolumeSource::CloudInitConfigDrive { user_data_secret, network_data_secret } => {
+                if pool.spec.append_index_to_secret_refs {
+                    for secret in [user_data_secret, network_data_secret].into_iter().flatten() {
+                        suffix(secret);
+                    }
+                }
+            }
+            VolumeSource::Secret { secret_name } => {
+                if pool.spec.append_index_to_secret_refs {
+                    suffix(secret_name);
+                }
+            }
+            VolumeSource::ConfigMap { name } => {
+                if pool.spec.append_index_to_config_map_refs {
+                    suffix(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut labels = template.labels.clone();
+    labels.insert(REVISION_LABEL.into(), revision.to_string());
+    // The VMI carries the revision too, so `isOutdatedVMI` can compare them.
+    spec.template.labels.insert(REVISION_LABEL.into(), revision.to_string());
+    VirtualMachine {
+        meta: ObjectMeta {
+            labels,
+            annotations: template.annotations.clone(),
+            owner_references: vec![controller_ref(Kind::VirtualMachinePool, &pool.meta)],
+            finalizers: vec![POOL_FINALIZER.into()],
+            ..ObjectMeta::named(&pool.meta.namespace, name)
+        },
+        spec,
+        status: VmStatus {
+            created_by_pool: Some(pool.meta.name.clone()),
+            ..VmStatus::default()
+        },
+    }
+}
+
+/// `updateStatus`: from the VM list as observed before this round's actions.
+fn update_status(world: &mut World, pool: &VirtualMachinePool, observation: &Observation, failed: bool) {
+    let owned: Vec<&algo::VmView> = observation
+        .vms
+        .iter()
+        .filter(|vm| vm.is_controlled_by(&pool.meta.uid) && observation.pool.selector.matches(&vm.labels))
+        .collect();
+    let replicas = owned.len() as i32;
+    let ready = owned.iter().filter(|vm| vm.ready).count() as i32;
+    let selector = pool.spec.selector.to_selector_string();
+    let now = world.now();
+    let paused = pool.spec.paused;
+    let _ = world.store.modify::<VirtualMachinePool>(&pool.meta.key(), |p| {
+        p.status.replicas = replicas;
+        p.status.ready_replicas = ready;
+        p.status.label_selector = selector;
+        set_condition(&mut p.status.conditions, "ReplicaFailure", failed, "FailedCreate", "an API write of the last reconcile failed", now);
+        set_condition(&mut p.status.conditions, "ReplicaPaused", paused, "Paused", "the pool is paused", now);
+    });
+}
+
+fn set_condition(conditions: &mut Vec<Condition>, kind: &str, present: bool, reason: &str, message: &str, now: SimTime) {
+    let existing = conditions.iter().position(|c| c.kind == kind);
+    match (existing, present) {
+        (None, true) => conditions.push(Condition {
+            kind: kind.into(),
+            status: ConditionStatus::True,
+            reason: reason.into(),
+            message: message.into(),
+            last_transition: now,
+        }),
+        (Some(i), false) => {
+            conditions.remove(i);
+        }
+        _ => {}
+    }
+}

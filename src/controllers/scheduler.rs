@@ -1,0 +1,208 @@
+//! The kube-scheduler, for virt-launcher pods: filter nodes (Ready, schedulable,
+//! taints tolerated, node selector, requests fit allocatable, immediate claims bound),
+//! score them (`NodeResourcesFit` LeastAllocated plus the default `PodTopologySpread`
+//! by hostname over pods the same Services select), break ties at random, and bind.
+
+use crate::api::*;
+use crate::cluster::informer::InformerId;
+use crate::cluster::store::ObjectSet;
+use crate::cluster::world::{ControllerId, World};
+use rand::Rng;
+use std::collections::BTreeMap;
+
+pub fn sync(world: &mut World, key: &ObjectKey) {
+    let objects = world.informer(InformerId::KubeControllerManager);
+    let Some(pod) = objects.pods.get(key) else {
+        return;
+    };
+    if pod.node_name.is_some() || pod.meta.is_deleting() {
+        return;
+    }
+    let pod = pod.clone();
+    let (candidates, reasons) = feasible_nodes(objects, &pod);
+    if candidates.is_empty() {
+        let total = objects.nodes.len();
+        let mut summary: Vec<String> = reasons.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
+        summary.sort();
+        let message = format!("0/{total} nodes are available: {}.", summary.join(", "));
+        let was_unschedulable = pod.unschedulable;
+        let _ = world.store.modify::<Pod>(key, |pod| pod.unschedulable = true);
+        if !was_unschedulable {
+            world.record("Pod", &pod.meta.name, "FailedScheduling", message);
+        }
+        let retry = world.settings.unschedulable_retry_ms;
+        world.enqueue_after(ControllerId::Scheduler, key.clone(), retry);
+        return;
+    }
+    let scores = score(objects, &pod, &candidates);
+    let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);
+    let top: Vec<&String> = scores.iter().filter(|(_, s)| *s == best).map(|(n, _)| n).collect();
+    let pick = world.rng("scheduler").random_range(0..top.len());
+    let node = top[pick].clone();
+    bind(world, &pod, &node);
+}
+
+fn bind(world: &mut World, pod: &Pod, node: &str) {
+    let key = pod.meta.key();
+    let _ = world.store.modify::<Pod>(&key, |pod| {
+        pod.node_name = Some(node.to_string());
+        pod.unschedulable = false;
+    });
+    // WaitForFirstConsumer claims learn their node from the scheduler
+    // (`volume.kubernetes.io/selected-node`).
+    for claim in &pod.claim_refs {
+        let claim_key = ObjectKey::new(&pod.meta.namespace, claim);
+        let _ = world.store.modify::<PersistentVolumeClaim>(&claim_key, |pvc| {
+            if pvc.phase == PvcPhase::Pending && pvc.selected_node.is_none() {
+                pvc.selected_node = Some(node.to_string());
+            }
+        });
+    }
+    world.record("Pod", &pod.meta.name, "Scheduled", format!("Successfully assigned {key} to {node}"));
+}
+
+/// Requests of pods bound to each node and not terminated.
+pub fn node_usage(objects: &ObjectSet) -> BTreeMap<&str, Resources> {
+    let mut usage: BTreeMap<&str, Resources> = BTreeMap::new();
+    for pod in objects.pods.values() {
+        if let (Some(node), false) = (pod.node_name.as_deref(), pod.is_terminated()) {
+            let entry = usage.entry(node).or_default();
+            entry.cpu_milli += pod.requests.cpu_milli;
+            entry.memory_bytes += pod.requests.memory_bytes;
+            entry.pods += 1;
+        }
+    }
+    usage
+}
+
+fn feasible_nodes(objects: &ObjectSet, pod: &Pod) -> (Vec<String>, BTreeMap<String, usize>) {
+    let usage = node_usage(objects);
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut feasible = Vec::new();
+    // A claim with Immediate binding must be bound before the pod can be placed
+    // (`VolumeBinding` filter).
+    for claim in &pod.claim_refs {
+        let claim_key = ObjectKey::new(&pod.meta.namespace, claim);
+        let Some(pvc) = objects.pvcs.get(&claim_key) else {
+            *reasons.entry(format!("persistentvolumeclaim \"{claim}\" not found")).or_default() += objects.nodes.len();
+            return (feasible, reasons);
+        };
+        let wait_for_consumer = pvc
+            .storage_class
+            .as_ref()
+            .and_then(|sc| objects.storage_classes.get(&ObjectKey::cluster(sc)))
+            .is_some_and(|sc| sc.volume_binding_mode == VolumeBindingMode::WaitForFirstConsumer);
+        if pvc.phase != PvcPhase::Bound && !wait_for_consumer {
+            *reasons.entry("pod has unbound immediate PersistentVolumeClaims".into()).or_default() += objects.nodes.len();
+            return (feasible, reasons);
+        }
+    }
+    for node in objects.nodes.values() {
+        let reason = if node.meta.is_deleting() {
+            Some("node(s) were being deleted".to_string())
+        } else if node.unschedulable {
+            Some("node(s) were unschedulable".to_string())
+        } else if let Some(taint) = untolerated_taint(node, pod) {
+            Some(format!("node(s) had untolerated taint {{{taint}: }}"))
+        } else if !pod.node_selector.iter().all(|(k, v)| node.meta.labels.get(k) == Some(v)) {
+            Some("node(s) didn't match Pod's node affinity/selector".to_string())
+        } else {
+            let used = usage.get(node.meta.name.as_str()).copied().unwrap_or_default();
+            if used.cpu_milli + pod.requests.cpu_milli > node.allocatable.cpu_milli {
+                Some("Insufficient cpu".to_string())
+            } else if used.memory_bytes + pod.requests.memory_bytes > node.allocatable.memory_bytes {
+                Some("Insufficient memory".to_string())
+            } else if used.pods + 1 > node.allocatable.pods {
+                Some("Too many pods".to_string())
+            } else {
+                None
+            }
+        };
+        match reason {
+            Some(reason) => *reasons.entry(reason).or_default() += 1,
+            None => feasible.push(node.meta.name.clone()),
+        }
+    }
+    (feasible, reasons)
+}
+
+/// The key of a node taint the pod does not tolerate, for scheduling (NoSchedule and
+/// NoExecute). A node that is not Ready also carries the `TaintNodesByCondition`
+/// NoSchedule taint for its condition.
+fn untolerated_taint(node: &Node, pod: &Pod) -> Option<String> {
+    let mut taints: Vec<Taint> = node
+        .taints
+        .iter()
+        .filter(|t| t.effect != TaintEffect::PreferNoSchedule)
+        .cloned()
+        .collect();
+    if node.ready != ConditionStatus::True {
+        let key = if node.ready == ConditionStatus::Unknown { TAINT_UNREACHABLE } else { TAINT_NOT_READY };
+        taints.push(Taint { key: key.into(), value: String::new(), effect: TaintEffect::NoSchedule, time_added: node.ready_transition });
+    }
+    taints
+        .into_iter()
+        .find(|taint| !pod.tolerations.iter().any(|tol| tol.tolerates(taint)))
+        .map(|taint| taint.key)
+}
+
+/// LeastAllocated (cpu and memory weighted equally, 0-100) plus topology spread by
+/// hostname (0-100, fewer pods of the same Services scores higher).
+fn score(objects: &ObjectSet, pod: &Pod, candidates: &[String]) -> Vec<(String, i64)> {
+    let usage = node_usage(objects);
+    let selectors: Vec<&LabelSelector> = objects
+        .in_namespace::<Service>(&pod.meta.namespace)
+        .map(|s| &s.selector)
+        .filter(|s| !s.is_empty() && s.matches(&pod.meta.labels))
+        .collect();
+    let mut spread_counts: BTreeMap<&str, i64> = BTreeMap::new();
+    if !selectors.is_empty() {
+        for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
+            if let Some(node) = other.node_name.as_deref() {
+                if !other.is_terminated() && selectors.iter().any(|s| s.matches(&other.meta.labels)) {
+                    *spread_counts.entry(node).or_default() += 1;
+                }
+            }
+        }
+    }
+    let max_count = candidates.iter().map(|n| spread_counts.get(n.as_str()).copied().unwrap_or(0)).max().unwrap_or(0);
+    candidates
+        .iter()
+        .map(|name| {
+            let node = &objects.nodes[&ObjectKey::cluster(name)];
+            let used = usage.get(name.as_str()).copied().unwrap_or_default();
+            let free = |used: i64, request: i64, capacity: i64| {
+                if capacity <= 0 {
+                    0
+                } else {
+                    ((capacity - used - request).max(0) * 100) / capacity
+                }
+            };
+            let least_allocated = (free(used.cpu_milli, pod.requests.cpu_milli, node.allocatable.cpu_milli)
+                + free(used.memory_bytes, pod.requests.memory_bytes, node.allocatable.memory_bytes))
+                / 2;
+            let spread = if max_count == 0 {
+                100
+            } else {
+                let count = spread_counts.get(name.as_str()).copied().unwrap_or(0);
+                (max_count - count) * 100 / max_count
+            };
+            (name.clone(), least_allocated + spread)
+        })
+        .collect()
+}
+
+/// Node or claim changes can make unschedulable pods schedulable: retry them
+/// (the scheduling queue's move-to-active on cluster events).
+pub fn on_node_event(world: &mut World) {
+    let pending: Vec<ObjectKey> = world
+        .informer(InformerId::KubeControllerManager)
+        .pods
+        .values()
+        .filter(|p| p.node_name.is_none() && p.unschedulable && !p.meta.is_deleting())
+        .map(|p| p.meta.key())
+        .collect();
+    for key in pending {
+        world.enqueue(ControllerId::Scheduler, key);
+    }
+}

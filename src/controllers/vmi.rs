@@ -1,0 +1,202 @@
+//! The VirtualMachineInstance controller (`pkg/virt-controller/watch/vmi/vmi.go`,
+//! `lifecycle.go`): creates the virt-launcher pod, moves the VMI through Pending →
+//! Scheduling → Scheduled, fails it when its pod goes away, copies the pod's readiness
+//! into the VMI's Ready condition (`syncReadyConditionFromPod`), and removes the VMI's
+//! finalizer once it is final and its pod is gone.
+
+use crate::api::*;
+use crate::cluster::informer::InformerId;
+use crate::cluster::world::World;
+use crate::controllers::vm::VMI_FINALIZER;
+use crate::controllers::{controller_ref, launcher_pod, launcher_pod_prefix};
+use rand::Rng;
+
+/// The reasons of a False Ready condition (`kubevirt.io/api/core/v1`).
+pub const REASON_POD_NOT_EXISTS: &str = "PodNotExists";
+pub const REASON_POD_TERMINATING: &str = "PodTerminating";
+pub const REASON_GUEST_NOT_RUNNING: &str = "GuestNotRunning";
+pub const REASON_POD_NOT_READY: &str = "PodNotReady";
+
+/// Memory the launcher adds on top of the guest (`services/renderresources.go`,
+/// `GetMemoryOverhead`: a fixed part plus per-vCPU parts; approximated).
+const LAUNCHER_MEMORY_OVERHEAD_BYTES: i64 = 220 * 1024 * 1024;
+const LAUNCHER_MEMORY_PER_VCPU_BYTES: i64 = 8 * 1024 * 1024;
+
+pub fn sync(world: &mut World, key: &ObjectKey) {
+    let objects = world.informer(InformerId::VirtController);
+    let Some(vmi) = objects.vmis.get(key).cloned() else {
+        return;
+    };
+    let pod = launcher_pod(objects, &vmi).cloned();
+    let now = world.now();
+
+    if vmi.meta.is_deleting() {
+        if let Some(pod) = &pod {
+            if !pod.meta.is_deleting() {
+                let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
+                world.record("VirtualMachineInstance", &vmi.meta.name, "SuccessfulDelete", format!("Deleted virtual machine pod {}", pod.meta.name));
+            }
+        }
+    }
+
+    let mut phase = vmi.status.phase;
+    let mut node_name = vmi.status.node_name.clone();
+    let mut unschedulable = vmi.status.unschedulable;
+    match (&pod, phase) {
+        (None, VmiPhase::Pending) if !vmi.meta.is_deleting() => {
+            create_launcher_pod(world, &vmi);
+            phase = VmiPhase::Scheduling;
+        }
+        (None, VmiPhase::Pending) => phase = VmiPhase::Failed,
+        (Some(_), VmiPhase::Pending) => phase = VmiPhase::Scheduling,
+        (None, VmiPhase::Scheduling | VmiPhase::Scheduled | VmiPhase::Running) => {
+            // `lifecycle.go`: the pod vanished under a live VMI.
+            phase = VmiPhase::Failed;
+            world.record("VirtualMachineInstance", &vmi.meta.name, "FailedPodGone", "virt-launcher pod is gone; the VMI is failed");
+        }
+        (Some(pod), VmiPhase::Scheduling | VmiPhase::Scheduled | VmiPhase::Running) => {
+            unschedulable = pod.unschedulable;
+            if pod.phase == PodPhase::Failed || pod.phase == PodPhase::Succeeded {
+                phase = VmiPhase::Failed;
+            } else if phase == VmiPhase::Scheduling && pod.phase == PodPhase::Running && pod.ready && !pod.meta.is_deleting() {
+                phase = VmiPhase::Scheduled;
+                node_name = pod.node_name.clone();
+            }
+        }
+        _ => {}
+    }
+
+    let (ready, reason) = ready_condition(&vmi, phase, pod.as_ref());
+    let status_changed = phase != vmi.status.phase
+        || node_name != vmi.status.node_name
+        || ready != vmi.status.ready
+        || reason != vmi.status.ready_reason
+        || unschedulable != vmi.status.unschedulable;
+    if status_changed {
+        let _ = world.store.modify::<VirtualMachineInstance>(key, |vmi| {
+            vmi.status.phase = phase;
+            vmi.status.node_name = node_name;
+            vmi.status.unschedulable = unschedulable;
+            if vmi.status.ready != ready {
+                vmi.status.ready_transition = now;
+            }
+            vmi.status.ready = ready;
+            vmi.status.ready_reason = reason;
+        });
+    }
+
+    // Final and podless: the VMI can go (`lifecycle.go`, finalizer removal).
+    if phase.is_final() {
+        match &pod {
+            Some(pod) if !pod.meta.is_deleting() && !pod.is_terminated() => {
+                let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
+            }
+            Some(pod) if pod.is_terminated() && !pod.meta.is_deleting() => {
+                let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
+            }
+            Some(_) => {}
+            None => {
+                if vmi.meta.finalizers.iter().any(|f| f == VMI_FINALIZER) {
+                    let _ = world.store.modify::<VirtualMachineInstance>(key, |vmi| {
+                        vmi.meta.finalizers.retain(|f| f != VMI_FINALIZER);
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// `syncReadyConditionFromPod`.
+fn ready_condition(vmi: &VirtualMachineInstance, phase: VmiPhase, pod: Option<&Pod>) -> (bool, Option<String>) {
+    let Some(pod) = pod else {
+        return (false, Some(REASON_POD_NOT_EXISTS.into()));
+    };
+    if pod.meta.is_deleting() || pod.is_terminated() {
+        return (false, Some(REASON_POD_TERMINATING.into()));
+    }
+    if phase != VmiPhase::Running || vmi.meta.is_deleting() && phase.is_final() {
+        return (false, Some(REASON_GUEST_NOT_RUNNING.into()));
+    }
+    if pod.ready {
+        (true, None)
+    } else {
+        (false, Some(REASON_POD_NOT_READY.into()))
+    }
+}
+
+/// The CPU request of a launcher pod: the VMI's own, else vCPUs / cpuAllocationRatio
+/// (`services/renderresources.go`, `WithoutDedicatedCPU`).
+pub fn launcher_cpu_request_milli(spec: &VmiSpec, cpu_allocation_ratio: u32) -> i64 {
+    spec.cpu_request_milli
+        .unwrap_or_else(|| i64::from(spec.vcpus.max(1)) * 1000 / i64::from(cpu_allocation_ratio.max(1)))
+}
+
+fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
+    let suffix: String = {
+        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        let rng = world.rng("launcher-pod-names");
+        (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    };
+    let name = format!("{}{suffix}", launcher_pod_prefix(&vmi.meta.name));
+    let mut labels = vmi.meta.labels.clone();
+    labels.insert("kubevirt.io".into(), "virt-launcher".into());
+    labels.insert("vm.kubevirt.io/name".into(), vmi.meta.name.clone());
+    let spec = &vmi.spec;
+    let mut tolerations = spec.tolerations.clone();
+    // `DefaultTolerationSeconds` admission adds these to every pod without them.
+    let toleration_s = world.settings.default_toleration_ms / 1000;
+    for key in [TAINT_NOT_READY, TAINT_UNREACHABLE] {
+        if !tolerations.iter().any(|t| t.key == key) {
+            tolerations.push(Toleration {
+                key: key.into(),
+                exists: true,
+                value: String::new(),
+                effect: Some(TaintEffect::NoExecute),
+                toleration_seconds: Some(toleration_s),
+            });
+        }
+    }
+    let mut secret_refs = Vec::new();
+    let mut config_map_refs = Vec::new();
+    let mut claim_refs = Vec::new();
+    for volume in &spec.volumes {
+        secret_refs.extend(volume.source.secret_refs().into_iter().map(str::to_string));
+        if let VolumeSource::ConfigMap { name } = &volume.source {
+            config_map_refs.push(name.clone());
+        }
+        if let Some(claim) = volume.source.claim_name() {
+            claim_refs.push(claim.to_string());
+        }
+    }
+    let pod = Pod {
+        meta: ObjectMeta {
+            labels,
+            owner_references: vec![controller_ref(Kind::VirtualMachineInstance, &vmi.meta)],
+            ..ObjectMeta::named(&vmi.meta.namespace, &name)
+        },
+        node_name: None,
+        requests: Resources {
+            cpu_milli: launcher_cpu_request_milli(spec, world.settings.cpu_allocation_ratio),
+            memory_bytes: spec.memory_request_bytes
+                + LAUNCHER_MEMORY_OVERHEAD_BYTES
+                + LAUNCHER_MEMORY_PER_VCPU_BYTES * i64::from(spec.vcpus),
+            pods: 1,
+        },
+        tolerations,
+        node_selector: spec.node_selector.clone(),
+        secret_refs,
+        config_map_refs,
+        claim_refs,
+        // `template.go`: the VMI's grace period plus two 15 s paddings.
+        termination_grace_period_s: spec.termination_grace_period_s + 30,
+        phase: PodPhase::Pending,
+        ready: false,
+        ready_transition: world.now(),
+        start_time: None,
+        unschedulable: false,
+    };
+    let now = world.now();
+    if world.store.create(pod, now).is_ok() {
+        world.record("VirtualMachineInstance", &vmi.meta.name, "SuccessfulCreate", format!("Created virtual machine pod {name}"));
+    }
+}

@@ -1,0 +1,269 @@
+//! The files a run writes (DESIGN.md §1.3), each written whole or not at all: the run
+//! directory is built beside its final place and renamed over it.
+
+use crate::cluster::world::World;
+use crate::output::plot::{self, EventMarker, Interval, PlotAnnotations, PlotInput, Series};
+use crate::output::record::Sample;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+pub const TIMESERIES_HEADER: [&str; 12] = [
+    "time_s",
+    "desired_replicas",
+    "hpa_desired_replicas",
+    "vms_total",
+    "vms_ready",
+    "vmis_running",
+    "vmis_unknown",
+    "guests_running",
+    "overshoot",
+    "pvcs_bound",
+    "cpu_utilization_pct",
+    "load_cores",
+];
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExpectationResult {
+    pub description: String,
+    pub passed: bool,
+    pub observed: Option<f64>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    pub scenario: String,
+    pub algorithm: String,
+    pub seed: u64,
+    pub duration_s: f64,
+    pub events_processed: u64,
+    pub max_overshoot: i64,
+    pub max_guests_running: i64,
+    pub final_desired_replicas: i64,
+    pub final_vms_ready: i64,
+    /// VM-minutes of overshoot: the integral of `overshoot` over time.
+    pub overshoot_vm_minutes: f64,
+    /// Minutes with fewer ready VMs than desired.
+    pub minutes_under_ready: f64,
+    pub vms_created: u64,
+    pub warnings: Vec<String>,
+    pub expectations: Vec<ExpectationResult>,
+}
+
+impl Summary {
+    /// A numeric summary metric by name, for `expect` blocks and comparisons.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        Some(match name {
+            "duration_s" => self.duration_s,
+            "events_processed" => self.events_processed as f64,
+            "max_overshoot" => self.max_overshoot as f64,
+            "max_guests_running" => self.max_guests_running as f64,
+            "final_desired_replicas" => self.final_desired_replicas as f64,
+            "final_vms_ready" => self.final_vms_ready as f64,
+            "overshoot_vm_minutes" => self.overshoot_vm_minutes,
+            "minutes_under_ready" => self.minutes_under_ready,
+            "vms_created" => self.vms_created as f64,
+            _ => return None,
+        })
+    }
+}
+
+pub fn summarize(world: &World, algorithm: &str, seed: u64) -> Summary {
+    let rows = &world.samples.rows;
+    let last = rows.last();
+    let mut overshoot_ms = 0.0;
+    let mut under_ready_ms = 0.0;
+    for pair in rows.windows(2) {
+        let dt = pair[1].time.since(pair[0].time) as f64;
+        overshoot_ms += pair[0].overshoot as f64 * dt;
+        if pair[0].vms_ready < pair[0].desired_replicas {
+            under_ready_ms += dt;
+        }
+    }
+    Summary {
+        scenario: world.scenario_name.clone(),
+        algorithm: algorithm.to_string(),
+        seed,
+        duration_s: world.duration.as_secs_f64(),
+        events_processed: world.events_processed(),
+        max_overshoot: rows.iter().map(|r| r.overshoot).max().unwrap_or(0),
+        max_guests_running: rows.iter().map(|r| r.guests_running).max().unwrap_or(0),
+        final_desired_replicas: last.map_or(0, |r| r.desired_replicas),
+        final_vms_ready: last.map_or(0, |r| r.vms_ready),
+        overshoot_vm_minutes: round3(overshoot_ms / 60_000.0),
+        minutes_under_ready: round3(under_ready_ms / 60_000.0),
+        vms_created: world.pool_state.created_total,
+        warnings: world.warnings().to_vec(),
+        expectations: Vec::new(),
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn opt(value: Option<i64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+pub fn timeseries_csv(rows: &[Sample]) -> String {
+    let mut out = TIMESERIES_HEADER.join(",");
+    out.push('\n');
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            format_time_s(r.time.0),
+            r.desired_replicas,
+            opt(r.hpa_desired_replicas),
+            r.vms_total,
+            r.vms_ready,
+            r.vmis_running,
+            r.vmis_unknown,
+            r.guests_running,
+            r.overshoot,
+            r.pvcs_bound,
+            opt(r.cpu_utilization_pct),
+            format!("{:.3}", r.load_cores).trim_end_matches('0').trim_end_matches('.'),
+        );
+    }
+    out
+}
+
+fn format_time_s(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}.{:03}", ms / 1000, ms % 1000).trim_end_matches('0').to_string()
+    }
+}
+
+pub fn events_csv(world: &World) -> Result<String, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["time_s", "kind", "object", "reason", "message"])?;
+    for row in &world.events.rows {
+        writer.write_record([format_time_s(row.time.0).as_str(), &row.kind, &row.object, &row.reason, &row.message])?;
+    }
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// What the plot shows besides the columns: scenario events and failure intervals.
+pub fn plot_annotations(world: &World, hpa_target_pct: Option<f64>) -> PlotAnnotations {
+    use crate::cluster::world::ClusterAction as A;
+    let mut events = Vec::new();
+    let mut intervals = Vec::new();
+    let mut open: Vec<(String, f64, &'static str)> = Vec::new();
+    let end_s = world.duration.as_secs_f64();
+    for (at, action) in &world.actions {
+        let t = at.as_secs_f64();
+        if t > end_s {
+            continue;
+        }
+        let label = action.label();
+        let key = label.split_once(' ').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+        match action {
+            A::PartitionNode(_) => open.push((key, t, "partition")),
+            A::CrashNode(_) => open.push((key, t, "crash")),
+            A::HealNode(_) | A::RecoverNode(_) => {
+                if let Some(i) = open.iter().position(|(k, _, _)| *k == key) {
+                    let (k, start, what) = open.remove(i);
+                    intervals.push(Interval { start_s: start, end_s: t, label: format!("{what} {k}") });
+                }
+            }
+            _ => {}
+        }
+        events.push(EventMarker { time_s: t, label });
+    }
+    for (k, start, what) in open {
+        intervals.push(Interval { start_s: start, end_s, label: format!("{what} {k}") });
+    }
+    PlotAnnotations { title: Some(world.scenario_name.clone()), hpa_target_pct, intervals, events }
+}
+
+pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
+    let column = |name: &str, f: &dyn Fn(&Sample) -> Option<f64>| Series { name: name.into(), values: rows.iter().map(f).collect() };
+    PlotInput {
+        title: annotations.title.clone().unwrap_or_default(),
+        time_s: rows.iter().map(|r| r.time.as_secs_f64()).collect(),
+        series: vec![
+            column("desired_replicas", &|r| Some(r.desired_replicas as f64)),
+            column("hpa_desired_replicas", &|r| r.hpa_desired_replicas.map(|v| v as f64)),
+            column("vms_total", &|r| Some(r.vms_total as f64)),
+            column("vms_ready", &|r| Some(r.vms_ready as f64)),
+            column("vmis_running", &|r| Some(r.vmis_running as f64)),
+            column("vmis_unknown", &|r| Some(r.vmis_unknown as f64)),
+            column("guests_running", &|r| Some(r.guests_running as f64)),
+            column("overshoot", &|r| Some(r.overshoot as f64)),
+            column("pvcs_bound", &|r| Some(r.pvcs_bound as f64)),
+            column("cpu_utilization_pct", &|r| r.cpu_utilization_pct.map(|v| v as f64)),
+        ],
+        events: annotations.events.clone(),
+        intervals: annotations.intervals.clone(),
+        hpa_target_pct: annotations.hpa_target_pct,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot render the plot: {0}")]
+    Plot(#[from] plot::PlotError),
+    #[error("cannot encode: {0}")]
+    Encode(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io { path: path.to_path_buf(), source }
+}
+
+/// Write a directory of files whole: build `<dir>.tmp-<pid>` and rename it over `dir`
+/// (an existing run directory is replaced whole).
+pub fn write_dir_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<(), WriteError>) -> Result<(), WriteError> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+    if let Err(e) = fill(&staging) {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(io(dir))?;
+    }
+    let result = std::fs::rename(&staging, dir).map_err(io(dir));
+    if result.is_err() {
+        let _ = std::fs::rename(&old, dir);
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    let _ = std::fs::remove_dir_all(&old);
+    result
+}
+
+pub fn write_file(dir: &Path, name: &str, contents: &[u8]) -> Result<(), WriteError> {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).map_err(io(&path))
+}
+
+/// Write every output of a finished run into `dir`.
+pub fn write_run(dir: &Path, world: &World, summary: &Summary, hpa_target_pct: Option<f64>) -> Result<(), WriteError> {
+    let annotations = plot_annotations(world, hpa_target_pct);
+    let timeseries = timeseries_csv(&world.samples.rows);
+    let events = events_csv(world).map_err(|e| WriteError::Encode(e.to_string()))?;
+    let summary_json = serde_json::to_string_pretty(summary).map_err(|e| WriteError::Encode(e.to_string()))? + "\n";
+    let annotations_json = serde_json::to_string_pretty(&annotations).map_err(|e| WriteError::Encode(e.to_string()))? + "\n";
+    let input = plot_input(&world.samples.rows, &annotations);
+    write_dir_atomically(dir, |staging| {
+        write_file(staging, "timeseries.csv", timeseries.as_bytes())?;
+        write_file(staging, "events.csv", events.as_bytes())?;
+        write_file(staging, "summary.json", summary_json.as_bytes())?;
+        write_file(staging, plot::PLOT_ANNOTATIONS_FILE_NAME, annotations_json.as_bytes())?;
+        plot::render_replicas(&input, &staging.join("replicas.svg"), &staging.join("replicas.png"))?;
+        Ok(())
+    })
+}

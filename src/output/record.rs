@@ -1,0 +1,130 @@
+//! What a run records while it runs: the event log and the timeseries samples.
+
+use crate::api::*;
+use crate::cluster::truth::GuestState;
+use crate::cluster::world::World;
+use crate::engine::SimTime;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub time: SimTime,
+    pub kind: String,
+    pub object: String,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct EventLog {
+    pub rows: Vec<EventRow>,
+}
+
+impl EventLog {
+    pub fn push(&mut self, time: SimTime, kind: &str, object: &str, reason: &str, message: String) {
+        self.rows.push(EventRow { time, kind: kind.into(), object: object.into(), reason: reason.into(), message });
+    }
+}
+
+/// One timeseries row (DESIGN.md §1.3 columns, in order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub time: SimTime,
+    pub desired_replicas: i64,
+    pub hpa_desired_replicas: Option<i64>,
+    pub vms_total: i64,
+    pub vms_ready: i64,
+    pub vmis_running: i64,
+    pub vmis_unknown: i64,
+    pub guests_running: i64,
+    pub overshoot: i64,
+    pub pvcs_bound: i64,
+    pub cpu_utilization_pct: Option<i64>,
+    /// Offered load in cores (an extra column).
+    pub load_cores: f64,
+}
+
+#[derive(Debug, Default)]
+pub struct SampleLog {
+    pub rows: Vec<Sample>,
+}
+
+/// Sample the cluster now. Counts are summed over every pool of the scenario: API
+/// columns from the store (what `kubectl` would show), `guests_running` from ground truth.
+pub fn take_sample(world: &World) -> Sample {
+    let objects = world.store().objects();
+    let pools: Vec<&VirtualMachinePool> = objects.pools.values().collect();
+    let pool_uids: BTreeSet<&str> = pools.iter().map(|p| p.meta.uid.as_str()).collect();
+    let pool_names: BTreeSet<&str> = pools.iter().map(|p| p.meta.name.as_str()).collect();
+    let desired_replicas: i64 = pools.iter().map(|p| i64::from(p.spec.replicas)).sum();
+    let (mut vms_total, mut vms_ready, mut vmis_running, mut vmis_unknown) = (0, 0, 0, 0);
+    for vm in objects.vms.values() {
+        let owned = vm.meta.controller_ref().is_some_and(|r| pool_uids.contains(r.uid.as_str()));
+        if owned {
+            vms_total += 1;
+            if vm.status.ready {
+                vms_ready += 1;
+            }
+        }
+        if !owned && vm.status.created_by_pool.as_deref().is_none_or(|p| !pool_names.contains(p)) {
+            continue;
+        }
+        if !owned {
+            continue;
+        }
+        if let Some(vmi) = objects.vmis.get(&vm.meta.key()) {
+            if vmi.status.phase == VmiPhase::Running {
+                vmis_running += 1;
+            }
+            let node_unknown = vmi
+                .status
+                .node_name
+                .as_ref()
+                .and_then(|n| objects.nodes.get(&ObjectKey::cluster(n)))
+                .is_some_and(|n| n.ready == ConditionStatus::Unknown);
+            if node_unknown && !vmi.status.phase.is_final() {
+                vmis_unknown += 1;
+            }
+        }
+    }
+    let truth = world.truth();
+    let guests_running = truth
+        .guests
+        .values()
+        .filter(|g| g.pool.as_deref().is_some_and(|p| pool_names.contains(p)))
+        .filter(|g| matches!(g.state, GuestState::Running | GuestState::ShuttingDown))
+        .filter(|g| truth.nodes.get(&g.node).is_some_and(|n| n.powered))
+        .count() as i64;
+    let dv_names: BTreeSet<&str> = pools
+        .iter()
+        .flat_map(|p| p.spec.template.spec.data_volume_templates.iter().map(|t| t.name.as_str()))
+        .collect();
+    let pvcs_bound = objects
+        .pvcs
+        .values()
+        .filter(|pvc| pvc.phase == PvcPhase::Bound && pvc.populated)
+        .filter(|pvc| {
+            pvc.meta
+                .name
+                .rsplit_once('-')
+                .is_some_and(|(base, index)| dv_names.contains(base) && index.parse::<u32>().is_ok())
+        })
+        .count() as i64;
+    let hpas: Vec<&HorizontalPodAutoscaler> = objects.hpas.values().collect();
+    let hpa_desired_replicas = (!hpas.is_empty()).then(|| hpas.iter().map(|h| i64::from(h.status.desired_replicas)).sum());
+    let cpu_utilization_pct = hpas.iter().find_map(|h| crate::controllers::metrics::observed_utilization_pct(h));
+    Sample {
+        time: world.now(),
+        desired_replicas,
+        hpa_desired_replicas,
+        vms_total,
+        vms_ready,
+        vmis_running,
+        vmis_unknown,
+        guests_running,
+        overshoot: (guests_running - desired_replicas).max(0),
+        pvcs_bound,
+        cpu_utilization_pct,
+        load_cores: world.load.cores_at(world.now()),
+    }
+}
