@@ -26,6 +26,9 @@ pub struct HorizontalPodAutoscaler {
 }
 
 /// An object of any kind, as carried by watch events.
+// Objects are few and long-lived (a store entry each), so boxing the large pool
+// variant would buy nothing but indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     Pool(VirtualMachinePool),

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 /// types.go doc comment says "Defaults to 3").
 pub const DEFAULT_START_UP_FAILURE_THRESHOLD: u32 = 3;
 /// `minFailingToStartDuration` default, 5 minutes (types.go doc comment "Defaults to 5
-/// minutes"; `pool.go`, `defaultMinFailingToStartDuration`).
+/// minutes"; `pool.go`, `minFailingToStartDuration`, read by `getMinFailingToStartDuration`).
 pub const DEFAULT_MIN_FAILING_TO_START_DURATION_MS: u64 = 5 * 60_000;
 /// `terminationGracePeriodSeconds` default (`core/v1/types.go`,
 /// `DefaultGracePeriodSeconds = 30`).

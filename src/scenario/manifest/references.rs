@@ -153,22 +153,21 @@ fn check_pool(pool: &VirtualMachinePool, provided: &Provided, report: &mut Repor
                     );
                 }
             }
-            VolumeSource::PersistentVolumeClaim { claim_name } => {
+            VolumeSource::PersistentVolumeClaim { claim_name }
                 if !template_claims.contains(claim_name.as_str())
                     && !provided
                         .claims
-                        .contains(&ObjectKey::new(namespace, claim_name))
-                {
-                    warn(
-                        report,
-                        "VirtualMachinePool",
-                        &key,
-                        &format!("{volume_path}.persistentVolumeClaim.claimName"),
-                        format!(
-                            "PersistentVolumeClaim {claim_name:?} is neither a dataVolumeTemplates entry nor provided by a manifest; the VMs will stay in ErrorPvcNotFound"
-                        ),
-                    );
-                }
+                        .contains(&ObjectKey::new(namespace, claim_name)) =>
+            {
+                warn(
+                    report,
+                    "VirtualMachinePool",
+                    &key,
+                    &format!("{volume_path}.persistentVolumeClaim.claimName"),
+                    format!(
+                        "PersistentVolumeClaim {claim_name:?} is neither a dataVolumeTemplates entry nor provided by a manifest; the VMs will stay in ErrorPvcNotFound"
+                    ),
+                );
             }
             _ => {}
         }
