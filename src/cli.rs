@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
-#[command(name = "poolsim", version, about = "Deterministic simulator of KubeVirt VirtualMachinePool behaviour")]
+#[command(
+    name = "poolsim",
+    version,
+    about = "Deterministic simulator of KubeVirt VirtualMachinePool behaviour"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -77,8 +81,20 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
 
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
-        Command::Run { scenario, seed, algorithm, out, check_invariants, quiet, json } => {
-            let options = RunOptions { seed, algorithm, check_invariants };
+        Command::Run {
+            scenario,
+            seed,
+            algorithm,
+            out,
+            check_invariants,
+            quiet,
+            json,
+        } => {
+            let options = RunOptions {
+                seed,
+                algorithm,
+                check_invariants,
+            };
             run_one(&scenario, &options, &out, quiet, json)
         }
         Command::Validate { files } => validate(&files),
@@ -87,10 +103,16 @@ pub fn run(cli: Cli) -> Outcome {
                 let algorithm = crate::algorithm::builtin(name).expect("listed");
                 println!("{name:<16} {}", algorithm.summary());
             }
-            println!("{:<16} an external process speaking docs/PROTOCOL.md", "exec:PATH");
+            println!(
+                "{:<16} an external process speaking docs/PROTOCOL.md",
+                "exec:PATH"
+            );
             Outcome::Success
         }
-        Command::Plot { timeseries_csv, out } => plot(&timeseries_csv, out.as_deref()),
+        Command::Plot {
+            timeseries_csv,
+            out,
+        } => plot(&timeseries_csv, out.as_deref()),
     }
 }
 
@@ -140,7 +162,10 @@ pub fn run_one(path: &Path, options: &RunOptions, out: &Path, quiet: bool, json:
         return Outcome::Invalid;
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&result.summary).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result.summary).unwrap_or_default()
+        );
     } else if !quiet {
         print_summary(&result.summary, &dir);
     }
@@ -152,13 +177,32 @@ pub fn run_one(path: &Path, options: &RunOptions, out: &Path, quiet: bool, json:
 }
 
 fn print_summary(summary: &Summary, dir: &Path) {
-    println!("scenario   {}  (algorithm {}, seed {})", summary.scenario, summary.algorithm, summary.seed);
-    println!("simulated  {} s in {} events", summary.duration_s, summary.events_processed);
-    println!("desired    {} at the end; ready {}", summary.final_desired_replicas, summary.final_vms_ready);
-    println!("guests     at most {} running; max overshoot {} ({} VM-minutes)", summary.max_guests_running, summary.max_overshoot, summary.overshoot_vm_minutes);
-    println!("VMs        {} created; {} minutes with fewer ready than desired", summary.vms_created, summary.minutes_under_ready);
+    println!(
+        "scenario   {}  (algorithm {}, seed {})",
+        summary.scenario, summary.algorithm, summary.seed
+    );
+    println!(
+        "simulated  {} s in {} events",
+        summary.duration_s, summary.events_processed
+    );
+    println!(
+        "desired    {} at the end; ready {}",
+        summary.final_desired_replicas, summary.final_vms_ready
+    );
+    println!(
+        "guests     at most {} running; max overshoot {} ({} VM-minutes)",
+        summary.max_guests_running, summary.max_overshoot, summary.overshoot_vm_minutes
+    );
+    println!(
+        "VMs        {} created; {} minutes with fewer ready than desired",
+        summary.vms_created, summary.minutes_under_ready
+    );
     for e in &summary.expectations {
-        println!("expect     {} {}", if e.passed { "PASS" } else { "FAIL" }, e.description);
+        println!(
+            "expect     {} {}",
+            if e.passed { "PASS" } else { "FAIL" },
+            e.description
+        );
     }
     println!("outputs    {}", dir.display());
 }
@@ -171,7 +215,9 @@ fn plot(csv: &Path, out: Option<&Path>) -> Outcome {
             return Outcome::Invalid;
         }
     };
-    let dir = out.map(Path::to_path_buf).unwrap_or_else(|| csv.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| csv.parent().unwrap_or(Path::new(".")).to_path_buf());
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("error: {}: {e}", dir.display());
         return Outcome::Invalid;
@@ -179,8 +225,12 @@ fn plot(csv: &Path, out: Option<&Path>) -> Outcome {
     let (svg_tmp, png_tmp) = (dir.join(".replicas.svg.tmp"), dir.join(".replicas.png.tmp"));
     let result = crate::output::plot::render_replicas(&input, &svg_tmp, &png_tmp)
         .map_err(|e| e.to_string())
-        .and_then(|()| std::fs::rename(&svg_tmp, dir.join("replicas.svg")).map_err(|e| e.to_string()))
-        .and_then(|()| std::fs::rename(&png_tmp, dir.join("replicas.png")).map_err(|e| e.to_string()));
+        .and_then(|()| {
+            std::fs::rename(&svg_tmp, dir.join("replicas.svg")).map_err(|e| e.to_string())
+        })
+        .and_then(|()| {
+            std::fs::rename(&png_tmp, dir.join("replicas.png")).map_err(|e| e.to_string())
+        });
     match result {
         Ok(()) => {
             println!("wrote {}", dir.join("replicas.png").display());

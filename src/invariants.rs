@@ -13,7 +13,10 @@ pub fn check(world: &World) {
     // that exist or have just been removed while their node is unreachable.
     let mut guests_per_vm: BTreeMap<&ObjectKey, usize> = BTreeMap::new();
     for guest in world.truth().guests.values() {
-        if matches!(guest.state, GuestState::Running | GuestState::ShuttingDown | GuestState::Booting) {
+        if matches!(
+            guest.state,
+            GuestState::Running | GuestState::ShuttingDown | GuestState::Booting
+        ) {
             *guests_per_vm.entry(&guest.vmi).or_default() += 1;
         }
     }
@@ -32,11 +35,26 @@ pub fn check(world: &World) {
     }
     // Every owned VM carries exactly one controller reference.
     for vm in objects.vms.values() {
-        let controllers = vm.meta.owner_references.iter().filter(|r| r.controller).count();
-        assert!(controllers <= 1, "invariant broken at {}: VM {} has {controllers} controllers", world.now(), vm.meta.name);
+        let controllers = vm
+            .meta
+            .owner_references
+            .iter()
+            .filter(|r| r.controller)
+            .count();
+        assert!(
+            controllers <= 1,
+            "invariant broken at {}: VM {} has {controllers} controllers",
+            world.now(),
+            vm.meta.name
+        );
     }
     // Guests never outnumber the VMs the pools created.
-    let guests = world.truth().guests.values().filter(|g| g.pool.is_some()).count() as u64;
+    let guests = world
+        .truth()
+        .guests
+        .values()
+        .filter(|g| g.pool.is_some())
+        .count() as u64;
     assert!(
         guests <= world.pool_state.created_total,
         "invariant broken at {}: {guests} pool guests but only {} VMs created",

@@ -48,8 +48,16 @@ impl LoadCurve {
     pub fn set_from(&mut self, now: SimTime, cores: f64, ramp_over_ms: u64) {
         let start_level = self.cores_at(now);
         self.points.retain(|p| p.at < now);
-        self.points.push(LoadPoint { at: now, cores: start_level, ramp_over_ms: 0 });
-        self.points.push(LoadPoint { at: now, cores, ramp_over_ms });
+        self.points.push(LoadPoint {
+            at: now,
+            cores: start_level,
+            ramp_over_ms: 0,
+        });
+        self.points.push(LoadPoint {
+            at: now,
+            cores,
+            ramp_over_ms,
+        });
     }
 }
 
@@ -60,8 +68,16 @@ mod tests {
     #[test]
     fn ramps_are_linear_and_steps_are_immediate() {
         let curve = LoadCurve::new(vec![
-            LoadPoint { at: SimTime(0), cores: 1.0, ramp_over_ms: 0 },
-            LoadPoint { at: SimTime(10_000), cores: 3.0, ramp_over_ms: 10_000 },
+            LoadPoint {
+                at: SimTime(0),
+                cores: 1.0,
+                ramp_over_ms: 0,
+            },
+            LoadPoint {
+                at: SimTime(10_000),
+                cores: 3.0,
+                ramp_over_ms: 10_000,
+            },
         ]);
         assert_eq!(curve.cores_at(SimTime(5_000)), 1.0);
         assert!((curve.cores_at(SimTime(15_000)) - 2.0).abs() < 1e-9);
@@ -70,7 +86,11 @@ mod tests {
 
     #[test]
     fn set_load_starts_from_the_current_level() {
-        let mut curve = LoadCurve::new(vec![LoadPoint { at: SimTime(0), cores: 2.0, ramp_over_ms: 0 }]);
+        let mut curve = LoadCurve::new(vec![LoadPoint {
+            at: SimTime(0),
+            cores: 2.0,
+            ramp_over_ms: 0,
+        }]);
         curve.set_from(SimTime(60_000), 0.0, 20_000);
         assert_eq!(curve.cores_at(SimTime(60_000)), 2.0);
         assert!((curve.cores_at(SimTime(70_000)) - 1.0).abs() < 1e-9);

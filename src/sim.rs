@@ -30,14 +30,20 @@ pub fn prepare(path: &Path) -> Result<Prepared, Vec<Diagnostic>> {
     prepare_loaded(loaded.scenario, loaded.warnings)
 }
 
-pub fn prepare_loaded(scenario: Scenario, mut warnings: Vec<Diagnostic>) -> Result<Prepared, Vec<Diagnostic>> {
+pub fn prepare_loaded(
+    scenario: Scenario,
+    mut warnings: Vec<Diagnostic>,
+) -> Result<Prepared, Vec<Diagnostic>> {
     let mut report = Report::new(&scenario.file);
     let settings = decode_settings(&scenario, &mut report);
     let mut objects = Vec::new();
     let mut sources: BTreeMap<(Kind, String), Node> = BTreeMap::new();
     for manifest in &scenario.manifests {
         if let Some(object) = decode_manifest(manifest, &scenario.namespace, &mut report) {
-            sources.insert((object.kind(), object.meta().name.clone()), manifest.object.clone());
+            sources.insert(
+                (object.kind(), object.meta().name.clone()),
+                manifest.object.clone(),
+            );
             objects.push(object);
         }
     }
@@ -45,9 +51,21 @@ pub fn prepare_loaded(scenario: Scenario, mut warnings: Vec<Diagnostic>) -> Resu
     if crate::algorithm::resolve(&scenario.algorithm).is_err() {
         let names = crate::algorithm::builtin_names();
         let pos = scenario.algorithm_pos.unwrap_or_default();
-        report.error(pos, "spec.algorithm", format!("unknown algorithm {:?}: {}", scenario.algorithm, unknown_name_hint(&scenario.algorithm, names)));
+        report.error(
+            pos,
+            "spec.algorithm",
+            format!(
+                "unknown algorithm {:?}: {}",
+                scenario.algorithm,
+                unknown_name_hint(&scenario.algorithm, names)
+            ),
+        );
     }
-    let pool_names: Vec<String> = objects.iter().filter(|o| o.kind() == Kind::VirtualMachinePool).map(|o| o.meta().name.clone()).collect();
+    let pool_names: Vec<String> = objects
+        .iter()
+        .filter(|o| o.kind() == Kind::VirtualMachinePool)
+        .map(|o| o.meta().name.clone())
+        .collect();
     let mut actions = Vec::new();
     for event in &scenario.events {
         let at = SimTime(event.at_ms);
@@ -55,38 +73,80 @@ pub fn prepare_loaded(scenario: Scenario, mut warnings: Vec<Diagnostic>) -> Resu
         let action = match &event.action {
             Action::Scale { pool, replicas } => {
                 if !pool_names.contains(pool) {
-                    report.error(event.pos, &format!("{field}.scale.pool"), format!("no VirtualMachinePool {pool:?} in the scenario's manifests; pools: {}", pool_names.join(", ")));
+                    report.error(
+                        event.pos,
+                        &format!("{field}.scale.pool"),
+                        format!(
+                            "no VirtualMachinePool {pool:?} in the scenario's manifests; pools: {}",
+                            pool_names.join(", ")
+                        ),
+                    );
                 }
-                Some(ClusterAction::Scale { pool: pool.clone(), replicas: (*replicas).min(i32::MAX as u32) as i32 })
+                Some(ClusterAction::Scale {
+                    pool: pool.clone(),
+                    replicas: (*replicas).min(i32::MAX as u32) as i32,
+                })
             }
             Action::Apply { object } => {
-                let decoded = decode_object(object, &format!("{field}.apply"), &scenario.namespace, &mut report);
+                let decoded = decode_object(
+                    object,
+                    &format!("{field}.apply"),
+                    &scenario.namespace,
+                    &mut report,
+                );
                 decoded.map(|o| {
                     sources.insert((o.kind(), o.meta().name.clone()), object.clone());
                     ClusterAction::Apply(Box::new(o))
                 })
             }
             Action::Delete { kind, name } => match Kind::parse(kind) {
-                Some(kind) => Some(ClusterAction::Delete { kind, name: name.clone() }),
+                Some(kind) => Some(ClusterAction::Delete {
+                    kind,
+                    name: name.clone(),
+                }),
                 None => {
-                    report.error(event.pos, &format!("{field}.delete.kind"), format!("unknown kind {kind:?}"));
+                    report.error(
+                        event.pos,
+                        &format!("{field}.delete.kind"),
+                        format!("unknown kind {kind:?}"),
+                    );
                     None
                 }
             },
-            Action::Patch { kind, name, merge_patch } => {
+            Action::Patch {
+                kind,
+                name,
+                merge_patch,
+            } => {
                 let Some(kind) = Kind::parse(kind) else {
-                    report.error(event.pos, &format!("{field}.patch.kind"), format!("unknown kind {kind:?}"));
+                    report.error(
+                        event.pos,
+                        &format!("{field}.patch.kind"),
+                        format!("unknown kind {kind:?}"),
+                    );
                     continue;
                 };
                 match sources.get(&(kind, name.clone())) {
                     None => {
-                        report.error(event.pos, &format!("{field}.patch.name"), format!("no {} {name:?} in the scenario's manifests to patch", kind.name()));
+                        report.error(
+                            event.pos,
+                            &format!("{field}.patch.name"),
+                            format!(
+                                "no {} {name:?} in the scenario's manifests to patch",
+                                kind.name()
+                            ),
+                        );
                         None
                     }
                     Some(source) => {
                         let merged = self::merge_patch(source, merge_patch);
                         let fields = leaf_paths(merge_patch, "");
-                        let decoded = decode_object(&merged, &format!("{field}.patch.mergePatch"), &scenario.namespace, &mut report);
+                        let decoded = decode_object(
+                            &merged,
+                            &format!("{field}.patch.mergePatch"),
+                            &scenario.namespace,
+                            &mut report,
+                        );
                         decoded.map(|o| {
                             sources.insert((kind, name.clone()), merged.clone());
                             ClusterAction::Patch(Box::new(o), fields)
@@ -101,7 +161,13 @@ pub fn prepare_loaded(scenario: Scenario, mut warnings: Vec<Diagnostic>) -> Resu
             Action::FenceNode(r) => Some(ClusterAction::FenceNode(target(r))),
             Action::KillGuest { vm } => Some(ClusterAction::KillGuest { vm: vm.clone() }),
             Action::DetachVm { vm } => Some(ClusterAction::DetachVm { vm: vm.clone() }),
-            Action::SetLoad { cores, ramp_over_ms } => Some(ClusterAction::SetLoad { cores: *cores, ramp_over_ms: *ramp_over_ms }),
+            Action::SetLoad {
+                cores,
+                ramp_over_ms,
+            } => Some(ClusterAction::SetLoad {
+                cores: *cores,
+                ramp_over_ms: *ramp_over_ms,
+            }),
         };
         if let Some(action) = action {
             actions.push((at, action));
@@ -110,18 +176,31 @@ pub fn prepare_loaded(scenario: Scenario, mut warnings: Vec<Diagnostic>) -> Resu
     // A VM named by an event must be one a pool can create: `<pool>-<index>`.
     for reference in scenario.referenced_vms() {
         let plausible = pool_names.iter().any(|pool| {
-            reference.name.strip_prefix(pool.as_str()).and_then(|rest| rest.strip_prefix('-')).is_some_and(|index| index.parse::<u32>().is_ok())
+            reference
+                .name
+                .strip_prefix(pool.as_str())
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|index| index.parse::<u32>().is_ok())
         });
         if !plausible {
             report.error(reference.pos, &reference.field, format!("no pool creates a VM named {:?}: pool VMs are named <pool>-<index> (pools: {})", reference.name, pool_names.join(", ")));
         }
     }
-    let (errors, found_warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = report.diagnostics.into_iter().partition(|d| d.severity == Severity::Error);
+    let (errors, found_warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = report
+        .diagnostics
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
     if !errors.is_empty() {
         return Err(errors);
     }
     warnings.extend(found_warnings);
-    Ok(Prepared { scenario, settings, objects, actions, warnings })
+    Ok(Prepared {
+        scenario,
+        settings,
+        objects,
+        actions,
+        warnings,
+    })
 }
 
 fn target(node_ref: &NodeRef) -> NodeTarget {
@@ -133,32 +212,59 @@ fn target(node_ref: &NodeRef) -> NodeTarget {
 
 fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
     let mut settings = Settings::default();
-    let names: Vec<&str> = Settings::CATALOGUE.iter().map(|(name, _, _)| *name).collect();
+    let names: Vec<&str> = Settings::CATALOGUE
+        .iter()
+        .map(|(name, _, _)| *name)
+        .collect();
     for (name, node) in &scenario.settings {
         let path = format!("spec.settings.{name}");
         let Some((_, kind, _)) = Settings::CATALOGUE.iter().find(|(n, _, _)| n == name) else {
-            report.error(node.pos, &path, format!("unknown setting: {}", unknown_name_hint(name, &names)));
+            report.error(
+                node.pos,
+                &path,
+                format!("unknown setting: {}", unknown_name_hint(name, &names)),
+            );
             continue;
         };
         let value = Value::new(node, path.clone());
         let decoded = match kind {
             SettingType::DurationMs => value.duration_ms(report).map(|v| v as f64),
-            SettingType::Count => value.i64_in(report, 0, i64::from(u32::MAX)).map(|v| v as f64),
+            SettingType::Count => value
+                .i64_in(report, 0, i64::from(u32::MAX))
+                .map(|v| v as f64),
             SettingType::Ratio => value.f64_at_least(report, 0.0),
             SettingType::Flag => value.bool(report).map(|b| if b { 1.0 } else { 0.0 }),
         };
         if let Some(decoded) = decoded {
-            if *kind == SettingType::Count && decoded == 0.0 && matches!(name.as_str(), "poolBurstReplicas" | "cpuAllocationRatio" | "cloneCopyBytesPerSecond") {
+            if *kind == SettingType::Count
+                && decoded == 0.0
+                && matches!(
+                    name.as_str(),
+                    "poolBurstReplicas" | "cpuAllocationRatio" | "cloneCopyBytesPerSecond"
+                )
+            {
                 report.error(node.pos, &path, "must be at least 1");
                 continue;
             }
             settings.set(name, decoded);
         }
     }
-    if settings.guest_shutdown_min_ms > settings.guest_shutdown_max_ms || settings.handler_heartbeat_min_ms > settings.handler_heartbeat_max_ms || settings.clone_fast_min_ms > settings.clone_fast_max_ms {
-        report.error(Default::default(), "spec.settings", "a ...Min setting is larger than its ...Max");
+    if settings.guest_shutdown_min_ms > settings.guest_shutdown_max_ms
+        || settings.handler_heartbeat_min_ms > settings.handler_heartbeat_max_ms
+        || settings.clone_fast_min_ms > settings.clone_fast_max_ms
+    {
+        report.error(
+            Default::default(),
+            "spec.settings",
+            "a ...Min setting is larger than its ...Max",
+        );
     }
-    if settings.node_lease_renew_ms == 0 || settings.node_monitor_period_ms == 0 || settings.metrics_resolution_ms == 0 || settings.handler_recheck_ms == 0 || settings.pod_gc_period_ms == 0 {
+    if settings.node_lease_renew_ms == 0
+        || settings.node_monitor_period_ms == 0
+        || settings.metrics_resolution_ms == 0
+        || settings.handler_recheck_ms == 0
+        || settings.pod_gc_period_ms == 0
+    {
         report.error(Default::default(), "spec.settings", "periods (nodeLeaseRenew, nodeMonitorPeriod, metricsResolution, handlerRecheckInterval, podGcPeriod) must be longer than 0s");
     }
     settings
@@ -170,7 +276,9 @@ pub fn merge_patch(target: &Node, patch: &Node) -> Node {
         (NodeKind::Map(target_entries), NodeKind::Map(patch_entries)) => {
             let mut entries = target_entries.clone();
             for (key, value) in patch_entries {
-                let existing = entries.iter().position(|(k, _)| k.as_scalar() == key.as_scalar());
+                let existing = entries
+                    .iter()
+                    .position(|(k, _)| k.as_scalar() == key.as_scalar());
                 if matches!(value.kind, NodeKind::Null) {
                     if let Some(i) = existing {
                         entries.remove(i);
@@ -179,12 +287,30 @@ pub fn merge_patch(target: &Node, patch: &Node) -> Node {
                 }
                 match existing {
                     Some(i) => entries[i].1 = merge_patch(&entries[i].1, value),
-                    None => entries.push((key.clone(), merge_patch(&Node { pos: value.pos, kind: NodeKind::Null }, value))),
+                    None => entries.push((
+                        key.clone(),
+                        merge_patch(
+                            &Node {
+                                pos: value.pos,
+                                kind: NodeKind::Null,
+                            },
+                            value,
+                        ),
+                    )),
                 }
             }
-            Node { pos: target.pos, kind: NodeKind::Map(entries) }
+            Node {
+                pos: target.pos,
+                kind: NodeKind::Map(entries),
+            }
         }
-        (_, NodeKind::Map(_)) => merge_patch(&Node { pos: patch.pos, kind: NodeKind::Map(Vec::new()) }, patch),
+        (_, NodeKind::Map(_)) => merge_patch(
+            &Node {
+                pos: patch.pos,
+                kind: NodeKind::Map(Vec::new()),
+            },
+            patch,
+        ),
         _ => patch.clone(),
     }
 }
@@ -196,9 +322,17 @@ fn leaf_paths(patch: &Node, prefix: &str) -> Vec<String> {
             .iter()
             .flat_map(|(key, value)| {
                 let name = key.as_scalar().unwrap_or_default();
-                let path = if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+                let path = if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}.{name}")
+                };
                 let nested = leaf_paths(value, &path);
-                if nested.is_empty() { vec![path] } else { nested }
+                if nested.is_empty() {
+                    vec![path]
+                } else {
+                    nested
+                }
             })
             .collect(),
         _ => Vec::new(),
@@ -214,7 +348,11 @@ pub struct RunOptions {
 }
 
 /// Build the world for a prepared scenario.
-pub fn build_world(prepared: &Prepared, options: &RunOptions, algorithm: Box<dyn ReconcileAlgorithm>) -> World {
+pub fn build_world(
+    prepared: &Prepared,
+    options: &RunOptions,
+    algorithm: Box<dyn ReconcileAlgorithm>,
+) -> World {
     let scenario = &prepared.scenario;
     let mut settings = prepared.settings.clone();
     settings.check_invariants |= options.check_invariants;
@@ -223,8 +361,13 @@ pub fn build_world(prepared: &Prepared, options: &RunOptions, algorithm: Box<dyn
         .iter()
         .map(|n| {
             let mut labels = n.labels.clone();
-            labels.entry("kubernetes.io/hostname".into()).or_insert_with(|| n.name.clone());
-            labels.insert(crate::controllers::node::SCHEDULABLE_LABEL.into(), "true".into());
+            labels
+                .entry("kubernetes.io/hostname".into())
+                .or_insert_with(|| n.name.clone());
+            labels.insert(
+                crate::controllers::node::SCHEDULABLE_LABEL.into(),
+                "true".into(),
+            );
             NodeConfig {
                 name: n.name.clone(),
                 cpu_milli: n.cpu.milli_value().clamp(0, i64::MAX as i128) as i64,
@@ -234,7 +377,17 @@ pub fn build_world(prepared: &Prepared, options: &RunOptions, algorithm: Box<dyn
             }
         })
         .collect();
-    let load = LoadCurve::new(scenario.load.iter().map(|p| LoadPoint { at: SimTime(p.at_ms), cores: p.cores, ramp_over_ms: p.ramp_over_ms }).collect());
+    let load = LoadCurve::new(
+        scenario
+            .load
+            .iter()
+            .map(|p| LoadPoint {
+                at: SimTime(p.at_ms),
+                cores: p.cores,
+                ramp_over_ms: p.ramp_over_ms,
+            })
+            .collect(),
+    );
     World::new(WorldConfig {
         scenario_name: scenario.name.clone(),
         namespace: scenario.namespace.clone(),

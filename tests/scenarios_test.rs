@@ -6,11 +6,12 @@ use poolsim::sim::{prepare, RunOptions};
 use std::path::{Path, PathBuf};
 
 fn shipped_scenarios() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-        .expect("scenarios folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+            .expect("scenarios folder")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
     paths.sort();
     paths
 }
@@ -21,7 +22,12 @@ fn every_shipped_scenario_meets_its_expectations() {
         let prepared = prepare(&path).unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
         let result = run_prepared(&prepared, &RunOptions::default()).expect("runs");
         for expectation in &result.summary.expectations {
-            assert!(expectation.passed, "{}: {}", path.display(), expectation.description);
+            assert!(
+                expectation.passed,
+                "{}: {}",
+                path.display(),
+                expectation.description
+            );
         }
     }
 }
@@ -32,8 +38,18 @@ fn the_same_scenario_and_seed_give_the_same_bytes() {
         let prepared = prepare(&path).expect("valid");
         let first = run_prepared(&prepared, &RunOptions::default()).expect("runs");
         let second = run_prepared(&prepared, &RunOptions::default()).expect("runs");
-        assert_eq!(timeseries_csv(&first.world.samples.rows), timeseries_csv(&second.world.samples.rows), "{}", path.display());
-        assert_eq!(events_csv(&first.world).unwrap(), events_csv(&second.world).unwrap(), "{}", path.display());
+        assert_eq!(
+            timeseries_csv(&first.world.samples.rows),
+            timeseries_csv(&second.world.samples.rows),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            events_csv(&first.world).unwrap(),
+            events_csv(&second.world).unwrap(),
+            "{}",
+            path.display()
+        );
     }
 }
 
@@ -43,12 +59,21 @@ fn lab05_pool_clones_two_disks_then_follows_kubectl_scale() {
     let prepared = prepare(&path).expect("valid");
     let result = run_prepared(&prepared, &RunOptions::default()).expect("runs");
     let rows = &result.world.samples.rows;
-    let at = |s: u64| rows.iter().rev().find(|r| r.time.0 <= s * 1000).expect("row");
+    let at = |s: u64| {
+        rows.iter()
+            .rev()
+            .find(|r| r.time.0 <= s * 1000)
+            .expect("row")
+    };
     // Host-assisted copy of 6Gi at ~45 MB/s: nothing is ready in the first two minutes.
     assert_eq!(at(100).vms_ready, 0);
     assert_eq!(at(100).pvcs_bound, 0);
     assert_eq!(at(500).vms_ready, 2);
     assert_eq!(at(800).vms_total, 1);
     assert_eq!(at(1150).vms_total, 0);
-    assert_eq!(at(1150).pvcs_bound, 0, "scale-in deletes the VM's DataVolume and PVC");
+    assert_eq!(
+        at(1150).pvcs_bound,
+        0,
+        "scale-in deletes the VM's DataVolume and PVC"
+    );
 }

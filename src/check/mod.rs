@@ -15,7 +15,10 @@ pub struct RunResult {
 
 /// Run a prepared scenario and evaluate its expectations.
 pub fn run_prepared(prepared: &Prepared, options: &RunOptions) -> Result<RunResult, String> {
-    let name = options.algorithm.clone().unwrap_or_else(|| prepared.scenario.algorithm.clone());
+    let name = options
+        .algorithm
+        .clone()
+        .unwrap_or_else(|| prepared.scenario.algorithm.clone());
     let algorithm = crate::algorithm::resolve(&name)?;
     let seed = options.seed.unwrap_or(prepared.scenario.seed);
     let mut world = sim::build_world(prepared, options, algorithm);
@@ -24,13 +27,24 @@ pub fn run_prepared(prepared: &Prepared, options: &RunOptions) -> Result<RunResu
         return Err(fatal);
     }
     let mut summary = files::summarize(&world, &name, seed);
-    summary.expectations = prepared.scenario.expectations.iter().map(|e| evaluate(e, &summary, &world.samples.rows)).collect();
+    summary.expectations = prepared
+        .scenario
+        .expectations
+        .iter()
+        .map(|e| evaluate(e, &summary, &world.samples.rows))
+        .collect();
     let hpa_target_pct = world.store().objects().hpas.values().find_map(|h| {
         h.spec.metrics.iter().find_map(|m| match m {
-            crate::hpa::spec::MetricSpec::Resource { target, .. } => target.average_utilization_pct.map(f64::from),
+            crate::hpa::spec::MetricSpec::Resource { target, .. } => {
+                target.average_utilization_pct.map(f64::from)
+            }
         })
     });
-    Ok(RunResult { world, summary, hpa_target_pct })
+    Ok(RunResult {
+        world,
+        summary,
+        hpa_target_pct,
+    })
 }
 
 fn column(sample: &Sample, name: &str) -> Option<f64> {
@@ -58,33 +72,63 @@ fn describe(comparison: &Comparison) -> String {
     }
 }
 
-pub fn evaluate(expectation: &Expectation, summary: &Summary, rows: &[Sample]) -> ExpectationResult {
+pub fn evaluate(
+    expectation: &Expectation,
+    summary: &Summary,
+    rows: &[Sample],
+) -> ExpectationResult {
     let cmp = &expectation.comparison;
     match &expectation.target {
         ExpectTarget::Metric(metric) => {
             let observed = summary.metric(metric);
             ExpectationResult {
-                description: format!("{metric} {} (observed {})", describe(cmp), observed.map_or("nothing".into(), |v| v.to_string())),
+                description: format!(
+                    "{metric} {} (observed {})",
+                    describe(cmp),
+                    observed.map_or("nothing".into(), |v| v.to_string())
+                ),
                 passed: observed.is_some_and(|v| cmp.holds(v)),
                 observed,
             }
         }
-        ExpectTarget::ColumnAt { column: name, at_ms } => {
+        ExpectTarget::ColumnAt {
+            column: name,
+            at_ms,
+        } => {
             let row = rows.iter().rev().find(|r| r.time.0 <= *at_ms);
             let observed = row.and_then(|r| column(r, name));
             ExpectationResult {
-                description: format!("{name} at {}s {} (observed {})", *at_ms as f64 / 1000.0, describe(cmp), observed.map_or("nothing".into(), |v| v.to_string())),
+                description: format!(
+                    "{name} at {}s {} (observed {})",
+                    *at_ms as f64 / 1000.0,
+                    describe(cmp),
+                    observed.map_or("nothing".into(), |v| v.to_string())
+                ),
                 passed: observed.is_some_and(|v| cmp.holds(v)),
                 observed,
             }
         }
-        ExpectTarget::ColumnDuring { column: name, from_ms, to_ms } => {
-            let window: Vec<&Sample> = rows.iter().filter(|r| r.time.0 >= *from_ms && r.time.0 <= *to_ms).collect();
-            let failing = window.iter().find(|r| column(r, name).is_none_or(|v| !cmp.holds(v)));
+        ExpectTarget::ColumnDuring {
+            column: name,
+            from_ms,
+            to_ms,
+        } => {
+            let window: Vec<&Sample> = rows
+                .iter()
+                .filter(|r| r.time.0 >= *from_ms && r.time.0 <= *to_ms)
+                .collect();
+            let failing = window
+                .iter()
+                .find(|r| column(r, name).is_none_or(|v| !cmp.holds(v)));
             let observed = failing.and_then(|r| column(r, name));
             ExpectationResult {
                 description: match failing {
-                    None => format!("{name} during [{}s, {}s] {}", *from_ms as f64 / 1000.0, *to_ms as f64 / 1000.0, describe(cmp)),
+                    None => format!(
+                        "{name} during [{}s, {}s] {}",
+                        *from_ms as f64 / 1000.0,
+                        *to_ms as f64 / 1000.0,
+                        describe(cmp)
+                    ),
                     Some(r) => format!(
                         "{name} during [{}s, {}s] {} (observed {} at {}s)",
                         *from_ms as f64 / 1000.0,

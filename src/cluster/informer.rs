@@ -41,7 +41,10 @@ pub struct Informer {
 
 impl Informer {
     pub fn apply(&mut self, event: &WatchEvent) {
-        debug_assert!(event.resource_version >= self.last_resource_version, "watch events out of order");
+        debug_assert!(
+            event.resource_version >= self.last_resource_version,
+            "watch events out of order"
+        );
         self.objects.apply(event);
         self.last_resource_version = event.resource_version;
     }

@@ -177,6 +177,8 @@ mod tests {
         assert!(!settings.set("noSuchSetting", 1.0));
         assert!(Settings::CATALOGUE
             .iter()
-            .any(|(name, kind, doc)| *name == "watchDelay" && *kind == SettingType::DurationMs && !doc.is_empty()));
+            .any(|(name, kind, doc)| *name == "watchDelay"
+                && *kind == SettingType::DurationMs
+                && !doc.is_empty()));
     }
 }

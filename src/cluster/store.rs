@@ -6,8 +6,8 @@
 //! node with a grace period, first gets a `deletionTimestamp` and stays until its
 //! finalizers are removed (or the kubelet confirms the pod stopped).
 
-use crate::api::*;
 pub use crate::api::Object;
+use crate::api::*;
 use crate::engine::SimTime;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -57,7 +57,12 @@ macro_rules! api_object {
 
 api_object!(VirtualMachinePool, Kind::VirtualMachinePool, Pool, pools);
 api_object!(VirtualMachine, Kind::VirtualMachine, Vm, vms);
-api_object!(VirtualMachineInstance, Kind::VirtualMachineInstance, Vmi, vmis);
+api_object!(
+    VirtualMachineInstance,
+    Kind::VirtualMachineInstance,
+    Vmi,
+    vmis
+);
 api_object!(Pod, Kind::Pod, Pod, pods, {
     fn deletion_grace_s(&self, requested_s: Option<u64>) -> u64 {
         if self.node_name.is_none() || self.is_terminated() {
@@ -68,13 +73,33 @@ api_object!(Pod, Kind::Pod, Pod, pods, {
 });
 api_object!(Node, Kind::Node, Node, nodes);
 api_object!(DataVolume, Kind::DataVolume, DataVolume, data_volumes);
-api_object!(PersistentVolumeClaim, Kind::PersistentVolumeClaim, Pvc, pvcs);
+api_object!(
+    PersistentVolumeClaim,
+    Kind::PersistentVolumeClaim,
+    Pvc,
+    pvcs
+);
 api_object!(Service, Kind::Service, Service, services);
 api_object!(Secret, Kind::Secret, Secret, secrets);
 api_object!(ConfigMap, Kind::ConfigMap, ConfigMap, config_maps);
-api_object!(StorageClass, Kind::StorageClass, StorageClass, storage_classes);
-api_object!(VolumeSnapshotClass, Kind::VolumeSnapshotClass, SnapshotClass, snapshot_classes);
-api_object!(HorizontalPodAutoscaler, Kind::HorizontalPodAutoscaler, Hpa, hpas);
+api_object!(
+    StorageClass,
+    Kind::StorageClass,
+    StorageClass,
+    storage_classes
+);
+api_object!(
+    VolumeSnapshotClass,
+    Kind::VolumeSnapshotClass,
+    SnapshotClass,
+    snapshot_classes
+);
+api_object!(
+    HorizontalPodAutoscaler,
+    Kind::HorizontalPodAutoscaler,
+    Hpa,
+    hpas
+);
 
 /// One kind's objects by key.
 pub type Table<T> = BTreeMap<ObjectKey, T>;
@@ -230,7 +255,14 @@ impl Store {
         self.objects.get(key)
     }
 
-    fn emit(&mut self, event_type: WatchEventType, kind: Kind, key: ObjectKey, object: Option<Object>, old: Option<Object>) {
+    fn emit(
+        &mut self,
+        event_type: WatchEventType,
+        kind: Kind,
+        key: ObjectKey,
+        object: Option<Object>,
+        old: Option<Object>,
+    ) {
         self.pending.push(WatchEvent {
             event_type,
             kind,
@@ -242,7 +274,11 @@ impl Store {
     }
 
     /// Create an object: assigns uid, resource version and creation time.
-    pub fn create<T: ApiObject>(&mut self, mut object: T, now: SimTime) -> Result<String, ApiError> {
+    pub fn create<T: ApiObject>(
+        &mut self,
+        mut object: T,
+        now: SimTime,
+    ) -> Result<String, ApiError> {
         let key = object.meta().key();
         if T::table(&self.objects).contains_key(&key) {
             return Err(ApiError::AlreadyExists {
@@ -263,7 +299,13 @@ impl Store {
             }
         }
         T::table_mut(&mut self.objects).insert(key.clone(), object.clone());
-        self.emit(WatchEventType::Added, T::KIND, key, Some(object.into_object()), None);
+        self.emit(
+            WatchEventType::Added,
+            T::KIND,
+            key,
+            Some(object.into_object()),
+            None,
+        );
         Ok(uid)
     }
 
@@ -291,13 +333,28 @@ impl Store {
         self.resource_version += 1;
         updated.meta_mut().resource_version = self.resource_version;
         let meta = updated.meta();
-        if meta.deletion_timestamp.is_some() && meta.finalizers.is_empty() && !Self::awaits_kubelet(&updated) {
+        if meta.deletion_timestamp.is_some()
+            && meta.finalizers.is_empty()
+            && !Self::awaits_kubelet(&updated)
+        {
             T::table_mut(&mut self.objects).remove(key);
-            self.emit(WatchEventType::Deleted, T::KIND, key.clone(), None, Some(old.into_object()));
+            self.emit(
+                WatchEventType::Deleted,
+                T::KIND,
+                key.clone(),
+                None,
+                Some(old.into_object()),
+            );
             return Ok(true);
         }
         T::table_mut(&mut self.objects).insert(key.clone(), updated.clone());
-        self.emit(WatchEventType::Modified, T::KIND, key.clone(), Some(updated.into_object()), Some(old.into_object()));
+        self.emit(
+            WatchEventType::Modified,
+            T::KIND,
+            key.clone(),
+            Some(updated.into_object()),
+            Some(old.into_object()),
+        );
         Ok(true)
     }
 
@@ -333,7 +390,13 @@ impl Store {
             let old = current.clone();
             self.resource_version += 1;
             T::table_mut(&mut self.objects).remove(key);
-            self.emit(WatchEventType::Deleted, T::KIND, key.clone(), None, Some(old.into_object()));
+            self.emit(
+                WatchEventType::Deleted,
+                T::KIND,
+                key.clone(),
+                None,
+                Some(old.into_object()),
+            );
             return Ok(());
         }
         self.modify::<T>(key, |object| {
@@ -360,7 +423,13 @@ impl Store {
             });
         };
         self.resource_version += 1;
-        self.emit(WatchEventType::Deleted, T::KIND, key.clone(), None, Some(old.into_object()));
+        self.emit(
+            WatchEventType::Deleted,
+            T::KIND,
+            key.clone(),
+            None,
+            Some(old.into_object()),
+        );
         Ok(())
     }
 }

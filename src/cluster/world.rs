@@ -41,9 +41,15 @@ pub enum NodeTarget {
 /// One thing a scenario makes happen (DESIGN.md §1.2 event actions).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClusterAction {
-    Scale { pool: String, replicas: i32 },
+    Scale {
+        pool: String,
+        replicas: i32,
+    },
     Apply(Box<Object>),
-    Delete { kind: Kind, name: String },
+    Delete {
+        kind: Kind,
+        name: String,
+    },
     /// A merge patch, resolved at load time into the fields it sets.
     Patch(Box<Object>, Vec<String>),
     PartitionNode(NodeTarget),
@@ -51,9 +57,16 @@ pub enum ClusterAction {
     CrashNode(NodeTarget),
     RecoverNode(NodeTarget),
     FenceNode(NodeTarget),
-    KillGuest { vm: String },
-    DetachVm { vm: String },
-    SetLoad { cores: f64, ramp_over_ms: u64 },
+    KillGuest {
+        vm: String,
+    },
+    DetachVm {
+        vm: String,
+    },
+    SetLoad {
+        cores: f64,
+        ramp_over_ms: u64,
+    },
 }
 
 impl ClusterAction {
@@ -138,27 +151,60 @@ pub enum Ev {
 #[derive(Debug, Clone)]
 pub enum Timer {
     /// The node lifecycle controller's monitor tick that may find the node silent.
-    NodeMonitor { node: String, epoch: u64 },
+    NodeMonitor {
+        node: String,
+        epoch: u64,
+    },
     /// The kubelet of a node that reports again posts Ready.
-    NodeReturns { node: String, epoch: u64 },
+    NodeReturns {
+        node: String,
+        epoch: u64,
+    },
     /// The taint manager's eviction of a pod.
-    TaintEviction { pod: ObjectKey, uid: String },
+    TaintEviction {
+        pod: ObjectKey,
+        uid: String,
+    },
     /// Pod garbage collection pass.
     PodGc,
     /// KubeVirt's node controller re-checks a node.
-    HandlerRecheck { node: String },
+    HandlerRecheck {
+        node: String,
+    },
     /// A pod's containers started (or stopped) on its node.
-    PodStarted { pod: ObjectKey, uid: String },
-    PodReady { pod: ObjectKey, uid: String },
-    PodStopped { pod: ObjectKey, uid: String },
+    PodStarted {
+        pod: ObjectKey,
+        uid: String,
+    },
+    PodReady {
+        pod: ObjectKey,
+        uid: String,
+    },
+    PodStopped {
+        pod: ObjectKey,
+        uid: String,
+    },
     /// A guest finished booting or shutting down.
-    GuestBooted { vmi_uid: String },
-    GuestStopped { vmi_uid: String },
+    GuestBooted {
+        vmi_uid: String,
+    },
+    GuestStopped {
+        vmi_uid: String,
+    },
     /// CDI finished provisioning or populating a claim.
-    PvcProvisioned { pvc: ObjectKey, uid: String },
-    CloneFinished { dv: ObjectKey, uid: String },
+    PvcProvisioned {
+        pvc: ObjectKey,
+        uid: String,
+    },
+    CloneFinished {
+        dv: ObjectKey,
+        uid: String,
+    },
     /// The attach-detach controller force-detaches a claim from an unreachable node.
-    ForceDetach { claim: ObjectKey, node: String },
+    ForceDetach {
+        claim: ObjectKey,
+        node: String,
+    },
     /// Periodic work of the load and metrics pipeline.
     Metrics,
 }
@@ -226,8 +272,10 @@ impl World {
         };
         let mut node_rng = streams.stream("node-phases");
         for node in &config.nodes {
-            let lease_phase_ms = uniform_ms(&mut node_rng, 0, world.settings.node_lease_renew_ms - 1);
-            let first_heartbeat = uniform_ms(&mut node_rng, 0, world.settings.handler_heartbeat_min_ms);
+            let lease_phase_ms =
+                uniform_ms(&mut node_rng, 0, world.settings.node_lease_renew_ms - 1);
+            let first_heartbeat =
+                uniform_ms(&mut node_rng, 0, world.settings.handler_heartbeat_min_ms);
             world.truth.nodes.insert(
                 node.name.clone(),
                 NodeTruth {
@@ -255,7 +303,10 @@ impl World {
                 ready: ConditionStatus::True,
                 ready_transition: SimTime::ZERO,
             };
-            world.store.create(api_node, SimTime::ZERO).expect("node names are unique");
+            world
+                .store
+                .create(api_node, SimTime::ZERO)
+                .expect("node names are unique");
         }
         for object in config.objects {
             world.apply_object(object);
@@ -265,7 +316,10 @@ impl World {
             world.queue.schedule(at, Ev::Action { index });
         }
         world.queue.schedule(SimTime::ZERO, Ev::Sample);
-        world.queue.schedule(SimTime(world.settings.pod_gc_period_ms), Ev::Timer(Timer::PodGc));
+        world.queue.schedule(
+            SimTime(world.settings.pod_gc_period_ms),
+            Ev::Timer(Timer::PodGc),
+        );
         crate::controllers::metrics::start(&mut world);
         world.flush_watch_events();
         world
@@ -307,7 +361,9 @@ impl World {
     /// A named random stream, created on first use from the run's seed.
     pub(crate) fn rng(&mut self, name: &'static str) -> &mut ChaCha8Rng {
         let streams = self.streams;
-        self.rngs.entry(name).or_insert_with(|| streams.stream(name))
+        self.rngs
+            .entry(name)
+            .or_insert_with(|| streams.stream(name))
     }
 
     /// Run until the scenario's duration; the last sample is at the duration itself.
@@ -394,7 +450,12 @@ impl World {
     }
 
     /// `AddAfter(key, delay)` on a controller's queue.
-    pub(crate) fn enqueue_after(&mut self, controller: ControllerId, key: ObjectKey, delay_ms: u64) {
+    pub(crate) fn enqueue_after(
+        &mut self,
+        controller: ControllerId,
+        key: ObjectKey,
+        delay_ms: u64,
+    ) {
         let at = self.now() + delay_ms;
         if self.work[controller.index()].add_at(key, at) {
             self.queue.schedule(at, Ev::Work { controller });
@@ -442,7 +503,13 @@ impl World {
     }
 
     /// Record an event row (`kubectl get events` style).
-    pub(crate) fn record(&mut self, kind: &str, object: &str, reason: &str, message: impl Into<String>) {
+    pub(crate) fn record(
+        &mut self,
+        kind: &str,
+        object: &str,
+        reason: &str,
+        message: impl Into<String>,
+    ) {
         let now = self.now();
         self.events.push(now, kind, object, reason, message.into());
     }

@@ -69,7 +69,12 @@ pub fn sync_pod(world: &mut World, key: &ObjectKey) {
                 pod.ready = false;
                 pod.ready_transition = now;
             });
-            world.record("Pod", &pod.meta.name, "ContainersLost", format!("node {node} restarted; containers are gone"));
+            world.record(
+                "Pod",
+                &pod.meta.name,
+                "ContainersLost",
+                format!("node {node} restarted; containers are gone"),
+            );
         }
         None => try_start_pod(world, &pod, &node),
     }
@@ -80,14 +85,20 @@ fn try_start_pod(world: &mut World, pod: &Pod, node: &str) {
     let namespace = &pod.meta.namespace;
     let mut problem: Option<(&str, String)> = None;
     for secret in &pod.secret_refs {
-        if !objects.secrets.contains_key(&ObjectKey::new(namespace, secret)) {
+        if !objects
+            .secrets
+            .contains_key(&ObjectKey::new(namespace, secret))
+        {
             problem = Some(("FailedMount", format!("MountVolume.SetUp failed for volume \"{secret}\" : secret \"{secret}\" not found")));
             break;
         }
     }
     if problem.is_none() {
         for config_map in &pod.config_map_refs {
-            if !objects.config_maps.contains_key(&ObjectKey::new(namespace, config_map)) {
+            if !objects
+                .config_maps
+                .contains_key(&ObjectKey::new(namespace, config_map))
+            {
                 problem = Some(("FailedMount", format!("MountVolume.SetUp failed for volume \"{config_map}\" : configmap \"{config_map}\" not found")));
                 break;
             }
@@ -99,10 +110,16 @@ fn try_start_pod(world: &mut World, pod: &Pod, node: &str) {
             let claim_key = ObjectKey::new(namespace, claim);
             match objects.pvcs.get(&claim_key) {
                 None => {
-                    problem = Some(("FailedMount", format!("persistentvolumeclaim \"{claim}\" not found")));
+                    problem = Some((
+                        "FailedMount",
+                        format!("persistentvolumeclaim \"{claim}\" not found"),
+                    ));
                 }
                 Some(pvc) if pvc.phase != PvcPhase::Bound || !pvc.populated => {
-                    problem = Some(("FailedMount", format!("volume \"{claim}\" is not ready yet (bound and populated)")));
+                    problem = Some((
+                        "FailedMount",
+                        format!("volume \"{claim}\" is not ready yet (bound and populated)"),
+                    ));
                 }
                 Some(pvc) => {
                     if pvc.is_read_write_once() {
@@ -127,7 +144,11 @@ fn try_start_pod(world: &mut World, pod: &Pod, node: &str) {
     if let Some((reason, message)) = problem {
         // Volume operations back off from 500 ms doubling up to 2 m 2 s
         // (`nestedpendingoperations`).
-        let entry = world.agent_state.mount_failures.entry(uid).or_insert((0, String::new()));
+        let entry = world
+            .agent_state
+            .mount_failures
+            .entry(uid)
+            .or_insert((0, String::new()));
         entry.0 += 1;
         let retry_ms = (500u64 << entry.0.min(20)).min(world.settings.mount_retry_max_ms);
         let new_message = entry.1 != message;
@@ -142,13 +163,26 @@ fn try_start_pod(world: &mut World, pod: &Pod, node: &str) {
     for claim in rwo_claims {
         world.truth.attachments.insert(claim, node.to_string());
     }
-    world.agent_state.containers.insert(uid.clone(), ContainerState::Starting);
+    world
+        .agent_state
+        .containers
+        .insert(uid.clone(), ContainerState::Starting);
     let delay = world.settings.pod_start_ms;
-    world.schedule_timer(delay, Timer::PodStarted { pod: pod.meta.key(), uid });
+    world.schedule_timer(
+        delay,
+        Timer::PodStarted {
+            pod: pod.meta.key(),
+            uid,
+        },
+    );
 }
 
 fn current_pod(world: &World, key: &ObjectKey, uid: &str) -> Option<Pod> {
-    world.store.get::<Pod>(key).filter(|p| p.meta.uid == uid).cloned()
+    world
+        .store
+        .get::<Pod>(key)
+        .filter(|p| p.meta.uid == uid)
+        .cloned()
 }
 
 pub fn pod_started(world: &mut World, key: &ObjectKey, uid: &str) {
@@ -159,7 +193,10 @@ pub fn pod_started(world: &mut World, key: &ObjectKey, uid: &str) {
     if world.agent_state.containers.get(uid) != Some(&ContainerState::Starting) {
         return;
     }
-    world.agent_state.containers.insert(uid.to_string(), ContainerState::Running);
+    world
+        .agent_state
+        .containers
+        .insert(uid.to_string(), ContainerState::Running);
     if !reporting(world, &node) {
         return;
     }
@@ -168,9 +205,20 @@ pub fn pod_started(world: &mut World, key: &ObjectKey, uid: &str) {
         pod.phase = PodPhase::Running;
         pod.start_time = Some(now);
     });
-    world.record("Pod", &pod.meta.name, "Started", "Started container compute");
+    world.record(
+        "Pod",
+        &pod.meta.name,
+        "Started",
+        "Started container compute",
+    );
     // The compute container's readiness probe passes about a second later.
-    world.schedule_timer(1000, Timer::PodReady { pod: key.clone(), uid: uid.to_string() });
+    world.schedule_timer(
+        1000,
+        Timer::PodReady {
+            pod: key.clone(),
+            uid: uid.to_string(),
+        },
+    );
 }
 
 pub fn pod_ready(world: &mut World, key: &ObjectKey, uid: &str) {
@@ -209,7 +257,13 @@ fn stop_pod(world: &mut World, pod: &Pod, node: &str) {
         }
     }
     let _ = node;
-    world.schedule_timer(stop_after_ms.min(grace_ms.max(500)), Timer::PodStopped { pod: pod.meta.key(), uid });
+    world.schedule_timer(
+        stop_after_ms.min(grace_ms.max(500)),
+        Timer::PodStopped {
+            pod: pod.meta.key(),
+            uid,
+        },
+    );
 }
 
 /// Start an ACPI shutdown of a guest; returns how long it takes, or None if no guest.
@@ -218,14 +272,22 @@ fn begin_guest_shutdown(world: &mut World, vmi_uid: &str, grace_ms: u64) -> Opti
     if guest.state == GuestState::ShuttingDown {
         return Some(guest.stops_at.map_or(0, |t| t.since(world.queue.now())));
     }
-    let (low, high) = (world.settings.guest_shutdown_min_ms, world.settings.guest_shutdown_max_ms);
+    let (low, high) = (
+        world.settings.guest_shutdown_min_ms,
+        world.settings.guest_shutdown_max_ms,
+    );
     let duration = uniform_ms(world.rng("guest-shutdown"), low, high).min(grace_ms);
     let stops_at = world.queue.now() + duration;
     if let Some(guest) = world.truth.guests.get_mut(vmi_uid) {
         guest.state = GuestState::ShuttingDown;
         guest.stops_at = Some(stops_at);
     }
-    world.schedule_timer(duration, Timer::GuestStopped { vmi_uid: vmi_uid.to_string() });
+    world.schedule_timer(
+        duration,
+        Timer::GuestStopped {
+            vmi_uid: vmi_uid.to_string(),
+        },
+    );
     Some(duration)
 }
 
@@ -257,9 +319,16 @@ fn detach_claims(world: &mut World, pod: &Pod, node: &str) {
 
 /// The attach-detach controller gives up waiting for an unmount.
 pub fn force_detach(world: &mut World, claim: &ObjectKey, node: &str) {
-    if world.truth.attachments.get(claim).map(String::as_str) == Some(node) && !reporting(world, node) {
+    if world.truth.attachments.get(claim).map(String::as_str) == Some(node)
+        && !reporting(world, node)
+    {
         world.truth.attachments.remove(claim);
-        world.record("PersistentVolumeClaim", &claim.name, "ForceDetach", format!("force-detached from unreachable node {node}"));
+        world.record(
+            "PersistentVolumeClaim",
+            &claim.name,
+            "ForceDetach",
+            format!("force-detached from unreachable node {node}"),
+        );
     }
 }
 
@@ -283,7 +352,10 @@ pub fn sync_vmi(world: &mut World, key: &ObjectKey) {
         if matches!(guest_state, Some(GuestState::Running | GuestState::Booting)) {
             let grace_ms = vmi.spec.termination_grace_period_s * 1000;
             begin_guest_shutdown(world, &uid, grace_ms);
-        } else if guest_state.is_none() && !vmi.status.phase.is_final() && vmi.status.phase >= VmiPhase::Scheduled {
+        } else if guest_state.is_none()
+            && !vmi.status.phase.is_final()
+            && vmi.status.phase >= VmiPhase::Scheduled
+        {
             set_vmi_phase(world, key, VmiPhase::Succeeded);
         }
         return;
@@ -291,18 +363,27 @@ pub fn sync_vmi(world: &mut World, key: &ObjectKey) {
     match (vmi.status.phase, guest_state) {
         (VmiPhase::Scheduled, None) => {
             let objects = world.informer(InformerId::NodeAgents);
-            let pod_running = launcher_pod(objects, &vmi).is_some_and(|p| p.phase == PodPhase::Running && !p.meta.is_deleting());
+            let pod_running = launcher_pod(objects, &vmi)
+                .is_some_and(|p| p.phase == PodPhase::Running && !p.meta.is_deleting());
             if !pod_running {
                 return;
             }
-            let pool = objects.vms.get(key).and_then(|vm| vm.status.created_by_pool.clone());
+            let pool = objects
+                .vms
+                .get(key)
+                .and_then(|vm| vm.status.created_by_pool.clone());
             start_guest(world, &vmi, &node, pool);
         }
         (VmiPhase::Scheduled, Some(GuestState::Running)) => set_vmi_running(world, key),
         (VmiPhase::Running, None) => {
             // The domain is gone (crashed guest, or the node rebooted).
             set_vmi_phase(world, key, VmiPhase::Failed);
-            world.record("VirtualMachineInstance", &vmi.meta.name, "Stopped", "The VirtualMachineInstance crashed.");
+            world.record(
+                "VirtualMachineInstance",
+                &vmi.meta.name,
+                "Stopped",
+                "The VirtualMachineInstance crashed.",
+            );
         }
         _ => {}
     }
@@ -311,7 +392,10 @@ pub fn sync_vmi(world: &mut World, key: &ObjectKey) {
 fn start_guest(world: &mut World, vmi: &VirtualMachineInstance, node: &str, pool: Option<String>) {
     // Calibrate to the measured VM create → Running latency: the boot takes whatever
     // of a lognormal total (p50 17 s, p95 27 s) the earlier steps left, at least 1 s.
-    let (p50, p95) = (world.settings.vm_start_p50_ms, world.settings.vm_start_p95_ms);
+    let (p50, p95) = (
+        world.settings.vm_start_p50_ms,
+        world.settings.vm_start_p95_ms,
+    );
     let total = lognormal_ms(world.rng("guest-boot"), p50, p95);
     let elapsed = world.now().since(vmi.meta.creation_timestamp);
     let boot_ms = total.saturating_sub(elapsed).max(1000);
@@ -327,7 +411,12 @@ fn start_guest(world: &mut World, vmi: &VirtualMachineInstance, node: &str, pool
             stops_at: None,
         },
     );
-    world.schedule_timer(boot_ms, Timer::GuestBooted { vmi_uid: vmi.meta.uid.clone() });
+    world.schedule_timer(
+        boot_ms,
+        Timer::GuestBooted {
+            vmi_uid: vmi.meta.uid.clone(),
+        },
+    );
 }
 
 pub fn guest_booted(world: &mut World, vmi_uid: &str) {
@@ -356,7 +445,12 @@ fn set_vmi_running(world: &mut World, key: &ObjectKey) {
         })
         .unwrap_or(false);
     if changed {
-        world.record("VirtualMachineInstance", &key.name, "Started", "VirtualMachineInstance started.");
+        world.record(
+            "VirtualMachineInstance",
+            &key.name,
+            "Started",
+            "VirtualMachineInstance started.",
+        );
     }
 }
 
@@ -374,7 +468,12 @@ pub fn guest_stopped(world: &mut World, vmi_uid: &str) {
     };
     if reporting(world, &guest.node) {
         set_vmi_phase(world, &guest.vmi, VmiPhase::Succeeded);
-        world.record("VirtualMachineInstance", &guest.vmi.name, "ShuttingDown", "Signaled Graceful Shutdown; the guest stopped");
+        world.record(
+            "VirtualMachineInstance",
+            &guest.vmi.name,
+            "ShuttingDown",
+            "Signaled Graceful Shutdown; the guest stopped",
+        );
     }
 }
 
@@ -426,7 +525,11 @@ pub fn resync_node(world: &mut World, node: &str) {
         .pods
         .values()
         .filter(|p| p.node_name.as_deref() == Some(node))
-        .flat_map(|p| p.claim_refs.iter().map(|c| ObjectKey::new(&p.meta.namespace, c)))
+        .flat_map(|p| {
+            p.claim_refs
+                .iter()
+                .map(|c| ObjectKey::new(&p.meta.namespace, c))
+        })
         .collect();
     world
         .truth

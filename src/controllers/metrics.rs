@@ -18,7 +18,9 @@ use crate::cluster::informer::InformerId;
 use crate::cluster::truth::GuestState;
 use crate::cluster::world::{Timer, World};
 use crate::engine::SimTime;
-use crate::hpa::replica_calculator::{PodInput, PodMetric, PodPhase as HpaPodPhase, PodReadyCondition, ResourceAmounts};
+use crate::hpa::replica_calculator::{
+    PodInput, PodMetric, PodPhase as HpaPodPhase, PodReadyCondition, ResourceAmounts,
+};
 use crate::hpa::{self, HpaHistory, HpaSettings, ScaleInput};
 use std::collections::BTreeMap;
 
@@ -124,14 +126,22 @@ fn scrape(world: &mut World, now: SimTime) {
     for (pod_uid, vmi_uid, node) in pods {
         live.push(pod_uid.clone());
         let rate = usage.get(&vmi_uid).copied().unwrap_or(0.0);
-        let counter = world.metrics.counters.entry(pod_uid.clone()).or_insert((0.0, rate));
+        let counter = world
+            .metrics
+            .counters
+            .entry(pod_uid.clone())
+            .or_insert((0.0, rate));
         counter.0 += counter.1 * period_ms;
         counter.1 = rate;
         let cumulative = counter.0;
         if !world.truth.node_reporting(&node) {
             continue;
         }
-        let samples = world.metrics.samples.entry(pod_uid.clone()).or_insert([(SimTime::ZERO, 0.0); 2]);
+        let samples = world
+            .metrics
+            .samples
+            .entry(pod_uid.clone())
+            .or_insert([(SimTime::ZERO, 0.0); 2]);
         samples[0] = samples[1];
         samples[1] = (now, cumulative);
         *world.metrics.scrapes.entry(pod_uid).or_insert(0) += 1;
@@ -155,7 +165,10 @@ fn pod_metric(world: &World, pod_uid: &str, now: SimTime) -> Option<PodMetric> {
     let window_ms = t1.since(t0);
     let cores = (c1 - c0) / window_ms as f64;
     Some(PodMetric {
-        usage: ResourceAmounts { cpu_milli: Some((cores * 1000.0).round() as i64), memory_milli: None },
+        usage: ResourceAmounts {
+            cpu_milli: Some((cores * 1000.0).round() as i64),
+            memory_milli: None,
+        },
         timestamp_ms: t1.0,
         window_ms,
     })
@@ -183,9 +196,15 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
                     PodPhase::Failed => HpaPodPhase::Failed,
                 },
                 deleting: p.meta.is_deleting(),
-                ready_condition: (p.phase != PodPhase::Pending).then_some(PodReadyCondition { ready: p.ready, last_transition_ms: p.ready_transition.0 }),
+                ready_condition: (p.phase != PodPhase::Pending).then_some(PodReadyCondition {
+                    ready: p.ready,
+                    last_transition_ms: p.ready_transition.0,
+                }),
                 start_time_ms: p.start_time.map(|t| t.0),
-                requests: ResourceAmounts { cpu_milli: Some(p.requests.cpu_milli), memory_milli: Some(p.requests.memory_bytes * 1000) },
+                requests: ResourceAmounts {
+                    cpu_milli: Some(p.requests.cpu_milli),
+                    memory_milli: Some(p.requests.memory_bytes * 1000),
+                },
                 metric: None,
             })
             .collect();
@@ -204,12 +223,32 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
             .collect();
         let settings = world.metrics.hpa_settings.clone();
         let history = world.metrics.histories.entry(hpa.meta.key()).or_default();
-        let scale = ScaleInput { spec_replicas: pool.spec.replicas, selector_found };
-        let result = hpa::sync(now.0, &hpa.spec, &hpa.status, history, scale, &pods, &settings);
+        let scale = ScaleInput {
+            spec_replicas: pool.spec.replicas,
+            selector_found,
+        };
+        let result = hpa::sync(
+            now.0,
+            &hpa.spec,
+            &hpa.status,
+            history,
+            scale,
+            &pods,
+            &settings,
+        );
         for event in &result.events {
-            world.record("HorizontalPodAutoscaler", &hpa.meta.name, &event.reason, event.message.clone());
+            world.record(
+                "HorizontalPodAutoscaler",
+                &hpa.meta.name,
+                &event.reason,
+                event.message.clone(),
+            );
         }
-        let _ = world.store.modify::<HorizontalPodAutoscaler>(&hpa.meta.key(), |h| h.status = result.new_status.clone());
+        let _ = world
+            .store
+            .modify::<HorizontalPodAutoscaler>(&hpa.meta.key(), |h| {
+                h.status = result.new_status.clone()
+            });
         if let Some(replicas) = result.rescale_to {
             let _ = world.store.modify::<VirtualMachinePool>(&target, |p| {
                 if p.spec.replicas != replicas {

@@ -42,14 +42,29 @@ pub fn node_silenced(world: &mut World, node: &str) {
     let epoch = truth.epoch;
     // The last lease renewal before the silence, on the node's 10 s grid.
     let phase = truth.lease_phase_ms;
-    let last_renew = if now.0 < phase { 0 } else { phase + (now.0 - phase) / renew * renew };
+    let last_renew = if now.0 < phase {
+        0
+    } else {
+        phase + (now.0 - phase) / renew * renew
+    };
     // The first monitor tick that sees `now - lastHeartbeat > grace`.
     let detect = SimTime(last_renew + grace + 1).next_tick(0, period);
-    world.schedule_timer_at(detect, Timer::NodeMonitor { node: node.to_string(), epoch });
+    world.schedule_timer_at(
+        detect,
+        Timer::NodeMonitor {
+            node: node.to_string(),
+            epoch,
+        },
+    );
     let handler_last = world.truth.nodes[node].handler_last_heartbeat;
     let unresponsive_at = handler_last + world.settings.handler_unresponsive_ms + 1;
     let recheck = world.settings.handler_recheck_ms;
-    world.schedule_timer_at(unresponsive_at.next_tick(0, recheck), Timer::HandlerRecheck { node: node.to_string() });
+    world.schedule_timer_at(
+        unresponsive_at.next_tick(0, recheck),
+        Timer::HandlerRecheck {
+            node: node.to_string(),
+        },
+    );
 }
 
 /// A node reports again after `delay_ms` (reboot time for a powered-off node, else the
@@ -63,7 +78,13 @@ pub fn node_resumed(world: &mut World, node: &str, delay_ms: u64) {
     let epoch = truth.epoch;
     let phase = truth.lease_phase_ms;
     let at = (world.queue.now() + delay_ms).next_tick(phase, renew);
-    world.schedule_timer_at(at, Timer::NodeReturns { node: node.to_string(), epoch });
+    world.schedule_timer_at(
+        at,
+        Timer::NodeReturns {
+            node: node.to_string(),
+            epoch,
+        },
+    );
 }
 
 pub fn monitor_tick(world: &mut World, node: &str, epoch: u64) {
@@ -83,14 +104,24 @@ pub fn monitor_tick(world: &mut World, node: &str, epoch: u64) {
                 n.ready_transition = now;
             }
             if !n.taints.iter().any(|t| t.key == TAINT_UNREACHABLE) {
-                n.taints.push(Taint { key: TAINT_UNREACHABLE.into(), value: String::new(), effect: TaintEffect::NoExecute, time_added: now });
+                n.taints.push(Taint {
+                    key: TAINT_UNREACHABLE.into(),
+                    value: String::new(),
+                    effect: TaintEffect::NoExecute,
+                    time_added: now,
+                });
             }
         })
         .unwrap_or(false);
     if !changed {
         return;
     }
-    world.record("Node", node, "NodeNotReady", format!("Node {node} status is now: NodeNotReady"));
+    world.record(
+        "Node",
+        node,
+        "NodeNotReady",
+        format!("Node {node} status is now: NodeNotReady"),
+    );
     // `MarkPodsNotReady` (kubernetes `pkg/controller/util/node/controller_utils.go`).
     let pods: Vec<ObjectKey> = world
         .informer(InformerId::KubeControllerManager)
@@ -125,12 +156,20 @@ pub fn node_returns(world: &mut World, node: &str, epoch: u64) {
                 n.ready = ConditionStatus::True;
                 n.ready_transition = now;
             }
-            n.taints.retain(|t| t.key != TAINT_UNREACHABLE && t.key != TAINT_NOT_READY);
-            n.meta.labels.insert(SCHEDULABLE_LABEL.into(), "true".into());
+            n.taints
+                .retain(|t| t.key != TAINT_UNREACHABLE && t.key != TAINT_NOT_READY);
+            n.meta
+                .labels
+                .insert(SCHEDULABLE_LABEL.into(), "true".into());
         })
         .unwrap_or(false);
     if changed {
-        world.record("Node", node, "NodeReady", format!("Node {node} status is now: NodeReady"));
+        world.record(
+            "Node",
+            node,
+            "NodeReady",
+            format!("Node {node} status is now: NodeReady"),
+        );
     }
     kubelet::resync_node(world, node);
 }
@@ -145,7 +184,12 @@ pub fn on_pod_bound(world: &mut World, pod: &Pod) {
     let Some(node) = pod.node_name.as_deref() else {
         return;
     };
-    let Some(node) = world.informer(InformerId::KubeControllerManager).nodes.get(&ObjectKey::cluster(node)).cloned() else {
+    let Some(node) = world
+        .informer(InformerId::KubeControllerManager)
+        .nodes
+        .get(&ObjectKey::cluster(node))
+        .cloned()
+    else {
         return;
     };
     arm_eviction(world, &node, pod);
@@ -156,10 +200,12 @@ pub fn on_node_event(world: &mut World, node: &Node, old: Option<&Object>) {
         Some(Object::Node(old)) => old.taints.iter().collect(),
         _ => Vec::new(),
     };
-    let added = node
-        .taints
-        .iter()
-        .any(|t| t.effect == TaintEffect::NoExecute && !old_taints.iter().any(|o| o.key == t.key && o.effect == t.effect));
+    let added = node.taints.iter().any(|t| {
+        t.effect == TaintEffect::NoExecute
+            && !old_taints
+                .iter()
+                .any(|o| o.key == t.key && o.effect == t.effect)
+    });
     if !added {
         return;
     }
@@ -167,7 +213,9 @@ pub fn on_node_event(world: &mut World, node: &Node, old: Option<&Object>) {
         .informer(InformerId::KubeControllerManager)
         .pods
         .values()
-        .filter(|p| p.node_name.as_deref() == Some(node.meta.name.as_str()) && !p.meta.is_deleting())
+        .filter(|p| {
+            p.node_name.as_deref() == Some(node.meta.name.as_str()) && !p.meta.is_deleting()
+        })
         .cloned()
         .collect();
     for pod in pods {
@@ -182,14 +230,21 @@ fn eviction_time(node: &Node, pod: &Pod) -> Option<SimTime> {
         .iter()
         .filter(|t| t.effect == TaintEffect::NoExecute)
         .filter_map(|taint| {
-            let matching: Vec<&Toleration> = pod.tolerations.iter().filter(|tol| tol.tolerates(taint)).collect();
+            let matching: Vec<&Toleration> = pod
+                .tolerations
+                .iter()
+                .filter(|tol| tol.tolerates(taint))
+                .collect();
             if matching.is_empty() {
                 return Some(taint.time_added);
             }
             if matching.iter().any(|tol| tol.toleration_seconds.is_none()) {
                 return None;
             }
-            let seconds = matching.iter().filter_map(|tol| tol.toleration_seconds).min()?;
+            let seconds = matching
+                .iter()
+                .filter_map(|tol| tol.toleration_seconds)
+                .min()?;
             Some(taint.time_added + seconds * 1000)
         })
         .min()
@@ -197,16 +252,32 @@ fn eviction_time(node: &Node, pod: &Pod) -> Option<SimTime> {
 
 fn arm_eviction(world: &mut World, node: &Node, pod: &Pod) {
     if let Some(at) = eviction_time(node, pod) {
-        world.schedule_timer_at(at, Timer::TaintEviction { pod: pod.meta.key(), uid: pod.meta.uid.clone() });
+        world.schedule_timer_at(
+            at,
+            Timer::TaintEviction {
+                pod: pod.meta.key(),
+                uid: pod.meta.uid.clone(),
+            },
+        );
     }
 }
 
 pub fn taint_eviction(world: &mut World, key: &ObjectKey, uid: &str) {
     let objects = world.informer(InformerId::KubeControllerManager);
-    let Some(pod) = objects.pods.get(key).filter(|p| p.meta.uid == uid && !p.meta.is_deleting()).cloned() else {
+    let Some(pod) = objects
+        .pods
+        .get(key)
+        .filter(|p| p.meta.uid == uid && !p.meta.is_deleting())
+        .cloned()
+    else {
         return;
     };
-    let Some(node) = pod.node_name.as_deref().and_then(|n| objects.nodes.get(&ObjectKey::cluster(n))).cloned() else {
+    let Some(node) = pod
+        .node_name
+        .as_deref()
+        .and_then(|n| objects.nodes.get(&ObjectKey::cluster(n)))
+        .cloned()
+    else {
         return;
     };
     let now = world.now();
@@ -214,7 +285,12 @@ pub fn taint_eviction(world: &mut World, key: &ObjectKey, uid: &str) {
         return;
     }
     if world.store.delete::<Pod>(key, None, now).is_ok() {
-        world.record("Pod", &pod.meta.name, "TaintManagerEviction", format!("Marking for deletion Pod {key}"));
+        world.record(
+            "Pod",
+            &pod.meta.name,
+            "TaintManagerEviction",
+            format!("Marking for deletion Pod {key}"),
+        );
     }
 }
 
@@ -235,7 +311,11 @@ pub fn pod_gc(world: &mut World) {
         match objects.nodes.get(&ObjectKey::cluster(node_name)) {
             None => {
                 orphans_seen.push(pod.meta.uid.clone());
-                let since = world.pod_gc_orphans.get(&pod.meta.uid).copied().unwrap_or(now);
+                let since = world
+                    .pod_gc_orphans
+                    .get(&pod.meta.uid)
+                    .copied()
+                    .unwrap_or(now);
                 if now.since(since) >= quarantine {
                     force_delete.push((pod.clone(), "orphaned: its node is gone"));
                 }
@@ -249,13 +329,20 @@ pub fn pod_gc(world: &mut World) {
             }
         }
     }
-    world.pod_gc_orphans.retain(|uid, _| orphans_seen.contains(uid));
+    world
+        .pod_gc_orphans
+        .retain(|uid, _| orphans_seen.contains(uid));
     for uid in orphans_seen {
         world.pod_gc_orphans.entry(uid).or_insert(now);
     }
     for (pod, why) in force_delete {
         if world.store.remove_now::<Pod>(&pod.meta.key()).is_ok() {
-            world.record("Pod", &pod.meta.name, "PodGCForceDelete", format!("force-deleted pod {}: {why}", pod.meta.key()));
+            world.record(
+                "Pod",
+                &pod.meta.name,
+                "PodGCForceDelete",
+                format!("force-deleted pod {}: {why}", pod.meta.key()),
+            );
             schedule_detach(world, &pod);
         }
     }
@@ -275,10 +362,20 @@ pub fn schedule_detach(world: &mut World, pod: &Pod) {
         .nodes
         .get(&ObjectKey::cluster(&node))
         .is_none_or(|n| n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE));
-    let delay = if out_of_service { 0 } else { world.settings.force_detach_ms };
+    let delay = if out_of_service {
+        0
+    } else {
+        world.settings.force_detach_ms
+    };
     for claim in &pod.claim_refs {
         let claim = ObjectKey::new(&pod.meta.namespace, claim);
-        world.schedule_timer(delay, Timer::ForceDetach { claim, node: node.clone() });
+        world.schedule_timer(
+            delay,
+            Timer::ForceDetach {
+                claim,
+                node: node.clone(),
+            },
+        );
     }
 }
 
@@ -286,7 +383,10 @@ pub fn schedule_detach(world: &mut World, pod: &Pod) {
 
 /// Bring a node's virt-handler heartbeats up to `until` (or its silence).
 pub fn advance_handler_heartbeats(world: &mut World, node: &str, until: SimTime) {
-    let (low, high) = (world.settings.handler_heartbeat_min_ms, world.settings.handler_heartbeat_max_ms);
+    let (low, high) = (
+        world.settings.handler_heartbeat_min_ms,
+        world.settings.handler_heartbeat_max_ms,
+    );
     let Some(truth) = world.truth.nodes.get(node) else {
         return;
     };
@@ -319,11 +419,16 @@ pub fn handler_sync(world: &mut World, key: &ObjectKey) {
     let now = world.now();
     let node_name = key.name.clone();
     advance_handler_heartbeats(world, &node_name, now);
-    let node = world.informer(InformerId::VirtController).nodes.get(key).cloned();
+    let node = world
+        .informer(InformerId::VirtController)
+        .nodes
+        .get(key)
+        .cloned();
     let unresponsive = match (&node, world.truth.nodes.get(&node_name)) {
         (None, _) => true,
         (Some(_), Some(truth)) => {
-            truth.silent_since.is_some() && now.since(truth.handler_last_heartbeat) > world.settings.handler_unresponsive_ms
+            truth.silent_since.is_some()
+                && now.since(truth.handler_last_heartbeat) > world.settings.handler_unresponsive_ms
         }
         (Some(_), None) => false,
     };
@@ -333,9 +438,16 @@ pub fn handler_sync(world: &mut World, key: &ObjectKey) {
     if let Some(node) = &node {
         if node.meta.labels.get(SCHEDULABLE_LABEL).map(String::as_str) != Some("false") {
             let _ = world.store.modify::<Node>(key, |n| {
-                n.meta.labels.insert(SCHEDULABLE_LABEL.into(), "false".into());
+                n.meta
+                    .labels
+                    .insert(SCHEDULABLE_LABEL.into(), "false".into());
             });
-            world.record("Node", &node_name, "NodeUnresponsive", "virt-handler is not responsive, marking node as unschedulable");
+            world.record(
+                "Node",
+                &node_name,
+                "NodeUnresponsive",
+                "virt-handler is not responsive, marking node as unschedulable",
+            );
         }
         let recheck = world.settings.handler_recheck_ms;
         world.enqueue_after(ControllerId::KubevirtNode, key.clone(), recheck);
@@ -346,12 +458,22 @@ pub fn handler_sync(world: &mut World, key: &ObjectKey) {
     let stuck: Vec<ObjectKey> = objects
         .vmis
         .values()
-        .filter(|vmi| vmi.status.node_name.as_deref() == Some(node_name.as_str()) && !vmi.status.phase.is_final())
+        .filter(|vmi| {
+            vmi.status.node_name.as_deref() == Some(node_name.as_str())
+                && !vmi.status.phase.is_final()
+        })
         .filter(|vmi| launcher_pod(objects, vmi).is_none_or(|pod| pod.is_terminated()))
         .map(|vmi| vmi.meta.key())
         .collect();
     for vmi in stuck {
-        let _ = world.store.modify::<VirtualMachineInstance>(&vmi, |v| v.status.phase = VmiPhase::Failed);
-        world.record("VirtualMachineInstance", &vmi.name, "NodeUnresponsive", format!("virt-handler on node {node_name} is not responsive, marking VMI as failed"));
+        let _ = world
+            .store
+            .modify::<VirtualMachineInstance>(&vmi, |v| v.status.phase = VmiPhase::Failed);
+        world.record(
+            "VirtualMachineInstance",
+            &vmi.name,
+            "NodeUnresponsive",
+            format!("virt-handler on node {node_name} is not responsive, marking VMI as failed"),
+        );
     }
 }

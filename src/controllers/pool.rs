@@ -3,6 +3,9 @@
 //! observation handed to the pluggable reconcile algorithm (`crate::algorithm`), the
 //! API writes its actions stand for (with `indexVMSpec` naming), ControllerRevisions,
 //! and the status. The decision itself is the algorithm's.
+// Match arms follow upstream's case order; folding the inner `if`s into guards would
+// hide which case a branch handles.
+#![allow(clippy::collapsible_match)]
 
 use crate::algorithm::{self as algo, Action, Observation};
 use crate::api::*;
@@ -99,7 +102,10 @@ fn observe_deletion(world: &mut World, meta: &ObjectMeta) {
 /// `addVMIHandler`: a VMI change enqueues the pool of the VM that owns it.
 pub fn on_vmi_event(world: &mut World, vmi: &VirtualMachineInstance) {
     let objects = world.informer(InformerId::VirtController);
-    let pool = objects.vms.get(&vmi.meta.key()).and_then(|vm| pool_key_of(&vm.meta));
+    let pool = objects
+        .vms
+        .get(&vmi.meta.key())
+        .and_then(|vm| pool_key_of(&vm.meta));
     if let Some(pool) = pool {
         on_pool_event(world, &pool);
     }
@@ -109,7 +115,8 @@ fn expectations_satisfied(world: &World, key: &ObjectKey) -> bool {
     match world.pool_state.expectations.get(key) {
         None => true,
         Some(e) => {
-            (e.adds <= 0 && e.deletes.is_empty()) || world.now().since(e.set_at) > world.settings.expectations_timeout_ms
+            (e.adds <= 0 && e.deletes.is_empty())
+                || world.now().since(e.set_at) > world.settings.expectations_timeout_ms
         }
     }
 }
@@ -175,7 +182,10 @@ fn to_algo_selectors(selection: &SelectionPolicy) -> Option<algo::VmSelectors> {
     }
     Some(algo::VmSelectors {
         label_selector: selection.label_selector.as_ref().map(to_algo_selector),
-        node_selector_requirements: selection.node_selector.as_ref().map(|s| to_algo_selector(s).match_expressions),
+        node_selector_requirements: selection
+            .node_selector
+            .as_ref()
+            .map(|s| to_algo_selector(s).match_expressions),
     })
 }
 
@@ -219,14 +229,19 @@ pub fn observe(world: &World, pool: &VirtualMachinePool) -> Observation {
     let key = pool.meta.key();
     let spec = &pool.spec;
     let scale_in = match &spec.scale_in {
-        ScaleInStrategy::Proactive { selection, state_preservation } => algo::ScaleInStrategy::Proactive {
+        ScaleInStrategy::Proactive {
+            selection,
+            state_preservation,
+        } => algo::ScaleInStrategy::Proactive {
             sort_policy: to_algo_sort(selection.sort_policy),
             selectors: to_algo_selectors(selection),
             state_preservation: to_algo_preservation(*state_preservation),
         },
-        ScaleInStrategy::Opportunistic { state_preservation } => algo::ScaleInStrategy::Opportunistic {
-            state_preservation: to_algo_preservation(*state_preservation),
-        },
+        ScaleInStrategy::Opportunistic { state_preservation } => {
+            algo::ScaleInStrategy::Opportunistic {
+                state_preservation: to_algo_preservation(*state_preservation),
+            }
+        }
         ScaleInStrategy::Unmanaged => algo::ScaleInStrategy::Unmanaged,
     };
     let update = match &spec.update {
@@ -267,7 +282,12 @@ pub fn observe(world: &World, pool: &VirtualMachinePool) -> Observation {
         now_ms: world.now().0,
         pool: pool_view,
         vms,
-        revisions: world.pool_state.revisions.get(&key).cloned().unwrap_or_default(),
+        revisions: world
+            .pool_state
+            .revisions
+            .get(&key)
+            .cloned()
+            .unwrap_or_default(),
         burst_replicas: world.settings.pool_burst_replicas as usize,
         expectations_satisfied: expectations_satisfied(world, &key),
     }
@@ -275,7 +295,11 @@ pub fn observe(world: &World, pool: &VirtualMachinePool) -> Observation {
 
 fn vm_view(objects: &ObjectSet, vm: &VirtualMachine) -> algo::VmView {
     let vmi = objects.vmis.get(&vm.meta.key()).map(|vmi| {
-        let node = vmi.status.node_name.as_ref().and_then(|n| objects.nodes.get(&ObjectKey::cluster(n)));
+        let node = vmi
+            .status
+            .node_name
+            .as_ref()
+            .and_then(|n| objects.nodes.get(&ObjectKey::cluster(n)));
         algo::VmiView {
             phase: to_algo_phase(vmi.status.phase),
             ready: vmi.status.ready,
@@ -286,7 +310,8 @@ fn vm_view(objects: &ObjectSet, vm: &VirtualMachine) -> algo::VmView {
                 Some(ConditionStatus::False) => algo::NodeReadiness::False,
                 _ => algo::NodeReadiness::Unknown,
             },
-            node_out_of_service: node.is_some_and(|n| n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE)),
+            node_out_of_service: node
+                .is_some_and(|n| n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE)),
             revision: vmi.meta.labels.get(REVISION_LABEL).cloned(),
             deleting: vmi.meta.is_deleting(),
         }
@@ -304,14 +329,22 @@ fn vm_view(objects: &ObjectSet, vm: &VirtualMachine) -> algo::VmView {
         ready: vm.status.ready,
         ready_false_since_ms: (!vm.status.ready).then_some(vm.status.ready_transition.0),
         printable_status: to_algo_printable(vm.status.printable_status),
-        start_failure_consecutive: vm.status.start_failure.map_or(0, |f| f.consecutive_fail_count),
+        start_failure_consecutive: vm
+            .status
+            .start_failure
+            .map_or(0, |f| f.consecutive_fail_count),
         revision: vm.meta.labels.get(REVISION_LABEL).cloned(),
         vmi,
     }
 }
 
 pub fn sync(world: &mut World, key: &ObjectKey) {
-    let Some(pool) = world.informer(InformerId::VirtController).pools.get(key).cloned() else {
+    let Some(pool) = world
+        .informer(InformerId::VirtController)
+        .pools
+        .get(key)
+        .cloned()
+    else {
         world.pool_state.expectations.remove(key);
         world.pool_state.revisions.remove(key);
         return;
@@ -319,7 +352,10 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     let observation = observe(world, &pool);
     let actions = {
         let streams = world.streams;
-        let rng = world.rngs.entry("pool-controller").or_insert_with(|| streams.stream("pool-controller"));
+        let rng = world
+            .rngs
+            .entry("pool-controller")
+            .or_insert_with(|| streams.stream("pool-controller"));
         world.algorithm.reconcile(&observation, rng)
     };
     if let Some(failure) = world.algorithm.failure() {
@@ -340,7 +376,12 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
 
 /// Perform one action; false if the API write failed (the sync is then retried
 /// rate-limited and ReplicaFailure is set, as `execute` returns the error).
-fn apply_action(world: &mut World, pool: &VirtualMachinePool, observation: &Observation, action: Action) -> bool {
+fn apply_action(
+    world: &mut World,
+    pool: &VirtualMachinePool,
+    observation: &Observation,
+    action: Action,
+) -> bool {
     let key = pool.meta.key();
     let namespace = pool.meta.namespace.clone();
     let now = world.now();
@@ -351,7 +392,12 @@ fn apply_action(world: &mut World, pool: &VirtualMachinePool, observation: &Obse
                 vm.meta.owner_references.retain(|r| r.uid != pool.meta.uid);
                 vm.meta.finalizers.retain(|f| f != POOL_FINALIZER);
             });
-            world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulRelease", format!("Released VM {name}: its labels no longer match the selector"));
+            world.record(
+                "VirtualMachinePool",
+                &pool.meta.name,
+                "SuccessfulRelease",
+                format!("Released VM {name}: its labels no longer match the selector"),
+            );
             true
         }
         Action::AddPoolFinalizer => {
@@ -363,13 +409,18 @@ fn apply_action(world: &mut World, pool: &VirtualMachinePool, observation: &Obse
             true
         }
         Action::RemovePoolFinalizer => {
-            let _ = world.store.modify::<VirtualMachinePool>(&key, |p| p.meta.finalizers.retain(|f| f != POOL_FINALIZER));
+            let _ = world.store.modify::<VirtualMachinePool>(&key, |p| {
+                p.meta.finalizers.retain(|f| f != POOL_FINALIZER)
+            });
             true
         }
         Action::CreateRevision { name } => {
             let revisions = world.pool_state.revisions.entry(key).or_default();
             if !revisions.iter().any(|r| r.name == name) {
-                revisions.push(algo::RevisionView { name, template: observation.pool.template.clone() });
+                revisions.push(algo::RevisionView {
+                    name,
+                    template: observation.pool.template.clone(),
+                });
             }
             true
         }
@@ -379,42 +430,81 @@ fn apply_action(world: &mut World, pool: &VirtualMachinePool, observation: &Obse
             }
             true
         }
-        Action::CreateVm { index, name, revision } => {
+        Action::CreateVm {
+            index,
+            name,
+            revision,
+        } => {
             let vm = indexed_vm(pool, index, &name, &revision);
-            let expectation = world.pool_state.expectations.entry(key.clone()).or_default();
+            let expectation = world
+                .pool_state
+                .expectations
+                .entry(key.clone())
+                .or_default();
             expectation.adds += 1;
             expectation.set_at = now;
             match world.store.create(vm, now) {
                 Ok(_) => {
                     world.pool_state.created_total += 1;
-                    world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulCreate", format!("Created VM {namespace}/{name}"));
+                    world.record(
+                        "VirtualMachinePool",
+                        &pool.meta.name,
+                        "SuccessfulCreate",
+                        format!("Created VM {namespace}/{name}"),
+                    );
                     true
                 }
                 Err(error) => {
                     if let Some(e) = world.pool_state.expectations.get_mut(&key) {
                         e.adds -= 1;
                     }
-                    world.record("VirtualMachinePool", &pool.meta.name, "FailedCreate", format!("Error creating VM {name}: {error}"));
+                    world.record(
+                        "VirtualMachinePool",
+                        &pool.meta.name,
+                        "FailedCreate",
+                        format!("Error creating VM {name}: {error}"),
+                    );
                     false
                 }
             }
         }
-        Action::DeleteVm { name, reason, preserve_state, foreground: _ } => {
+        Action::DeleteVm {
+            name,
+            reason,
+            preserve_state,
+            foreground: _,
+        } => {
             let vm_key = ObjectKey::new(&namespace, &name);
-            let Some(vm) = world.informer(InformerId::VirtController).vms.get(&vm_key).cloned() else {
+            let Some(vm) = world
+                .informer(InformerId::VirtController)
+                .vms
+                .get(&vm_key)
+                .cloned()
+            else {
                 return true;
             };
             if preserve_state {
                 release_volumes(world, &vm);
             }
-            let expectation = world.pool_state.expectations.entry(key.clone()).or_default();
+            let expectation = world
+                .pool_state
+                .expectations
+                .entry(key.clone())
+                .or_default();
             expectation.deletes.insert(vm.meta.uid.clone());
             expectation.set_at = now;
             match world.store.delete::<VirtualMachine>(&vm_key, None, now) {
                 Ok(()) => {
                     // `statePreservationCleanupforVM`: the pool's finalizer goes at once.
-                    let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| vm.meta.finalizers.retain(|f| f != POOL_FINALIZER));
-                    world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulDelete", format!("Deleted VM {namespace}/{name} ({})", reason.as_str()));
+                    let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| {
+                        vm.meta.finalizers.retain(|f| f != POOL_FINALIZER)
+                    });
+                    world.record(
+                        "VirtualMachinePool",
+                        &pool.meta.name,
+                        "SuccessfulDelete",
+                        format!("Deleted VM {namespace}/{name} ({})", reason.as_str()),
+                    );
                     true
                 }
                 Err(_) => {
@@ -425,14 +515,24 @@ fn apply_action(world: &mut World, pool: &VirtualMachinePool, observation: &Obse
                 }
             }
         }
-        Action::FinalizeVm { name, preserve_state } => {
+        Action::FinalizeVm {
+            name,
+            preserve_state,
+        } => {
             let vm_key = ObjectKey::new(&namespace, &name);
             if preserve_state {
-                if let Some(vm) = world.informer(InformerId::VirtController).vms.get(&vm_key).cloned() {
+                if let Some(vm) = world
+                    .informer(InformerId::VirtController)
+                    .vms
+                    .get(&vm_key)
+                    .cloned()
+                {
                     release_volumes(world, &vm);
                 }
             }
-            let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| vm.meta.finalizers.retain(|f| f != POOL_FINALIZER));
+            let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| {
+                vm.meta.finalizers.retain(|f| f != POOL_FINALIZER)
+            });
             true
         }
         Action::UpdateVm { name, revision } => {
@@ -445,20 +545,36 @@ fn apply_action(world: &mut World, pool: &VirtualMachinePool, observation: &Obse
                 vm.meta.annotations = updated.meta.annotations.clone();
                 vm.meta.generation += 1;
             });
-            world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulUpdate", format!("Updated VM {namespace}/{name} to revision {revision}"));
+            world.record(
+                "VirtualMachinePool",
+                &pool.meta.name,
+                "SuccessfulUpdate",
+                format!("Updated VM {namespace}/{name} to revision {revision}"),
+            );
             true
         }
         Action::RestartVm { name } => {
             let vmi_key = ObjectKey::new(&namespace, &name);
-            let _ = world.store.delete::<VirtualMachineInstance>(&vmi_key, None, now);
-            world.record("VirtualMachinePool", &pool.meta.name, "SuccessfulRestart", format!("Restarted VM {namespace}/{name} to apply the new template"));
+            let _ = world
+                .store
+                .delete::<VirtualMachineInstance>(&vmi_key, None, now);
+            world.record(
+                "VirtualMachinePool",
+                &pool.meta.name,
+                "SuccessfulRestart",
+                format!("Restarted VM {namespace}/{name} to apply the new template"),
+            );
             true
         }
         Action::PatchVmiRevision { name, revision } => {
             let vmi_key = ObjectKey::new(&namespace, &name);
-            let _ = world.store.modify::<VirtualMachineInstance>(&vmi_key, |vmi| {
-                vmi.meta.labels.insert(REVISION_LABEL.into(), revision.clone());
-            });
+            let _ = world
+                .store
+                .modify::<VirtualMachineInstance>(&vmi_key, |vmi| {
+                    vmi.meta
+                        .labels
+                        .insert(REVISION_LABEL.into(), revision.clone());
+                });
             true
         }
         Action::RequeueAfter { delay_ms } => {
@@ -473,13 +589,20 @@ fn apply_action(world: &mut World, pool: &VirtualMachinePool, observation: &Obse
 fn release_volumes(world: &mut World, vm: &VirtualMachine) {
     for template in &vm.spec.data_volume_templates {
         let key = ObjectKey::new(&vm.meta.namespace, &template.name);
-        let _ = world.store.modify::<DataVolume>(&key, |dv| dv.meta.owner_references.retain(|r| r.uid != vm.meta.uid));
+        let _ = world.store.modify::<DataVolume>(&key, |dv| {
+            dv.meta.owner_references.retain(|r| r.uid != vm.meta.uid)
+        });
     }
 }
 
 /// `indexVMSpec`: the pool's VM template with the index applied to DataVolume names,
 /// the volumes that use them, and (with `nameGeneration`) Secret and ConfigMap refs.
-pub fn indexed_vm(pool: &VirtualMachinePool, index: u32, name: &str, revision: &str) -> VirtualMachine {
+pub fn indexed_vm(
+    pool: &VirtualMachinePool,
+    index: u32,
+    name: &str,
+    revision: &str,
+) -> VirtualMachine {
     let template = &pool.spec.template;
     let mut spec = template.spec.clone();
     let mut renamed: BTreeMap<String, String> = BTreeMap::new();
@@ -494,15 +617,25 @@ pub fn indexed_vm(pool: &VirtualMachinePool, index: u32, name: &str, revision: &
     };
     for volume in &mut spec.template.spec.volumes {
         match &mut volume.source {
-            VolumeSource::DataVolume { name } | VolumeSource::PersistentVolumeClaim { claim_name: name } => {
+            VolumeSource::DataVolume { name }
+            | VolumeSource::PersistentVolumeClaim { claim_name: name } => {
                 if let Some(new_name) = renamed.get(name.as_str()) {
                     *name = new_name.clone();
                 }
             }
-            VolumeSource::CloudInitNoCloud { user_data_secret, network_data_secret }
-            | VolumeSource::CloudInitConfigDrive { user_data_secret, network_data_secret } => {
+            VolumeSource::CloudInitNoCloud {
+                user_data_secret,
+                network_data_secret,
+            }
+            | VolumeSource::CloudInitConfigDrive {
+                user_data_secret,
+                network_data_secret,
+            } => {
                 if pool.spec.append_index_to_secret_refs {
-                    for secret in [user_data_secret, network_data_secret].into_iter().flatten() {
+                    for secret in [user_data_secret, network_data_secret]
+                        .into_iter()
+                        .flatten()
+                    {
                         suffix(secret);
                     }
                 }
@@ -523,7 +656,9 @@ pub fn indexed_vm(pool: &VirtualMachinePool, index: u32, name: &str, revision: &
     let mut labels = template.labels.clone();
     labels.insert(REVISION_LABEL.into(), revision.to_string());
     // The VMI carries the revision too, so `isOutdatedVMI` can compare them.
-    spec.template.labels.insert(REVISION_LABEL.into(), revision.to_string());
+    spec.template
+        .labels
+        .insert(REVISION_LABEL.into(), revision.to_string());
     VirtualMachine {
         meta: ObjectMeta {
             labels,
@@ -541,27 +676,57 @@ pub fn indexed_vm(pool: &VirtualMachinePool, index: u32, name: &str, revision: &
 }
 
 /// `updateStatus`: from the VM list as observed before this round's actions.
-fn update_status(world: &mut World, pool: &VirtualMachinePool, observation: &Observation, failed: bool) {
+fn update_status(
+    world: &mut World,
+    pool: &VirtualMachinePool,
+    observation: &Observation,
+    failed: bool,
+) {
     let owned: Vec<&algo::VmView> = observation
         .vms
         .iter()
-        .filter(|vm| vm.is_controlled_by(&pool.meta.uid) && observation.pool.selector.matches(&vm.labels))
+        .filter(|vm| {
+            vm.is_controlled_by(&pool.meta.uid) && observation.pool.selector.matches(&vm.labels)
+        })
         .collect();
     let replicas = owned.len() as i32;
     let ready = owned.iter().filter(|vm| vm.ready).count() as i32;
     let selector = pool.spec.selector.to_selector_string();
     let now = world.now();
     let paused = pool.spec.paused;
-    let _ = world.store.modify::<VirtualMachinePool>(&pool.meta.key(), |p| {
-        p.status.replicas = replicas;
-        p.status.ready_replicas = ready;
-        p.status.label_selector = selector;
-        set_condition(&mut p.status.conditions, "ReplicaFailure", failed, "FailedCreate", "an API write of the last reconcile failed", now);
-        set_condition(&mut p.status.conditions, "ReplicaPaused", paused, "Paused", "the pool is paused", now);
-    });
+    let _ = world
+        .store
+        .modify::<VirtualMachinePool>(&pool.meta.key(), |p| {
+            p.status.replicas = replicas;
+            p.status.ready_replicas = ready;
+            p.status.label_selector = selector;
+            set_condition(
+                &mut p.status.conditions,
+                "ReplicaFailure",
+                failed,
+                "FailedCreate",
+                "an API write of the last reconcile failed",
+                now,
+            );
+            set_condition(
+                &mut p.status.conditions,
+                "ReplicaPaused",
+                paused,
+                "Paused",
+                "the pool is paused",
+                now,
+            );
+        });
 }
 
-fn set_condition(conditions: &mut Vec<Condition>, kind: &str, present: bool, reason: &str, message: &str, now: SimTime) {
+fn set_condition(
+    conditions: &mut Vec<Condition>,
+    kind: &str,
+    present: bool,
+    reason: &str,
+    message: &str,
+    now: SimTime,
+) {
     let existing = conditions.iter().position(|c| c.kind == kind);
     match (existing, present) {
         (None, true) => conditions.push(Condition {

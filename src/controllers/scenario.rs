@@ -6,7 +6,12 @@ use crate::cluster::world::{ClusterAction, NodeTarget, World};
 use crate::controllers::{kubelet, node};
 
 pub fn perform(world: &mut World, action: ClusterAction) {
-    world.record("Scenario", &action_object(&action), action_reason(&action), action.label());
+    world.record(
+        "Scenario",
+        &action_object(&action),
+        action_reason(&action),
+        action.label(),
+    );
     let now = world.now();
     match action {
         ClusterAction::Scale { pool, replicas } => {
@@ -21,26 +26,43 @@ pub fn perform(world: &mut World, action: ClusterAction) {
         ClusterAction::Apply(object) => apply_object(world, *object),
         ClusterAction::Patch(object, fields) => patch_object(world, *object, &fields),
         ClusterAction::Delete { kind, name } => {
-            let namespace = if kind.is_namespaced() { world.namespace().to_string() } else { String::new() };
+            let namespace = if kind.is_namespaced() {
+                world.namespace().to_string()
+            } else {
+                String::new()
+            };
             let key = ObjectKey::new(&namespace, &name);
             let _ = match kind {
-                Kind::VirtualMachinePool => world.store.delete::<VirtualMachinePool>(&key, None, now),
+                Kind::VirtualMachinePool => {
+                    world.store.delete::<VirtualMachinePool>(&key, None, now)
+                }
                 Kind::VirtualMachine => world.store.delete::<VirtualMachine>(&key, None, now),
-                Kind::VirtualMachineInstance => world.store.delete::<VirtualMachineInstance>(&key, None, now),
+                Kind::VirtualMachineInstance => world
+                    .store
+                    .delete::<VirtualMachineInstance>(&key, None, now),
                 Kind::Pod => world.store.delete::<Pod>(&key, None, now),
                 Kind::Node => {
                     let result = world.store.delete::<Node>(&key, None, now);
-                    world.enqueue(crate::cluster::world::ControllerId::KubevirtNode, key.clone());
+                    world.enqueue(
+                        crate::cluster::world::ControllerId::KubevirtNode,
+                        key.clone(),
+                    );
                     result
                 }
                 Kind::DataVolume => world.store.delete::<DataVolume>(&key, None, now),
-                Kind::PersistentVolumeClaim => world.store.delete::<PersistentVolumeClaim>(&key, None, now),
-                Kind::HorizontalPodAutoscaler => world.store.delete::<HorizontalPodAutoscaler>(&key, None, now),
+                Kind::PersistentVolumeClaim => {
+                    world.store.delete::<PersistentVolumeClaim>(&key, None, now)
+                }
+                Kind::HorizontalPodAutoscaler => world
+                    .store
+                    .delete::<HorizontalPodAutoscaler>(&key, None, now),
                 Kind::Service => world.store.delete::<Service>(&key, None, now),
                 Kind::Secret => world.store.delete::<Secret>(&key, None, now),
                 Kind::ConfigMap => world.store.delete::<ConfigMap>(&key, None, now),
                 Kind::StorageClass => world.store.delete::<StorageClass>(&key, None, now),
-                Kind::VolumeSnapshotClass => world.store.delete::<VolumeSnapshotClass>(&key, None, now),
+                Kind::VolumeSnapshotClass => {
+                    world.store.delete::<VolumeSnapshotClass>(&key, None, now)
+                }
             };
         }
         ClusterAction::PartitionNode(target) => {
@@ -114,10 +136,15 @@ pub fn perform(world: &mut World, action: ClusterAction) {
         ClusterAction::DetachVm { vm } => {
             let key = ObjectKey::new(world.namespace(), &vm);
             let _ = world.store.modify::<VirtualMachine>(&key, |vm| {
-                vm.meta.owner_references.retain(|r| r.kind != Kind::VirtualMachinePool);
+                vm.meta
+                    .owner_references
+                    .retain(|r| r.kind != Kind::VirtualMachinePool);
             });
         }
-        ClusterAction::SetLoad { cores, ramp_over_ms } => {
+        ClusterAction::SetLoad {
+            cores,
+            ramp_over_ms,
+        } => {
             world.load.set_from(now, cores, ramp_over_ms);
         }
     }
@@ -165,11 +192,18 @@ fn resolve_node(world: &mut World, target: &NodeTarget) -> Option<String> {
         NodeTarget::Node(name) => Some(name.clone()),
         NodeTarget::NodeOf(vm) => {
             let key = ObjectKey::new(world.namespace(), vm);
-            let node = world.store.get::<VirtualMachineInstance>(&key).and_then(|vmi| vmi.status.node_name.clone());
+            let node = world
+                .store
+                .get::<VirtualMachineInstance>(&key)
+                .and_then(|vmi| vmi.status.node_name.clone());
             if node.is_none() {
-                let message = format!("VM {vm} has no instance on a node at this time; the event does nothing");
+                let message = format!(
+                    "VM {vm} has no instance on a node at this time; the event does nothing"
+                );
                 world.record("Scenario", vm, "NodeOfUnresolved", message.clone());
-                world.warnings.push(format!("at {}: {message}", world.now()));
+                world
+                    .warnings
+                    .push(format!("at {}: {message}", world.now()));
             }
             node
         }
@@ -184,45 +218,83 @@ pub fn apply_object(world: &mut World, object: Object) {
             let key = $o.meta.key();
             if world.store.get::<$ty>(&key).is_some() {
                 let new = $o;
-                let _ = world.store.modify::<$ty>(&key, |current| $update(current, new));
+                let _ = world
+                    .store
+                    .modify::<$ty>(&key, |current| $update(current, new));
             } else {
                 let _ = world.store.create($o, now);
             }
         }};
     }
     match object {
-        Object::Pool(o) => upsert!(VirtualMachinePool, o, |c: &mut VirtualMachinePool, n: VirtualMachinePool| {
-            if c.spec != n.spec {
-                c.spec = n.spec;
-                c.meta.generation += 1;
+        Object::Pool(o) => upsert!(
+            VirtualMachinePool,
+            o,
+            |c: &mut VirtualMachinePool, n: VirtualMachinePool| {
+                if c.spec != n.spec {
+                    c.spec = n.spec;
+                    c.meta.generation += 1;
+                }
+                c.meta.labels = n.meta.labels;
             }
-            c.meta.labels = n.meta.labels;
-        }),
-        Object::Vm(o) => upsert!(VirtualMachine, o, |c: &mut VirtualMachine, n: VirtualMachine| c.spec = n.spec),
-        Object::Vmi(o) => upsert!(VirtualMachineInstance, o, |c: &mut VirtualMachineInstance, n: VirtualMachineInstance| c.spec = n.spec),
+        ),
+        Object::Vm(o) => upsert!(
+            VirtualMachine,
+            o,
+            |c: &mut VirtualMachine, n: VirtualMachine| c.spec = n.spec
+        ),
+        Object::Vmi(o) => upsert!(
+            VirtualMachineInstance,
+            o,
+            |c: &mut VirtualMachineInstance, n: VirtualMachineInstance| c.spec = n.spec
+        ),
         Object::Pod(o) => upsert!(Pod, o, |c: &mut Pod, n: Pod| c.meta.labels = n.meta.labels),
         Object::Node(o) => upsert!(Node, o, |c: &mut Node, n: Node| {
             c.meta.labels = n.meta.labels;
             c.unschedulable = n.unschedulable;
         }),
-        Object::DataVolume(o) => upsert!(DataVolume, o, |c: &mut DataVolume, n: DataVolume| c.spec = n.spec),
-        Object::Pvc(o) => upsert!(PersistentVolumeClaim, o, |c: &mut PersistentVolumeClaim, n: PersistentVolumeClaim| c.meta.labels = n.meta.labels),
+        Object::DataVolume(o) => upsert!(DataVolume, o, |c: &mut DataVolume, n: DataVolume| c
+            .spec =
+            n.spec),
+        Object::Pvc(o) => upsert!(
+            PersistentVolumeClaim,
+            o,
+            |c: &mut PersistentVolumeClaim, n: PersistentVolumeClaim| c.meta.labels = n.meta.labels
+        ),
         Object::Service(o) => upsert!(Service, o, |c: &mut Service, n: Service| {
             c.selector = n.selector;
             c.ports = n.ports;
         }),
         Object::Secret(o) => upsert!(Secret, o, |c: &mut Secret, n: Secret| c.keys = n.keys),
-        Object::ConfigMap(o) => upsert!(ConfigMap, o, |c: &mut ConfigMap, n: ConfigMap| c.keys = n.keys),
-        Object::StorageClass(o) => upsert!(StorageClass, o, |c: &mut StorageClass, n: StorageClass| c.meta.annotations = n.meta.annotations),
-        Object::SnapshotClass(o) => upsert!(VolumeSnapshotClass, o, |c: &mut VolumeSnapshotClass, n: VolumeSnapshotClass| c.driver = n.driver),
-        Object::Hpa(o) => upsert!(HorizontalPodAutoscaler, o, |c: &mut HorizontalPodAutoscaler, n: HorizontalPodAutoscaler| c.spec = n.spec),
+        Object::ConfigMap(o) => upsert!(ConfigMap, o, |c: &mut ConfigMap, n: ConfigMap| c.keys =
+            n.keys),
+        Object::StorageClass(o) => {
+            upsert!(StorageClass, o, |c: &mut StorageClass, n: StorageClass| c
+                .meta
+                .annotations =
+                n.meta.annotations)
+        }
+        Object::SnapshotClass(o) => upsert!(
+            VolumeSnapshotClass,
+            o,
+            |c: &mut VolumeSnapshotClass, n: VolumeSnapshotClass| c.driver = n.driver
+        ),
+        Object::Hpa(o) => upsert!(
+            HorizontalPodAutoscaler,
+            o,
+            |c: &mut HorizontalPodAutoscaler, n: HorizontalPodAutoscaler| c.spec = n.spec
+        ),
     }
 }
 
 /// A merge patch, resolved at load time into the full patched object and the
 /// top-level fields it sets: only those fields are copied.
 fn patch_object(world: &mut World, patched: Object, fields: &[String]) {
-    let has = |f: &str| fields.iter().any(|x| x == f || x.starts_with(&format!("{f}.")));
+    let has = |f: &str| {
+        fields
+            .iter()
+            .any(|x| x == f || x.starts_with(&format!("{f}.")))
+    };
     match patched {
         Object::Pool(new) => {
             let key = new.meta.key();
@@ -251,7 +323,8 @@ fn patch_object(world: &mut World, patched: Object, fields: &[String]) {
                 }
                 if has("spec.nameGeneration") {
                     c.spec.append_index_to_secret_refs = new.spec.append_index_to_secret_refs;
-                    c.spec.append_index_to_config_map_refs = new.spec.append_index_to_config_map_refs;
+                    c.spec.append_index_to_config_map_refs =
+                        new.spec.append_index_to_config_map_refs;
                 }
                 if c.spec != before {
                     c.meta.generation += 1;

@@ -22,11 +22,16 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     let (candidates, reasons) = feasible_nodes(objects, &pod);
     if candidates.is_empty() {
         let total = objects.nodes.len();
-        let mut summary: Vec<String> = reasons.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
+        let mut summary: Vec<String> = reasons
+            .iter()
+            .map(|(reason, count)| format!("{count} {reason}"))
+            .collect();
         summary.sort();
         let message = format!("0/{total} nodes are available: {}.", summary.join(", "));
         let was_unschedulable = pod.unschedulable;
-        let _ = world.store.modify::<Pod>(key, |pod| pod.unschedulable = true);
+        let _ = world
+            .store
+            .modify::<Pod>(key, |pod| pod.unschedulable = true);
         if !was_unschedulable {
             world.record("Pod", &pod.meta.name, "FailedScheduling", message);
         }
@@ -36,7 +41,11 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     }
     let scores = score(objects, &pod, &candidates);
     let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);
-    let top: Vec<&String> = scores.iter().filter(|(_, s)| *s == best).map(|(n, _)| n).collect();
+    let top: Vec<&String> = scores
+        .iter()
+        .filter(|(_, s)| *s == best)
+        .map(|(n, _)| n)
+        .collect();
     let pick = world.rng("scheduler").random_range(0..top.len());
     let node = top[pick].clone();
     bind(world, &pod, &node);
@@ -52,13 +61,20 @@ fn bind(world: &mut World, pod: &Pod, node: &str) {
     // (`volume.kubernetes.io/selected-node`).
     for claim in &pod.claim_refs {
         let claim_key = ObjectKey::new(&pod.meta.namespace, claim);
-        let _ = world.store.modify::<PersistentVolumeClaim>(&claim_key, |pvc| {
-            if pvc.phase == PvcPhase::Pending && pvc.selected_node.is_none() {
-                pvc.selected_node = Some(node.to_string());
-            }
-        });
+        let _ = world
+            .store
+            .modify::<PersistentVolumeClaim>(&claim_key, |pvc| {
+                if pvc.phase == PvcPhase::Pending && pvc.selected_node.is_none() {
+                    pvc.selected_node = Some(node.to_string());
+                }
+            });
     }
-    world.record("Pod", &pod.meta.name, "Scheduled", format!("Successfully assigned {key} to {node}"));
+    world.record(
+        "Pod",
+        &pod.meta.name,
+        "Scheduled",
+        format!("Successfully assigned {key} to {node}"),
+    );
 }
 
 /// Requests of pods bound to each node and not terminated.
@@ -84,7 +100,9 @@ fn feasible_nodes(objects: &ObjectSet, pod: &Pod) -> (Vec<String>, BTreeMap<Stri
     for claim in &pod.claim_refs {
         let claim_key = ObjectKey::new(&pod.meta.namespace, claim);
         let Some(pvc) = objects.pvcs.get(&claim_key) else {
-            *reasons.entry(format!("persistentvolumeclaim \"{claim}\" not found")).or_default() += objects.nodes.len();
+            *reasons
+                .entry(format!("persistentvolumeclaim \"{claim}\" not found"))
+                .or_default() += objects.nodes.len();
             return (feasible, reasons);
         };
         let wait_for_consumer = pvc
@@ -93,7 +111,9 @@ fn feasible_nodes(objects: &ObjectSet, pod: &Pod) -> (Vec<String>, BTreeMap<Stri
             .and_then(|sc| objects.storage_classes.get(&ObjectKey::cluster(sc)))
             .is_some_and(|sc| sc.volume_binding_mode == VolumeBindingMode::WaitForFirstConsumer);
         if pvc.phase != PvcPhase::Bound && !wait_for_consumer {
-            *reasons.entry("pod has unbound immediate PersistentVolumeClaims".into()).or_default() += objects.nodes.len();
+            *reasons
+                .entry("pod has unbound immediate PersistentVolumeClaims".into())
+                .or_default() += objects.nodes.len();
             return (feasible, reasons);
         }
     }
@@ -104,13 +124,21 @@ fn feasible_nodes(objects: &ObjectSet, pod: &Pod) -> (Vec<String>, BTreeMap<Stri
             Some("node(s) were unschedulable".to_string())
         } else if let Some(taint) = untolerated_taint(node, pod) {
             Some(format!("node(s) had untolerated taint {{{taint}: }}"))
-        } else if !pod.node_selector.iter().all(|(k, v)| node.meta.labels.get(k) == Some(v)) {
+        } else if !pod
+            .node_selector
+            .iter()
+            .all(|(k, v)| node.meta.labels.get(k) == Some(v))
+        {
             Some("node(s) didn't match Pod's node affinity/selector".to_string())
         } else {
-            let used = usage.get(node.meta.name.as_str()).copied().unwrap_or_default();
+            let used = usage
+                .get(node.meta.name.as_str())
+                .copied()
+                .unwrap_or_default();
             if used.cpu_milli + pod.requests.cpu_milli > node.allocatable.cpu_milli {
                 Some("Insufficient cpu".to_string())
-            } else if used.memory_bytes + pod.requests.memory_bytes > node.allocatable.memory_bytes {
+            } else if used.memory_bytes + pod.requests.memory_bytes > node.allocatable.memory_bytes
+            {
                 Some("Insufficient memory".to_string())
             } else if used.pods + 1 > node.allocatable.pods {
                 Some("Too many pods".to_string())
@@ -137,8 +165,17 @@ fn untolerated_taint(node: &Node, pod: &Pod) -> Option<String> {
         .cloned()
         .collect();
     if node.ready != ConditionStatus::True {
-        let key = if node.ready == ConditionStatus::Unknown { TAINT_UNREACHABLE } else { TAINT_NOT_READY };
-        taints.push(Taint { key: key.into(), value: String::new(), effect: TaintEffect::NoSchedule, time_added: node.ready_transition });
+        let key = if node.ready == ConditionStatus::Unknown {
+            TAINT_UNREACHABLE
+        } else {
+            TAINT_NOT_READY
+        };
+        taints.push(Taint {
+            key: key.into(),
+            value: String::new(),
+            effect: TaintEffect::NoSchedule,
+            time_added: node.ready_transition,
+        });
     }
     taints
         .into_iter()
@@ -159,13 +196,18 @@ fn score(objects: &ObjectSet, pod: &Pod, candidates: &[String]) -> Vec<(String, 
     if !selectors.is_empty() {
         for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
             if let Some(node) = other.node_name.as_deref() {
-                if !other.is_terminated() && selectors.iter().any(|s| s.matches(&other.meta.labels)) {
+                if !other.is_terminated() && selectors.iter().any(|s| s.matches(&other.meta.labels))
+                {
                     *spread_counts.entry(node).or_default() += 1;
                 }
             }
         }
     }
-    let max_count = candidates.iter().map(|n| spread_counts.get(n.as_str()).copied().unwrap_or(0)).max().unwrap_or(0);
+    let max_count = candidates
+        .iter()
+        .map(|n| spread_counts.get(n.as_str()).copied().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
     candidates
         .iter()
         .map(|name| {
@@ -178,9 +220,15 @@ fn score(objects: &ObjectSet, pod: &Pod, candidates: &[String]) -> Vec<(String, 
                     ((capacity - used - request).max(0) * 100) / capacity
                 }
             };
-            let least_allocated = (free(used.cpu_milli, pod.requests.cpu_milli, node.allocatable.cpu_milli)
-                + free(used.memory_bytes, pod.requests.memory_bytes, node.allocatable.memory_bytes))
-                / 2;
+            let least_allocated = (free(
+                used.cpu_milli,
+                pod.requests.cpu_milli,
+                node.allocatable.cpu_milli,
+            ) + free(
+                used.memory_bytes,
+                pod.requests.memory_bytes,
+                node.allocatable.memory_bytes,
+            )) / 2;
             let spread = if max_count == 0 {
                 100
             } else {

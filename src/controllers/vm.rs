@@ -1,6 +1,9 @@
 //! The VirtualMachine controller (`pkg/virt-controller/watch/vm/vm.go`): creates each
 //! VM's DataVolumes, starts and stops its VMI by run strategy with the start backoff,
 //! and publishes `printableStatus`, `created` and `ready`.
+// Match arms follow upstream's case order; folding the inner `if`s into guards would
+// hide which case a branch handles.
+#![allow(clippy::collapsible_match)]
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
@@ -63,7 +66,9 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         }
     }
     if start_failure != vm.status.start_failure {
-        let _ = world.store.modify::<VirtualMachine>(key, |vm| vm.status.start_failure = start_failure);
+        let _ = world
+            .store
+            .modify::<VirtualMachine>(key, |vm| vm.status.start_failure = start_failure);
     }
 
     // Run strategy (`vm.go`, `syncRunStrategy`).
@@ -84,14 +89,17 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
                 delete_vmi(world, &vm, vmi, "Restarting");
             }
         }
-        (None, RunStrategy::Always | RunStrategy::RerunOnFailure)
-        | (None, RunStrategy::Once)
+        (None, RunStrategy::Always | RunStrategy::RerunOnFailure) | (None, RunStrategy::Once)
             if strategy != RunStrategy::Once || !vm.status.created_once() =>
         {
             if volumes_ready && !volume_error {
                 match start_failure {
                     Some(failure) if failure.retry_after > now => {
-                        world.enqueue_after(ControllerId::Vm, key.clone(), failure.retry_after.since(now));
+                        world.enqueue_after(
+                            ControllerId::Vm,
+                            key.clone(),
+                            failure.retry_after.since(now),
+                        );
                     }
                     _ => create_vmi(world, &vm),
                 }
@@ -131,7 +139,11 @@ fn sync_data_volumes(world: &mut World, vm: &VirtualMachine) -> (bool, bool) {
     let mut error = false;
     for template in &vm.spec.data_volume_templates {
         let key = ObjectKey::new(&vm.meta.namespace, &template.name);
-        let existing = world.informer(InformerId::VirtController).data_volumes.get(&key).cloned();
+        let existing = world
+            .informer(InformerId::VirtController)
+            .data_volumes
+            .get(&key)
+            .cloned();
         match existing {
             Some(dv) => {
                 ready &= dv.phase.lets_vm_start();
@@ -181,7 +193,10 @@ fn create_vmi(world: &mut World, vm: &VirtualMachine) {
             "VirtualMachine",
             &vm.meta.name,
             "SuccessfulCreate",
-            format!("Started the virtual machine by creating the new virtual machine instance {}", vm.meta.name),
+            format!(
+                "Started the virtual machine by creating the new virtual machine instance {}",
+                vm.meta.name
+            ),
         ),
         Err(_) => {
             // The old VMI is still being removed: retry when its deletion arrives.
@@ -192,12 +207,19 @@ fn create_vmi(world: &mut World, vm: &VirtualMachine) {
 
 fn delete_vmi(world: &mut World, vm: &VirtualMachine, vmi: &VirtualMachineInstance, why: &str) {
     let now = world.now();
-    if world.store.delete::<VirtualMachineInstance>(&vmi.meta.key(), None, now).is_ok() {
+    if world
+        .store
+        .delete::<VirtualMachineInstance>(&vmi.meta.key(), None, now)
+        .is_ok()
+    {
         world.record(
             "VirtualMachine",
             &vm.meta.name,
             "SuccessfulDelete",
-            format!("{why}: deleted the virtual machine instance {}", vmi.meta.uid),
+            format!(
+                "{why}: deleted the virtual machine instance {}",
+                vmi.meta.uid
+            ),
         );
     }
 }

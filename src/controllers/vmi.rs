@@ -34,7 +34,12 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         if let Some(pod) = &pod {
             if !pod.meta.is_deleting() {
                 let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
-                world.record("VirtualMachineInstance", &vmi.meta.name, "SuccessfulDelete", format!("Deleted virtual machine pod {}", pod.meta.name));
+                world.record(
+                    "VirtualMachineInstance",
+                    &vmi.meta.name,
+                    "SuccessfulDelete",
+                    format!("Deleted virtual machine pod {}", pod.meta.name),
+                );
             }
         }
     }
@@ -52,13 +57,22 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         (None, VmiPhase::Scheduling | VmiPhase::Scheduled | VmiPhase::Running) => {
             // `lifecycle.go`: the pod vanished under a live VMI.
             phase = VmiPhase::Failed;
-            world.record("VirtualMachineInstance", &vmi.meta.name, "FailedPodGone", "virt-launcher pod is gone; the VMI is failed");
+            world.record(
+                "VirtualMachineInstance",
+                &vmi.meta.name,
+                "FailedPodGone",
+                "virt-launcher pod is gone; the VMI is failed",
+            );
         }
         (Some(pod), VmiPhase::Scheduling | VmiPhase::Scheduled | VmiPhase::Running) => {
             unschedulable = pod.unschedulable;
             if pod.phase == PodPhase::Failed || pod.phase == PodPhase::Succeeded {
                 phase = VmiPhase::Failed;
-            } else if phase == VmiPhase::Scheduling && pod.phase == PodPhase::Running && pod.ready && !pod.meta.is_deleting() {
+            } else if phase == VmiPhase::Scheduling
+                && pod.phase == PodPhase::Running
+                && pod.ready
+                && !pod.meta.is_deleting()
+            {
                 phase = VmiPhase::Scheduled;
                 node_name = pod.node_name.clone();
             }
@@ -107,7 +121,11 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
 }
 
 /// `syncReadyConditionFromPod`.
-fn ready_condition(vmi: &VirtualMachineInstance, phase: VmiPhase, pod: Option<&Pod>) -> (bool, Option<String>) {
+fn ready_condition(
+    vmi: &VirtualMachineInstance,
+    phase: VmiPhase,
+    pod: Option<&Pod>,
+) -> (bool, Option<String>) {
     let Some(pod) = pod else {
         return (false, Some(REASON_POD_NOT_EXISTS.into()));
     };
@@ -127,15 +145,18 @@ fn ready_condition(vmi: &VirtualMachineInstance, phase: VmiPhase, pod: Option<&P
 /// The CPU request of a launcher pod: the VMI's own, else vCPUs / cpuAllocationRatio
 /// (`services/renderresources.go`, `WithoutDedicatedCPU`).
 pub fn launcher_cpu_request_milli(spec: &VmiSpec, cpu_allocation_ratio: u32) -> i64 {
-    spec.cpu_request_milli
-        .unwrap_or_else(|| i64::from(spec.vcpus.max(1)) * 1000 / i64::from(cpu_allocation_ratio.max(1)))
+    spec.cpu_request_milli.unwrap_or_else(|| {
+        i64::from(spec.vcpus.max(1)) * 1000 / i64::from(cpu_allocation_ratio.max(1))
+    })
 }
 
 fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
     let suffix: String = {
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
         let rng = world.rng("launcher-pod-names");
-        (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+        (0..5)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect()
     };
     let name = format!("{}{suffix}", launcher_pod_prefix(&vmi.meta.name));
     let mut labels = vmi.meta.labels.clone();
@@ -197,6 +218,11 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
     };
     let now = world.now();
     if world.store.create(pod, now).is_ok() {
-        world.record("VirtualMachineInstance", &vmi.meta.name, "SuccessfulCreate", format!("Created virtual machine pod {name}"));
+        world.record(
+            "VirtualMachineInstance",
+            &vmi.meta.name,
+            "SuccessfulCreate",
+            format!("Created virtual machine pod {name}"),
+        );
     }
 }

@@ -125,7 +125,9 @@ pub fn timeseries_csv(rows: &[Sample]) -> String {
             r.overshoot,
             r.pvcs_bound,
             opt(r.cpu_utilization_pct),
-            format!("{:.3}", r.load_cores).trim_end_matches('0').trim_end_matches('.'),
+            format!("{:.3}", r.load_cores)
+                .trim_end_matches('0')
+                .trim_end_matches('.'),
         );
     }
     out
@@ -135,7 +137,9 @@ fn format_time_s(ms: u64) -> String {
     if ms % 1000 == 0 {
         (ms / 1000).to_string()
     } else {
-        format!("{}.{:03}", ms / 1000, ms % 1000).trim_end_matches('0').to_string()
+        format!("{}.{:03}", ms / 1000, ms % 1000)
+            .trim_end_matches('0')
+            .to_string()
     }
 }
 
@@ -143,7 +147,13 @@ pub fn events_csv(world: &World) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["time_s", "kind", "object", "reason", "message"])?;
     for row in &world.events.rows {
-        writer.write_record([format_time_s(row.time.0).as_str(), &row.kind, &row.object, &row.reason, &row.message])?;
+        writer.write_record([
+            format_time_s(row.time.0).as_str(),
+            &row.kind,
+            &row.object,
+            &row.reason,
+            &row.message,
+        ])?;
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
@@ -162,14 +172,21 @@ pub fn plot_annotations(world: &World, hpa_target_pct: Option<f64>) -> PlotAnnot
             continue;
         }
         let label = action.label();
-        let key = label.split_once(' ').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+        let key = label
+            .split_once(' ')
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default();
         match action {
             A::PartitionNode(_) => open.push((key, t, "partition")),
             A::CrashNode(_) => open.push((key, t, "crash")),
             A::HealNode(_) | A::RecoverNode(_) => {
                 if let Some(i) = open.iter().position(|(k, _, _)| *k == key) {
                     let (k, start, what) = open.remove(i);
-                    intervals.push(Interval { start_s: start, end_s: t, label: format!("{what} {k}") });
+                    intervals.push(Interval {
+                        start_s: start,
+                        end_s: t,
+                        label: format!("{what} {k}"),
+                    });
                 }
             }
             _ => {}
@@ -177,19 +194,33 @@ pub fn plot_annotations(world: &World, hpa_target_pct: Option<f64>) -> PlotAnnot
         events.push(EventMarker { time_s: t, label });
     }
     for (k, start, what) in open {
-        intervals.push(Interval { start_s: start, end_s, label: format!("{what} {k}") });
+        intervals.push(Interval {
+            start_s: start,
+            end_s,
+            label: format!("{what} {k}"),
+        });
     }
-    PlotAnnotations { title: Some(world.scenario_name.clone()), hpa_target_pct, intervals, events }
+    PlotAnnotations {
+        title: Some(world.scenario_name.clone()),
+        hpa_target_pct,
+        intervals,
+        events,
+    }
 }
 
 pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
-    let column = |name: &str, f: &dyn Fn(&Sample) -> Option<f64>| Series { name: name.into(), values: rows.iter().map(f).collect() };
+    let column = |name: &str, f: &dyn Fn(&Sample) -> Option<f64>| Series {
+        name: name.into(),
+        values: rows.iter().map(f).collect(),
+    };
     PlotInput {
         title: annotations.title.clone().unwrap_or_default(),
         time_s: rows.iter().map(|r| r.time.as_secs_f64()).collect(),
         series: vec![
             column("desired_replicas", &|r| Some(r.desired_replicas as f64)),
-            column("hpa_desired_replicas", &|r| r.hpa_desired_replicas.map(|v| v as f64)),
+            column("hpa_desired_replicas", &|r| {
+                r.hpa_desired_replicas.map(|v| v as f64)
+            }),
             column("vms_total", &|r| Some(r.vms_total as f64)),
             column("vms_ready", &|r| Some(r.vms_ready as f64)),
             column("vmis_running", &|r| Some(r.vmis_running as f64)),
@@ -197,7 +228,9 @@ pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
             column("guests_running", &|r| Some(r.guests_running as f64)),
             column("overshoot", &|r| Some(r.overshoot as f64)),
             column("pvcs_bound", &|r| Some(r.pvcs_bound as f64)),
-            column("cpu_utilization_pct", &|r| r.cpu_utilization_pct.map(|v| v as f64)),
+            column("cpu_utilization_pct", &|r| {
+                r.cpu_utilization_pct.map(|v| v as f64)
+            }),
         ],
         events: annotations.events.clone(),
         intervals: annotations.intervals.clone(),
@@ -208,7 +241,10 @@ pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot render the plot: {0}")]
     Plot(#[from] plot::PlotError),
     #[error("cannot encode: {0}")]
@@ -216,15 +252,24 @@ pub enum WriteError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io { path: path.to_path_buf(), source }
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Write a directory of files whole: build `<dir>.tmp-<pid>` and rename it over `dir`
 /// (an existing run directory is replaced whole).
-pub fn write_dir_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<(), WriteError>) -> Result<(), WriteError> {
+pub fn write_dir_atomically(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
     let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
@@ -251,19 +296,36 @@ pub fn write_file(dir: &Path, name: &str, contents: &[u8]) -> Result<(), WriteEr
 }
 
 /// Write every output of a finished run into `dir`.
-pub fn write_run(dir: &Path, world: &World, summary: &Summary, hpa_target_pct: Option<f64>) -> Result<(), WriteError> {
+pub fn write_run(
+    dir: &Path,
+    world: &World,
+    summary: &Summary,
+    hpa_target_pct: Option<f64>,
+) -> Result<(), WriteError> {
     let annotations = plot_annotations(world, hpa_target_pct);
     let timeseries = timeseries_csv(&world.samples.rows);
     let events = events_csv(world).map_err(|e| WriteError::Encode(e.to_string()))?;
-    let summary_json = serde_json::to_string_pretty(summary).map_err(|e| WriteError::Encode(e.to_string()))? + "\n";
-    let annotations_json = serde_json::to_string_pretty(&annotations).map_err(|e| WriteError::Encode(e.to_string()))? + "\n";
+    let summary_json = serde_json::to_string_pretty(summary)
+        .map_err(|e| WriteError::Encode(e.to_string()))?
+        + "\n";
+    let annotations_json = serde_json::to_string_pretty(&annotations)
+        .map_err(|e| WriteError::Encode(e.to_string()))?
+        + "\n";
     let input = plot_input(&world.samples.rows, &annotations);
     write_dir_atomically(dir, |staging| {
         write_file(staging, "timeseries.csv", timeseries.as_bytes())?;
         write_file(staging, "events.csv", events.as_bytes())?;
         write_file(staging, "summary.json", summary_json.as_bytes())?;
-        write_file(staging, plot::PLOT_ANNOTATIONS_FILE_NAME, annotations_json.as_bytes())?;
-        plot::render_replicas(&input, &staging.join("replicas.svg"), &staging.join("replicas.png"))?;
+        write_file(
+            staging,
+            plot::PLOT_ANNOTATIONS_FILE_NAME,
+            annotations_json.as_bytes(),
+        )?;
+        plot::render_replicas(
+            &input,
+            &staging.join("replicas.svg"),
+            &staging.join("replicas.png"),
+        )?;
         Ok(())
     })
 }

@@ -22,7 +22,13 @@ pub struct EventLog {
 
 impl EventLog {
     pub fn push(&mut self, time: SimTime, kind: &str, object: &str, reason: &str, message: String) {
-        self.rows.push(EventRow { time, kind: kind.into(), object: object.into(), reason: reason.into(), message });
+        self.rows.push(EventRow {
+            time,
+            kind: kind.into(),
+            object: object.into(),
+            reason: reason.into(),
+            message,
+        });
     }
 }
 
@@ -59,14 +65,23 @@ pub fn take_sample(world: &World) -> Sample {
     let desired_replicas: i64 = pools.iter().map(|p| i64::from(p.spec.replicas)).sum();
     let (mut vms_total, mut vms_ready, mut vmis_running, mut vmis_unknown) = (0, 0, 0, 0);
     for vm in objects.vms.values() {
-        let owned = vm.meta.controller_ref().is_some_and(|r| pool_uids.contains(r.uid.as_str()));
+        let owned = vm
+            .meta
+            .controller_ref()
+            .is_some_and(|r| pool_uids.contains(r.uid.as_str()));
         if owned {
             vms_total += 1;
             if vm.status.ready {
                 vms_ready += 1;
             }
         }
-        if !owned && vm.status.created_by_pool.as_deref().is_none_or(|p| !pool_names.contains(p)) {
+        if !owned
+            && vm
+                .status
+                .created_by_pool
+                .as_deref()
+                .is_none_or(|p| !pool_names.contains(p))
+        {
             continue;
         }
         if !owned {
@@ -97,22 +112,34 @@ pub fn take_sample(world: &World) -> Sample {
         .count() as i64;
     let dv_names: BTreeSet<&str> = pools
         .iter()
-        .flat_map(|p| p.spec.template.spec.data_volume_templates.iter().map(|t| t.name.as_str()))
+        .flat_map(|p| {
+            p.spec
+                .template
+                .spec
+                .data_volume_templates
+                .iter()
+                .map(|t| t.name.as_str())
+        })
         .collect();
     let pvcs_bound = objects
         .pvcs
         .values()
         .filter(|pvc| pvc.phase == PvcPhase::Bound && pvc.populated)
         .filter(|pvc| {
-            pvc.meta
-                .name
-                .rsplit_once('-')
-                .is_some_and(|(base, index)| dv_names.contains(base) && index.parse::<u32>().is_ok())
+            pvc.meta.name.rsplit_once('-').is_some_and(|(base, index)| {
+                dv_names.contains(base) && index.parse::<u32>().is_ok()
+            })
         })
         .count() as i64;
     let hpas: Vec<&HorizontalPodAutoscaler> = objects.hpas.values().collect();
-    let hpa_desired_replicas = (!hpas.is_empty()).then(|| hpas.iter().map(|h| i64::from(h.status.desired_replicas)).sum());
-    let cpu_utilization_pct = hpas.iter().find_map(|h| crate::controllers::metrics::observed_utilization_pct(h));
+    let hpa_desired_replicas = (!hpas.is_empty()).then(|| {
+        hpas.iter()
+            .map(|h| i64::from(h.status.desired_replicas))
+            .sum()
+    });
+    let cpu_utilization_pct = hpas
+        .iter()
+        .find_map(|h| crate::controllers::metrics::observed_utilization_pct(h));
     Sample {
         time: world.now(),
         desired_replicas,
