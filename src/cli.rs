@@ -52,6 +52,16 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Monte-Carlo over seeds: one row per seed, percentiles, band plot.
+    Sweep(crate::analysis::cli::SweepArgs),
+    /// Combine the shard folders of `sweep --shard` into the files of one sweep.
+    Merge(crate::analysis::cli::MergeArgs),
+    /// The same scenario under several algorithms, side by side.
+    Compare(crate::analysis::cli::CompareArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions { shell: clap_complete::Shell },
+    /// Print the JSON Schema (draft 2020-12) of the scenario format.
+    Schema,
 }
 
 /// What a command ends with.
@@ -113,6 +123,11 @@ pub fn run(cli: Cli) -> Outcome {
             timeseries_csv,
             out,
         } => plot(&timeseries_csv, out.as_deref()),
+        Command::Sweep(args) => crate::analysis::cli::sweep_command(args),
+        Command::Merge(args) => crate::analysis::cli::merge_command(args),
+        Command::Compare(args) => crate::analysis::cli::compare_command(args),
+        Command::Completions { shell } => crate::analysis::cli::completions_command(shell),
+        Command::Schema => crate::analysis::cli::schema_command(),
     }
 }
 
@@ -177,34 +192,7 @@ pub fn run_one(path: &Path, options: &RunOptions, out: &Path, quiet: bool, json:
 }
 
 fn print_summary(summary: &Summary, dir: &Path) {
-    println!(
-        "scenario   {}  (algorithm {}, seed {})",
-        summary.scenario, summary.algorithm, summary.seed
-    );
-    println!(
-        "simulated  {} s in {} events",
-        summary.duration_s, summary.events_processed
-    );
-    println!(
-        "desired    {} at the end; ready {}",
-        summary.final_desired_replicas, summary.final_vms_ready
-    );
-    println!(
-        "guests     at most {} running; max overshoot {} ({} VM-minutes)",
-        summary.max_guests_running, summary.max_overshoot, summary.overshoot_vm_minutes
-    );
-    println!(
-        "VMs        {} created; {} minutes with fewer ready than desired",
-        summary.vms_created, summary.minutes_under_ready
-    );
-    for e in &summary.expectations {
-        println!(
-            "expect     {} {}",
-            if e.passed { "PASS" } else { "FAIL" },
-            e.description
-        );
-    }
-    println!("outputs    {}", dir.display());
+    crate::analysis::cli::print_run_summary(summary, dir);
 }
 
 fn plot(csv: &Path, out: Option<&Path>) -> Outcome {

@@ -2,6 +2,7 @@
 //! behaviour on a Kubernetes cluster. See ARCHITECTURE.md for the code map.
 
 pub mod algorithm;
+pub mod analysis;
 pub mod api;
 pub mod check;
 pub mod cli;

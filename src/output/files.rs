@@ -47,11 +47,32 @@ pub struct Summary {
     /// Minutes with fewer ready VMs than desired.
     pub minutes_under_ready: f64,
     pub vms_created: u64,
+    /// Seconds from the first failure event of the run (`partitionNode`, `crashNode`,
+    /// `killGuest`, `fenceNode`, `detachVm`) until readiness is back: the first sample
+    /// with `vms_ready >= desired_replicas` after readiness fell below desired at or
+    /// after the failure; 0 when it never fell. Absent when the run has no failure
+    /// event, or readiness is not back by the end of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_s: Option<f64>,
     pub warnings: Vec<String>,
     pub expectations: Vec<ExpectationResult>,
 }
 
 impl Summary {
+    /// Every numeric metric, in the fixed column order of `sweep.csv` and `compare.csv`.
+    pub const NUMERIC_METRICS: &'static [&'static str] = &[
+        "duration_s",
+        "events_processed",
+        "max_overshoot",
+        "max_guests_running",
+        "final_desired_replicas",
+        "final_vms_ready",
+        "overshoot_vm_minutes",
+        "minutes_under_ready",
+        "vms_created",
+        "recovery_s",
+    ];
+
     /// A numeric summary metric by name, for `expect` blocks and comparisons.
     pub fn metric(&self, name: &str) -> Option<f64> {
         Some(match name {
@@ -64,6 +85,7 @@ impl Summary {
             "overshoot_vm_minutes" => self.overshoot_vm_minutes,
             "minutes_under_ready" => self.minutes_under_ready,
             "vms_created" => self.vms_created as f64,
+            "recovery_s" => self.recovery_s?,
             _ => return None,
         })
     }
@@ -94,9 +116,47 @@ pub fn summarize(world: &World, algorithm: &str, seed: u64) -> Summary {
         overshoot_vm_minutes: round3(overshoot_ms / 60_000.0),
         minutes_under_ready: round3(under_ready_ms / 60_000.0),
         vms_created: world.pool_state.created_total,
+        recovery_s: first_failure_s(world).and_then(|failure_s| recovery_s(rows, failure_s)),
         warnings: world.warnings().to_vec(),
         expectations: Vec::new(),
     }
+}
+
+/// The time of the first failure event the run reaches, in seconds.
+fn first_failure_s(world: &World) -> Option<f64> {
+    use crate::cluster::world::ClusterAction as A;
+    world
+        .actions
+        .iter()
+        .filter(|(at, _)| *at <= world.duration)
+        .find(|(_, action)| {
+            matches!(
+                action,
+                A::PartitionNode(_)
+                    | A::CrashNode(_)
+                    | A::FenceNode(_)
+                    | A::KillGuest { .. }
+                    | A::DetachVm { .. }
+            )
+        })
+        .map(|(at, _)| at.as_secs_f64())
+}
+
+/// See [`Summary::recovery_s`]. Readiness lags a failure (the node controller's grace
+/// period, a guest's restart), so the clock stops only once readiness has fallen and
+/// come back, not at the first sample after the failure.
+fn recovery_s(rows: &[Sample], failure_s: f64) -> Option<f64> {
+    let after: Vec<&Sample> = rows
+        .iter()
+        .filter(|r| r.time.as_secs_f64() >= failure_s)
+        .collect();
+    let Some(dip) = after.iter().position(|r| r.vms_ready < r.desired_replicas) else {
+        return Some(0.0);
+    };
+    after[dip..]
+        .iter()
+        .find(|r| r.vms_ready >= r.desired_replicas)
+        .map(|r| round3(r.time.as_secs_f64() - failure_s))
 }
 
 fn round3(x: f64) -> f64 {

@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod diag;
 pub mod manifest;
+pub mod schema;
 pub mod spec;
 pub mod yaml;
 

@@ -1,0 +1,361 @@
+//! The bodies of `poolsim sweep`, `merge`, `compare`, `completions` and `schema`, and
+//! the run summary table; `crate::cli` only declares the subcommands and calls these.
+
+use super::compare::{self, CompareData};
+use super::sweep::{self, Shard, SweepData};
+use super::table::{colours_wanted, RowStatus, Table};
+use super::{default_jobs, run_seeds, seed_range, Progress};
+use crate::cli::Outcome;
+use crate::output::files::Summary;
+use crate::sim::{self, Prepared};
+use std::path::{Path, PathBuf};
+
+/// `poolsim sweep`.
+#[derive(clap::Args, Debug)]
+pub struct SweepArgs {
+    pub scenario: PathBuf,
+    /// How many seeds: `scenario seed + 0 .. + N-1` (or from --seed-start).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
+    /// The first seed; default the scenario's `spec.seed`.
+    #[arg(long)]
+    pub seed_start: Option<u64>,
+    /// Worker threads; default the available parallelism. Outputs do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..4096))]
+    pub jobs: Option<u64>,
+    /// Run only shard I of N (seeds whose index is I mod N); `/N` takes I from
+    /// $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). Combine with `poolsim merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    #[arg(long)]
+    pub algorithm: Option<String>,
+    #[arg(long, default_value = "output")]
+    pub out: PathBuf,
+    /// Print nothing on success.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the percentile table as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `poolsim merge`.
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Shard folders, or folders holding them (e.g. output/NAME/sweep-shards).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    #[arg(long, default_value = "output")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub quiet: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `poolsim compare`.
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    pub scenario: PathBuf,
+    /// Algorithms to compare, comma-separated (see `poolsim algorithms`).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub algorithms: Vec<String>,
+    /// Seeds per algorithm: `scenario seed + 0 .. + N-1` (or from --seed-start).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
+    #[arg(long)]
+    pub seed_start: Option<u64>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..4096))]
+    pub jobs: Option<u64>,
+    /// The algorithm the others are gated against; default the first of --algorithms.
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// METRIC[:MARGIN],.. : exit 1 when a candidate's p50 is worse than the baseline's
+    /// by more than MARGIN (a number, or a percentage of the baseline like 10%).
+    #[arg(long, value_name = "METRIC[:MARGIN],..")]
+    pub fail_if_worse: Option<String>,
+    #[arg(long, default_value = "output")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the table (and gate checks) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn invalid(message: impl std::fmt::Display) -> Outcome {
+    eprintln!("error: {message}");
+    Outcome::Invalid
+}
+
+fn prepare(path: &Path, quiet: bool) -> Result<Prepared, Outcome> {
+    match sim::prepare(path) {
+        Ok(prepared) => {
+            if !quiet {
+                for warning in &prepared.warnings {
+                    eprintln!("{warning}");
+                }
+            }
+            Ok(prepared)
+        }
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                eprintln!("{d}");
+            }
+            Err(Outcome::Invalid)
+        }
+    }
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+pub fn sweep_command(args: SweepArgs) -> Outcome {
+    let shard = match &args.shard {
+        Some(spec) => {
+            let env = std::env::var(sweep::SHARD_INDEX_ENV).ok();
+            match Shard::parse(spec, env.as_deref()) {
+                Ok(shard) => Some(shard),
+                Err(message) => return invalid(message),
+            }
+        }
+        None => None,
+    };
+    let prepared = match prepare(&args.scenario, args.quiet) {
+        Ok(prepared) => prepared,
+        Err(outcome) => return outcome,
+    };
+    let algorithm = args
+        .algorithm
+        .clone()
+        .unwrap_or_else(|| prepared.scenario.algorithm.clone());
+    if let Err(message) = crate::algorithm::resolve(&algorithm) {
+        return invalid(format!("--algorithm: {message}"));
+    }
+    let seed_start = args.seed_start.unwrap_or(prepared.scenario.seed);
+    let all_seeds = match seed_range(seed_start, args.seeds) {
+        Ok(seeds) => seeds,
+        Err(message) => return invalid(message),
+    };
+    let seeds = shard.map_or_else(|| all_seeds.clone(), |shard| shard.select(&all_seeds));
+    let jobs = args.jobs.map_or_else(default_jobs, |j| j as usize);
+    let progress = Progress::new("sweep", seeds.len(), args.quiet || args.json);
+    let results = match run_seeds(&prepared, Some(&algorithm), &seeds, jobs, &progress) {
+        Ok(results) => results,
+        Err(message) => return invalid(format!("{}: {message}", args.scenario.display())),
+    };
+    let data = SweepData {
+        scenario: prepared.scenario.name.clone(),
+        algorithm,
+        seed_start,
+        seed_count: args.seeds,
+        results,
+    };
+    let scenario_dir = args.out.join(&data.scenario);
+    match shard {
+        Some(shard) => {
+            let dir = scenario_dir.join("sweep-shards").join(shard.name());
+            if let Err(e) = sweep::write_shard(&dir, &data, shard) {
+                return invalid(e);
+            }
+            report_sweep(&data, &dir, args.quiet, args.json);
+        }
+        None => {
+            let dir = scenario_dir.join("sweep");
+            if let Err(e) = sweep::write_sweep(&dir, &data) {
+                return invalid(e);
+            }
+            report_sweep(&data, &dir, args.quiet, args.json);
+        }
+    }
+    Outcome::Success
+}
+
+fn report_sweep(data: &SweepData, dir: &Path, quiet: bool, json: bool) {
+    let table = sweep::percentile_table(&data.results.runs);
+    if json {
+        print_json(&serde_json::json!({
+            "scenario": data.scenario,
+            "algorithm": data.algorithm,
+            "seeds": data.results.runs.iter().map(|run| run.seed).collect::<Vec<_>>(),
+            "table": table.to_json(),
+        }));
+    } else if !quiet {
+        println!(
+            "{}: {} over {} seed(s)",
+            data.scenario,
+            data.algorithm,
+            data.results.runs.len()
+        );
+        print!("{}", table.render(colours_wanted()));
+        println!("outputs {}", dir.display());
+    }
+}
+
+pub fn merge_command(args: MergeArgs) -> Outcome {
+    let data = match sweep::find_shard_dirs(&args.dirs).and_then(|dirs| sweep::merge_shards(&dirs))
+    {
+        Ok(data) => data,
+        Err(message) => return invalid(message),
+    };
+    let dir = args.out.join(&data.scenario).join("sweep");
+    if let Err(e) = sweep::write_sweep(&dir, &data) {
+        return invalid(e);
+    }
+    report_sweep(&data, &dir, args.quiet, args.json);
+    Outcome::Success
+}
+
+pub fn compare_command(args: CompareArgs) -> Outcome {
+    let mut algorithms: Vec<String> = Vec::new();
+    for name in args.algorithms.iter().map(|a| a.trim()) {
+        if name.is_empty() {
+            return invalid("--algorithms: an empty name; write A,B[,..]");
+        }
+        if algorithms.iter().any(|a| a == name) {
+            return invalid(format!("--algorithms: {name:?} is named twice"));
+        }
+        if let Err(message) = crate::algorithm::resolve(name) {
+            return invalid(format!("--algorithms: {message}"));
+        }
+        algorithms.push(name.to_string());
+    }
+    let baseline = args
+        .baseline
+        .clone()
+        .unwrap_or_else(|| algorithms[0].clone());
+    if !algorithms.contains(&baseline) {
+        return invalid(format!(
+            "--baseline {baseline:?} is not one of --algorithms ({})",
+            algorithms.join(", ")
+        ));
+    }
+    let rules = match args.fail_if_worse.as_deref().map(compare::parse_gate) {
+        Some(Ok(rules)) => rules,
+        Some(Err(message)) => return invalid(message),
+        None => Vec::new(),
+    };
+    let prepared = match prepare(&args.scenario, args.quiet) {
+        Ok(prepared) => prepared,
+        Err(outcome) => return outcome,
+    };
+    let seeds = match seed_range(args.seed_start.unwrap_or(prepared.scenario.seed), args.seeds) {
+        Ok(seeds) => seeds,
+        Err(message) => return invalid(message),
+    };
+    let jobs = args.jobs.map_or_else(default_jobs, |j| j as usize);
+    let progress = Progress::new(
+        "compare",
+        seeds.len() * algorithms.len(),
+        args.quiet || args.json,
+    );
+    let mut data = CompareData {
+        scenario: prepared.scenario.name.clone(),
+        seeds: seeds.clone(),
+        algorithms: Vec::new(),
+    };
+    for name in &algorithms {
+        match run_seeds(&prepared, Some(name), &seeds, jobs, &progress) {
+            Ok(runs) => data.algorithms.push((name.clone(), runs)),
+            Err(message) => {
+                return invalid(format!("{} ({name}): {message}", args.scenario.display()))
+            }
+        }
+    }
+    let checks = compare::evaluate_gate(&data, &baseline, &rules);
+    let dir = args.out.join(&data.scenario).join("compare");
+    if let Err(e) = compare::write_compare(&dir, &data, &checks) {
+        return invalid(e);
+    }
+    if args.json {
+        print_json(&compare::comparison_json(&data, &checks));
+    } else {
+        let colours = colours_wanted();
+        let failures = checks.iter().filter(|c| !c.passed);
+        if !args.quiet {
+            println!(
+                "{}: {} algorithm(s), {} seed(s) each",
+                data.scenario,
+                algorithms.len(),
+                seeds.len()
+            );
+            print!("{}", compare::comparison_table(&data).render(colours));
+            if !checks.is_empty() {
+                print!("{}", compare::gate_table(&checks).render(colours));
+            }
+            println!("outputs {}", dir.display());
+        } else {
+            // Even when quiet, a failed gate says why on stderr.
+            for check in failures {
+                eprintln!(
+                    "FAIL {} {} {} > limit {} (baseline {} {})",
+                    check.candidate,
+                    check.metric,
+                    compare::describe_value(check.candidate_value),
+                    compare::describe_value(check.limit),
+                    check.baseline,
+                    compare::describe_value(check.baseline_value)
+                );
+            }
+        }
+    }
+    if checks.iter().all(|c| c.passed) {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    }
+}
+
+/// `poolsim completions SHELL`.
+pub fn completions_command(shell: clap_complete::Shell) -> Outcome {
+    use clap::CommandFactory;
+    let mut command = crate::cli::Cli::command();
+    clap_complete::generate(shell, &mut command, "poolsim", &mut std::io::stdout());
+    Outcome::Success
+}
+
+/// `poolsim schema`.
+pub fn schema_command() -> Outcome {
+    print_json(&crate::scenario::schema::scenario_schema());
+    Outcome::Success
+}
+
+/// The summary `poolsim run` prints: an aligned two-column table of what `summary.json`
+/// holds, then one line per expectation (green PASS / red FAIL on a terminal).
+pub fn summary_table(summary: &Summary, dir: &Path) -> Table {
+    let mut table = Table::new(&["field", "value"]);
+    let mut row = |name: &str, value: String| table.push(RowStatus::Plain, vec![name.into(), value]);
+    row("scenario", summary.scenario.clone());
+    row("algorithm", summary.algorithm.clone());
+    row("seed", summary.seed.to_string());
+    for name in Summary::NUMERIC_METRICS {
+        row(
+            name,
+            summary
+                .metric(name)
+                .map(super::table::format_number)
+                .unwrap_or_default(),
+        );
+    }
+    for e in &summary.expectations {
+        table.push(
+            if e.passed {
+                RowStatus::Pass
+            } else {
+                RowStatus::Fail
+            },
+            vec![
+                if e.passed { "PASS" } else { "FAIL" }.into(),
+                e.description.clone(),
+            ],
+        );
+    }
+    table.push(RowStatus::Plain, vec!["outputs".into(), dir.display().to_string()]);
+    table
+}
+
+/// Prints [`summary_table`].
+pub fn print_run_summary(summary: &Summary, dir: &Path) {
+    print!("{}", summary_table(summary, dir).render(colours_wanted()));
+}
