@@ -140,9 +140,14 @@ pub fn evaluate_gate(data: &CompareData, baseline: &str, rules: &[GateRule]) -> 
         for rule in rules {
             let baseline_value = p50_of(baseline_runs, &rule.metric);
             let candidate_value = p50_of(runs, &rule.metric);
-            let limit = baseline_value.map(|base| match rule.margin {
-                Margin::Absolute(margin) => base + margin,
-                Margin::Relative(fraction) => base + base.abs() * fraction,
+            // Rounded to a millionth, as the metrics are, so the table shows `28.234`
+            // rather than binary noise.
+            let limit = baseline_value.map(|base| {
+                let limit = match rule.margin {
+                    Margin::Absolute(margin) => base + margin,
+                    Margin::Relative(fraction) => base + base.abs() * fraction,
+                };
+                (limit * 1e6).round() / 1e6
             });
             // Absent means "never recovered" (or no failure at all, for both sides
             // alike): worse than any value, equal to another absence.
