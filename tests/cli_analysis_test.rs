@@ -19,7 +19,10 @@ fn completions_are_printed_for_every_shell() {
         let output = poolsim(&["completions", shell]);
         assert!(output.status.success(), "{shell}");
         let script = String::from_utf8_lossy(&output.stdout);
-        assert!(script.contains("sweep") && script.contains("compare"), "{shell}");
+        assert!(
+            script.contains("sweep") && script.contains("compare"),
+            "{shell}"
+        );
     }
     assert_eq!(poolsim(&["completions", "tcsh"]).status.code(), Some(2));
 }
@@ -35,13 +38,24 @@ fn run_prints_an_aligned_table_without_colours_when_piped() {
     ]);
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(!text.contains('\x1b'), "no ANSI codes when stdout is not a terminal");
-    let value_column = |line: &str| line.find(|c: char| c.is_whitespace()).map(|end| {
-        end + line[end..].find(|c: char| !c.is_whitespace()).unwrap_or(0)
-    });
+    assert!(
+        !text.contains('\x1b'),
+        "no ANSI codes when stdout is not a terminal"
+    );
+    let value_column = |line: &str| {
+        line.find(|c: char| c.is_whitespace())
+            .map(|end| end + line[end..].find(|c: char| !c.is_whitespace()).unwrap_or(0))
+    };
     let first = text.lines().find(|l| l.starts_with("scenario")).unwrap();
-    let metric = text.lines().find(|l| l.starts_with("max_overshoot")).unwrap();
-    assert_eq!(value_column(first), value_column(metric), "aligned:\n{text}");
+    let metric = text
+        .lines()
+        .find(|l| l.starts_with("max_overshoot"))
+        .unwrap();
+    assert_eq!(
+        value_column(first),
+        value_column(metric),
+        "aligned:\n{text}"
+    );
     assert!(text.contains("recovery_s"));
     assert!(text.lines().any(|l| l.starts_with("PASS")));
 

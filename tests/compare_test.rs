@@ -37,16 +37,22 @@ fn vmirs_overshoots_where_the_pool_does_not() {
         "--out",
         tmp.path().to_str().unwrap(),
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let table = &json["table"];
     assert_eq!(table.as_array().unwrap().len(), 2, "one row per algorithm");
     assert!(
-        column(table, "kubevirt-vmirs", "max_overshoot") > column(table, "kubevirt-pool", "max_overshoot")
+        column(table, "kubevirt-vmirs", "max_overshoot")
+            > column(table, "kubevirt-pool", "max_overshoot")
     );
     // The pool keeps its maximum and pays in readiness: it recovers only after the heal.
     assert!(
-        column(table, "kubevirt-pool", "recovery_s") > column(table, "kubevirt-vmirs", "recovery_s")
+        column(table, "kubevirt-pool", "recovery_s")
+            > column(table, "kubevirt-vmirs", "recovery_s")
     );
 
     let dir = tmp.path().join(NAME).join("compare");
@@ -75,7 +81,11 @@ fn several_seeds_give_a_distribution_per_algorithm() {
         "--out",
         tmp.path().to_str().unwrap(),
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let statistics: Vec<&str> = json["table"]
         .as_array()
@@ -109,7 +119,10 @@ fn the_gate_fails_a_worse_candidate_with_a_line_saying_why() {
         .lines()
         .find(|line| line.starts_with("FAIL"))
         .unwrap_or_else(|| panic!("no FAIL line in\n{stdout}"));
-    assert!(fail.contains("kubevirt-vmirs") && fail.contains("max_overshoot"), "{fail}");
+    assert!(
+        fail.contains("kubevirt-vmirs") && fail.contains("max_overshoot"),
+        "{fail}"
+    );
     // Fewer minutes under ready than the baseline: that rule passes.
     assert!(stdout
         .lines()
@@ -137,9 +150,24 @@ fn bad_comparisons_are_invalid_input_and_write_nothing() {
     for args in [
         vec!["--algorithms", "kubevirt-pool,no-such-algorithm"],
         vec!["--algorithms", "kubevirt-pool,kubevirt-pool"],
-        vec!["--algorithms", "kubevirt-pool", "--baseline", "kubevirt-vmirs"],
-        vec!["--algorithms", "kubevirt-pool", "--fail-if-worse", "speed:1"],
-        vec!["--algorithms", "kubevirt-pool", "--fail-if-worse", "max_overshoot:-2"],
+        vec![
+            "--algorithms",
+            "kubevirt-pool",
+            "--baseline",
+            "kubevirt-vmirs",
+        ],
+        vec![
+            "--algorithms",
+            "kubevirt-pool",
+            "--fail-if-worse",
+            "speed:1",
+        ],
+        vec![
+            "--algorithms",
+            "kubevirt-pool",
+            "--fail-if-worse",
+            "max_overshoot:-2",
+        ],
     ] {
         let mut full = vec!["compare", SCENARIO, "--out", out];
         full.extend(&args);

@@ -55,7 +55,13 @@ fn threads_and_shards_give_the_same_bytes() {
     let names: Vec<&str> = reference.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["band.csv", "band.png", "band.svg", "percentiles.csv", "sweep.csv"]
+        [
+            "band.csv",
+            "band.png",
+            "band.svg",
+            "percentiles.csv",
+            "sweep.csv"
+        ]
     );
 
     // sweep.csv: a header and one row per seed, seeds from the scenario's seed (7).
@@ -63,7 +69,10 @@ fn threads_and_shards_give_the_same_bytes() {
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("seed,duration_s,events_processed,max_overshoot"));
     assert!(lines[0].ends_with(",recovery_s"));
-    let seeds: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+    let seeds: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
     assert_eq!(seeds, ["7", "8", "9", "10"]);
 
     let shards = tmp.path().join("shards");
@@ -79,7 +88,11 @@ fn threads_and_shards_give_the_same_bytes() {
         "--out",
         merged.to_str().unwrap(),
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(reference, files_of(&merged.join(NAME).join("sweep")));
 
     // The band plot files are real pictures.
@@ -93,21 +106,36 @@ fn threads_and_shards_give_the_same_bytes() {
 fn the_shard_index_can_come_from_the_indexed_job() {
     let tmp = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_poolsim"))
-        .args(["sweep", SCENARIO, "--seeds", "3", "--shard", "/3", "--quiet", "--out"])
+        .args([
+            "sweep", SCENARIO, "--seeds", "3", "--shard", "/3", "--quiet", "--out",
+        ])
         .arg(tmp.path())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("JOB_COMPLETION_INDEX", "2")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let dir = tmp.path().join(NAME).join("sweep-shards").join("shard-2-of-3");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = tmp
+        .path()
+        .join(NAME)
+        .join("sweep-shards")
+        .join("shard-2-of-3");
     let rows = std::fs::read_to_string(dir.join("sweep.shard-2-of-3.csv")).unwrap();
     assert_eq!(rows.lines().count(), 2, "one seed: index 2 of 0..3");
     assert!(rows.lines().nth(1).unwrap().starts_with("9,"));
 
     // A merge with a shard missing is invalid input, and writes nothing.
     let out = tmp.path().join("merged");
-    let output = poolsim(&["merge", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let output = poolsim(&[
+        "merge",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("missing shard(s) 0, 1 of 3"));
     assert!(!out.exists());
@@ -128,9 +156,19 @@ fn bad_shards_are_invalid_input_and_write_nothing() {
             tmp.path().to_str().unwrap(),
         ]);
         assert_eq!(output.status.code(), Some(2), "--shard {spec}");
-        assert!(String::from_utf8_lossy(&output.stderr).contains("--shard"), "{spec}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("--shard"),
+            "{spec}"
+        );
     }
-    let output = poolsim(&["sweep", SCENARIO, "--seeds", "0", "--out", tmp.path().to_str().unwrap()]);
+    let output = poolsim(&[
+        "sweep",
+        SCENARIO,
+        "--seeds",
+        "0",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }

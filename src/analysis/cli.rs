@@ -108,7 +108,10 @@ fn prepare(path: &Path, quiet: bool) -> Result<Prepared, Outcome> {
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }
 
 pub fn sweep_command(args: SweepArgs) -> Outcome {
@@ -240,7 +243,10 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
         Ok(prepared) => prepared,
         Err(outcome) => return outcome,
     };
-    let seeds = match seed_range(args.seed_start.unwrap_or(prepared.scenario.seed), args.seeds) {
+    let seeds = match seed_range(
+        args.seed_start.unwrap_or(prepared.scenario.seed),
+        args.seeds,
+    ) {
         Ok(seeds) => seeds,
         Err(message) => return invalid(message),
     };
@@ -325,7 +331,8 @@ pub fn schema_command() -> Outcome {
 /// holds, then one line per expectation (green PASS / red FAIL on a terminal).
 pub fn summary_table(summary: &Summary, dir: &Path) -> Table {
     let mut table = Table::new(&["field", "value"]);
-    let mut row = |name: &str, value: String| table.push(RowStatus::Plain, vec![name.into(), value]);
+    let mut row =
+        |name: &str, value: String| table.push(RowStatus::Plain, vec![name.into(), value]);
     row("scenario", summary.scenario.clone());
     row("algorithm", summary.algorithm.clone());
     row("seed", summary.seed.to_string());
@@ -351,7 +358,10 @@ pub fn summary_table(summary: &Summary, dir: &Path) -> Table {
             ],
         );
     }
-    table.push(RowStatus::Plain, vec!["outputs".into(), dir.display().to_string()]);
+    table.push(
+        RowStatus::Plain,
+        vec!["outputs".into(), dir.display().to_string()],
+    );
     table
 }
 

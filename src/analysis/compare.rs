@@ -106,7 +106,9 @@ pub fn parse_gate(spec: &str) -> Result<Vec<GateRule>, String> {
         });
     }
     if rules.is_empty() {
-        return Err("--fail-if-worse names no metric; e.g. max_overshoot:0,minutes_under_ready:10%".into());
+        return Err(
+            "--fail-if-worse names no metric; e.g. max_overshoot:0,minutes_under_ready:10%".into(),
+        );
     }
     Ok(rules)
 }
@@ -202,6 +204,9 @@ pub fn gate_table(checks: &[GateCheck]) -> Table {
     table
 }
 
+/// Picks one statistic of a distribution.
+type Statistic = fn(&Distribution) -> Option<f64>;
+
 /// The comparison table (see the module doc for its two shapes).
 pub fn comparison_table(data: &CompareData) -> Table {
     let several = data.seeds.len() > 1;
@@ -220,7 +225,7 @@ pub fn comparison_table(data: &CompareData) -> Table {
                 Distribution::of(&values)
             })
             .collect();
-        let statistics: &[(&str, fn(&Distribution) -> Option<f64>)] = if several {
+        let statistics: &[(&str, Statistic)] = if several {
             &[("p50", |d| d.p50), ("p95", |d| d.p95), ("max", |d| d.max)]
         } else {
             &[("", |d| d.p50)]
@@ -297,7 +302,11 @@ pub fn comparison_json(data: &CompareData, checks: &[GateCheck]) -> serde_json::
 }
 
 /// Writes the files of a comparison into `dir` (replacing it whole).
-pub fn write_compare(dir: &Path, data: &CompareData, checks: &[GateCheck]) -> Result<(), WriteError> {
+pub fn write_compare(
+    dir: &Path,
+    data: &CompareData,
+    checks: &[GateCheck],
+) -> Result<(), WriteError> {
     let encode = |e: &dyn std::fmt::Display| WriteError::Encode(e.to_string());
     let rows = compare_csv(data);
     let table = comparison_table(data).to_csv().map_err(|e| encode(&e))?;
@@ -373,7 +382,10 @@ mod tests {
         CompareData {
             scenario: "s".into(),
             seeds: (0..base.len() as u64).collect(),
-            algorithms: vec![("base".into(), runs(base)), ("cand".into(), runs(candidate))],
+            algorithms: vec![
+                ("base".into(), runs(base)),
+                ("cand".into(), runs(candidate)),
+            ],
         }
     }
 

@@ -130,8 +130,7 @@ pub fn run_seeds(
 ) -> Result<Runs, String> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<SeedRun, String>>>> =
-        Mutex::new(vec![None; seeds.len()]);
+    let results: Mutex<Vec<Option<Result<SeedRun, String>>>> = Mutex::new(vec![None; seeds.len()]);
     let time_axis: Mutex<Option<Vec<u64>>> = Mutex::new(None);
     let worker = || loop {
         let index = next.fetch_add(1, Ordering::SeqCst);

@@ -54,9 +54,9 @@ impl Shard {
                     "--shard {spec:?} takes the shard index from ${SHARD_INDEX_ENV}, which is not set; give it as --shard I/{count}"
                 ));
             };
-            env.trim().parse().map_err(|_| {
-                format!("${SHARD_INDEX_ENV}={env:?} is not a whole number >= 0")
-            })?
+            env.trim()
+                .parse()
+                .map_err(|_| format!("${SHARD_INDEX_ENV}={env:?} is not a whole number >= 0"))?
         } else {
             index_text
                 .trim()
@@ -355,9 +355,8 @@ fn read_shard(dir: &Path) -> Result<ShardRead, String> {
         .into_iter()
         .map(|step| {
             time += step;
-            u64::try_from(time).map_err(|_| {
-                format!("{}: time_steps_ms: negative time", manifest_path.display())
-            })
+            u64::try_from(time)
+                .map_err(|_| format!("{}: time_steps_ms: negative time", manifest_path.display()))
         })
         .collect::<Result<Vec<u64>, String>>()?;
     let name = manifest.shard.name();
@@ -434,7 +433,11 @@ fn read_shard(dir: &Path) -> Result<ShardRead, String> {
             ));
         }
         let Some(run) = runs.iter_mut().find(|run| run.seed == seed) else {
-            return Err(format!("{}: seed {seed} has no row in {}", at(), rows_path.display()));
+            return Err(format!(
+                "{}: seed {seed} has no row in {}",
+                at(),
+                rows_path.display()
+            ));
         };
         match column {
             "vms_ready" => run.vms_ready = values,
@@ -447,10 +450,9 @@ fn read_shard(dir: &Path) -> Result<ShardRead, String> {
             }
         }
     }
-    if let Some(run) = runs
-        .iter()
-        .find(|run| run.vms_ready.len() != time_ms.len() || run.guests_running.len() != time_ms.len())
-    {
+    if let Some(run) = runs.iter().find(|run| {
+        run.vms_ready.len() != time_ms.len() || run.guests_running.len() != time_ms.len()
+    }) {
         return Err(format!(
             "{}: seed {} lacks its vms_ready or guests_running series",
             series_path.display(),
@@ -582,10 +584,18 @@ mod tests {
     #[test]
     fn shard_specs() {
         assert_eq!(Shard::parse("1/3", None), Ok(Shard { index: 1, count: 3 }));
-        assert_eq!(Shard::parse("/3", Some("2")), Ok(Shard { index: 2, count: 3 }));
-        assert_eq!(Shard::parse("0/3", Some("2")), Ok(Shard { index: 0, count: 3 }));
+        assert_eq!(
+            Shard::parse("/3", Some("2")),
+            Ok(Shard { index: 2, count: 3 })
+        );
+        assert_eq!(
+            Shard::parse("0/3", Some("2")),
+            Ok(Shard { index: 0, count: 3 })
+        );
         assert!(Shard::parse("3/3", None).unwrap_err().contains("not below"));
-        assert!(Shard::parse("/3", None).unwrap_err().contains("JOB_COMPLETION_INDEX"));
+        assert!(Shard::parse("/3", None)
+            .unwrap_err()
+            .contains("JOB_COMPLETION_INDEX"));
         assert!(Shard::parse("/3", Some("x")).is_err());
         assert!(Shard::parse("1/0", None).is_err());
         assert!(Shard::parse("2", None).is_err());
@@ -594,7 +604,10 @@ mod tests {
     #[test]
     fn shards_split_round_robin() {
         let seeds: Vec<u64> = (10..15).collect();
-        assert_eq!(Shard { index: 0, count: 2 }.select(&seeds), vec![10, 12, 14]);
+        assert_eq!(
+            Shard { index: 0, count: 2 }.select(&seeds),
+            vec![10, 12, 14]
+        );
         assert_eq!(Shard { index: 1, count: 2 }.select(&seeds), vec![11, 13]);
     }
 

@@ -163,7 +163,10 @@ mod tests {
             RowStatus::Plain,
             vec!["max_overshoot".into(), "1".into(), "12".into()],
         );
-        table.push(RowStatus::Fail, vec!["recovery_s".into(), "".into(), "".into()]);
+        table.push(
+            RowStatus::Fail,
+            vec!["recovery_s".into(), "".into(), "".into()],
+        );
         table
     }
 

@@ -120,7 +120,9 @@ fn settings_schema() -> Value {
             SettingType::Count => json!({
                 "type": "integer", "minimum": 0, "maximum": u32::MAX, "description": description
             }),
-            SettingType::Ratio => json!({"type": "number", "minimum": 0, "description": description}),
+            SettingType::Ratio => {
+                json!({"type": "number", "minimum": 0, "description": description})
+            }
             SettingType::Flag => json!({"type": "boolean", "description": description}),
         };
         properties.insert(setting.to_string(), schema);
@@ -289,10 +291,16 @@ mod tests {
         let schema = scenario_schema();
         let spec = &schema["properties"]["spec"]["properties"];
         for (setting, _, _) in Settings::CATALOGUE {
-            assert!(spec["settings"]["properties"][setting].is_object(), "{setting}");
+            assert!(
+                spec["settings"]["properties"][setting].is_object(),
+                "{setting}"
+            );
         }
         for action in super::super::EVENT_ACTIONS {
-            assert!(spec["events"]["items"]["properties"][action].is_object(), "{action}");
+            assert!(
+                spec["events"]["items"]["properties"][action].is_object(),
+                "{action}"
+            );
         }
     }
 }
