@@ -157,7 +157,7 @@ fn scrape(world: &mut World, now: SimTime) {
         })
         .collect();
     let mut running = Vec::new();
-    let mut batch: BTreeMap<String, StoredPoints> = BTreeMap::new();
+    let mut answered = Vec::new();
     for (pod_uid, vmi_uid, node, started) in pods {
         running.push(pod_uid.clone());
         let rate_cores = usage.get(&vmi_uid).copied().unwrap_or(0.0);
@@ -174,25 +174,59 @@ fn scrape(world: &mut World, now: SimTime) {
         counter.cumulative += counter.rate_cores * now.since(counter.updated) as f64;
         counter.rate_cores = rate_cores;
         counter.updated = now;
-        let point = (now, counter.cumulative);
-        if !world.truth.node_reporting(&node) {
-            // `scraper.Scrape`: the node's request fails; its pods are not in the batch.
-            continue;
+        // `scraper.Scrape`: a node that does not answer adds none of its pods.
+        if world.truth.node_reporting(&node) {
+            answered.push(ScrapedPoint {
+                pod_uid,
+                started,
+                point: (now, counter.cumulative),
+            });
         }
-        let age_ms = now.since(started);
-        // A container that started 10 s to one resolution ago gets a synthetic point
-        // at its start with zero usage; otherwise the point of the last batch, if the
-        // pod was in it, becomes the previous one.
-        let prev = if (FRESH_CONTAINER_MIN_RESOLUTION_MS..resolution_ms).contains(&age_ms) {
-            Some((started, 0.0))
-        } else {
-            world.metrics.samples.get(&pod_uid).map(|stored| stored.last)
-        };
-        batch.insert(pod_uid, StoredPoints { last: point, prev });
     }
-    world.metrics.counters.retain(|uid, _| running.contains(uid));
-    // `podStorage.Store` replaces what it had with this batch.
-    world.metrics.samples = batch;
+    world
+        .metrics
+        .counters
+        .retain(|uid, _| running.contains(uid));
+    world.metrics.samples = store_batch(&world.metrics.samples, answered, resolution_ms);
+}
+
+/// One pod's point in a scrape batch.
+#[derive(Debug, Clone)]
+struct ScrapedPoint {
+    pod_uid: String,
+    started: SimTime,
+    point: Point,
+}
+
+/// `podStorage.Store`: the new stored points are built from this batch alone. A pod
+/// keeps a previous point if it was in the last batch (the same container), or gets a
+/// synthetic one at its start with zero usage if its container started between
+/// `freshContainerMinMetricsResolution` and one resolution before the point. A pod
+/// missing from the batch is forgotten.
+fn store_batch(
+    stored: &BTreeMap<String, StoredPoints>,
+    batch: Vec<ScrapedPoint>,
+    resolution_ms: u64,
+) -> BTreeMap<String, StoredPoints> {
+    batch
+        .into_iter()
+        .map(|scraped| {
+            let age_ms = scraped.point.0.since(scraped.started);
+            let prev = if (FRESH_CONTAINER_MIN_RESOLUTION_MS..resolution_ms).contains(&age_ms) {
+                Some((scraped.started, 0.0))
+            } else {
+                stored
+                    .get(&scraped.pod_uid)
+                    .map(|points| points.last)
+                    .filter(|last| last.0 < scraped.point.0)
+            };
+            let points = StoredPoints {
+                last: scraped.point,
+                prev,
+            };
+            (scraped.pod_uid, points)
+        })
+        .collect()
 }
 
 /// The metric metrics-server serves for a pod (`podStorage.GetMetrics`): the rate
@@ -299,5 +333,55 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scraped(pod_uid: &str, started_ms: u64, at_ms: u64, cumulative: f64) -> ScrapedPoint {
+        ScrapedPoint {
+            pod_uid: pod_uid.to_string(),
+            started: SimTime(started_ms),
+            point: (SimTime(at_ms), cumulative),
+        }
+    }
+
+    const RESOLUTION_MS: u64 = 15_000;
+
+    #[test]
+    fn a_pod_needs_two_scrapes_and_is_forgotten_when_its_node_misses_one() {
+        let first = store_batch(
+            &BTreeMap::new(),
+            vec![scraped("a", 0, 60_000, 100.0)],
+            RESOLUTION_MS,
+        );
+        assert_eq!(first["a"].prev, None, "one point gives no rate");
+        let second = store_batch(&first, vec![scraped("a", 0, 75_000, 400.0)], RESOLUTION_MS);
+        assert_eq!(second["a"].prev, Some((SimTime(60_000), 100.0)));
+        // The node does not answer: the batch lacks the pod, and so does the storage.
+        let missed = store_batch(&second, Vec::new(), RESOLUTION_MS);
+        assert!(missed.is_empty());
+        // It answers again: one point only, no rate until the next scrape.
+        let back = store_batch(
+            &missed,
+            vec![scraped("a", 0, 105_000, 900.0)],
+            RESOLUTION_MS,
+        );
+        assert_eq!(back["a"].prev, None);
+    }
+
+    #[test]
+    fn a_container_started_ten_seconds_to_one_resolution_ago_gets_a_synthetic_start_point() {
+        let batch = vec![
+            scraped("fresh", 48_000, 60_000, 240.0),
+            scraped("too-fresh", 55_000, 60_000, 100.0),
+            scraped("older", 40_000, 60_000, 400.0),
+        ];
+        let stored = store_batch(&BTreeMap::new(), batch, RESOLUTION_MS);
+        assert_eq!(stored["fresh"].prev, Some((SimTime(48_000), 0.0)));
+        assert_eq!(stored["too-fresh"].prev, None);
+        assert_eq!(stored["older"].prev, None);
     }
 }
