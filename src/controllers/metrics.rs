@@ -4,11 +4,19 @@
 //!   over its ready endpoints (kube-proxy iptables picks endpoints at random per
 //!   connection: even in expectation). A guest uses at most its vCPUs, plus an idle
 //!   baseline; guests that are not endpoints use only the baseline.
-//! - Kubelet: cumulative CPU counters per launcher pod (cAdvisor `usageCoreNanoSeconds`).
-//! - metrics-server (`pkg/scraper`, `pkg/storage`): scrapes every resolution (15 s in
-//!   its shipped manifests), keeps the last two samples, and reports the rate between
-//!   them; a pod without two samples has no metric. Pods on a node that is not
-//!   reporting are not scraped, so their metrics go stale and vanish.
+//! - Kubelet: cumulative CPU counters per launcher pod (cAdvisor `usageCoreNanoSeconds`),
+//!   counting from the container's start.
+//! - metrics-server (`kubernetes-sigs/metrics-server`): every resolution (15 s in its
+//!   shipped manifests) `scraper.Scrape` asks every node's kubelet; a node that does
+//!   not answer contributes nothing to the batch. `podStorage.Store` (`pkg/storage/pod.go`)
+//!   then *replaces* its stored points with the batch: a pod keeps its previous point
+//!   only if it was in the last batch too, so a pod on a node that stops answering loses
+//!   its metric at the first scrape that misses it (there is no TTL), and after the node
+//!   answers again it needs two scrapes before it has a metric. `podStorage.GetMetrics`
+//!   serves the rate between the two points; a pod without both has no metric. A
+//!   container that started between 10 s (`freshContainerMinMetricsResolution`) and one
+//!   resolution before its first scrape gets a synthetic previous point at its start
+//!   time with zero usage, so it has a metric after one scrape.
 //! - The HPA controller (`pkg/controller/podautoscaler/horizontal.go`) syncs every
 //!   15 s through the scale subresource of the pool and the pods its
 //!   `status.labelSelector` matches; the decision is `crate::hpa::sync`.
@@ -24,17 +32,40 @@ use crate::hpa::replica_calculator::{
 use crate::hpa::{self, HpaHistory, HpaSettings, ScaleInput};
 use std::collections::BTreeMap;
 
+/// cAdvisor's cumulative CPU counter of one launcher pod.
+#[derive(Debug, Clone, Copy)]
+struct CpuCounter {
+    /// Core-milliseconds used since the container started, up to `updated`.
+    cumulative: f64,
+    /// The usage rate in cores from `updated` on.
+    rate_cores: f64,
+    updated: SimTime,
+}
+
+/// One `MetricsPoint`: when, and the cumulative CPU then (core-milliseconds).
+type Point = (SimTime, f64);
+
+/// What `podStorage` holds for one pod: the point of the last scrape and, when it
+/// can compute a rate, the one before.
+#[derive(Debug, Clone, Copy)]
+struct StoredPoints {
+    last: Point,
+    prev: Option<Point>,
+}
+
+/// `freshContainerMinMetricsResolution` (`pkg/storage/pod.go`): a container younger
+/// than this at its first scrape gets no synthetic previous point.
+const FRESH_CONTAINER_MIN_RESOLUTION_MS: u64 = 10_000;
+
 /// CPU a guest uses when idle, in cores (inferred: an idle Linux guest with qemu).
 const IDLE_CORES: f64 = 0.02;
 
 #[derive(Debug, Default)]
 pub struct MetricsState {
-    /// Per launcher pod uid: cumulative CPU in core-milliseconds and its rate (cores)
-    /// since the last scrape.
-    counters: BTreeMap<String, (f64, f64)>,
-    /// metrics-server's last two samples per pod uid: (time, cumulative).
-    samples: BTreeMap<String, [(SimTime, f64); 2]>,
-    scrapes: BTreeMap<String, u32>,
+    /// The kubelet's CPU counter per launcher pod uid.
+    counters: BTreeMap<String, CpuCounter>,
+    /// metrics-server's stored points per pod uid (`podStorage.last` / `prev`).
+    samples: BTreeMap<String, StoredPoints>,
     histories: BTreeMap<ObjectKey, HpaHistory>,
     pub hpa_settings: HpaSettings,
     /// The metrics-server resolution and the HPA sync period.
@@ -107,10 +138,12 @@ fn usage_cores(world: &World) -> BTreeMap<String, f64> {
     usage
 }
 
+/// One metrics-server scrape: the kubelets advance their counters, the reporting
+/// nodes answer, and `podStorage.Store` keeps what this batch and the last one allow.
 fn scrape(world: &mut World, now: SimTime) {
     let usage = usage_cores(world);
-    let period_ms = world.metrics.resolution_ms as f64;
-    let pods: Vec<(String, String, String)> = world
+    let resolution_ms = world.metrics.resolution_ms;
+    let pods: Vec<(String, String, String, SimTime)> = world
         .store
         .objects()
         .pods
@@ -119,47 +152,90 @@ fn scrape(world: &mut World, now: SimTime) {
         .filter_map(|p| {
             let node = p.node_name.clone()?;
             let vmi_uid = p.meta.controller_ref()?.uid.clone();
-            Some((p.meta.uid.clone(), vmi_uid, node))
+            let started = p.start_time.unwrap_or(now);
+            Some((p.meta.uid.clone(), vmi_uid, node, started))
         })
         .collect();
-    let mut live = Vec::new();
-    for (pod_uid, vmi_uid, node) in pods {
-        live.push(pod_uid.clone());
-        let rate = usage.get(&vmi_uid).copied().unwrap_or(0.0);
+    let mut running = Vec::new();
+    let mut answered = Vec::new();
+    for (pod_uid, vmi_uid, node, started) in pods {
+        running.push(pod_uid.clone());
+        let rate_cores = usage.get(&vmi_uid).copied().unwrap_or(0.0);
+        // The counter runs on the node whether or not anyone can read it.
         let counter = world
             .metrics
             .counters
             .entry(pod_uid.clone())
-            .or_insert((0.0, rate));
-        counter.0 += counter.1 * period_ms;
-        counter.1 = rate;
-        let cumulative = counter.0;
-        if !world.truth.node_reporting(&node) {
-            continue;
+            .or_insert(CpuCounter {
+                cumulative: 0.0,
+                rate_cores,
+                updated: started.min(now),
+            });
+        counter.cumulative += counter.rate_cores * now.since(counter.updated) as f64;
+        counter.rate_cores = rate_cores;
+        counter.updated = now;
+        // `scraper.Scrape`: a node that does not answer adds none of its pods.
+        if world.truth.node_reporting(&node) {
+            answered.push(ScrapedPoint {
+                pod_uid,
+                started,
+                point: (now, counter.cumulative),
+            });
         }
-        let samples = world
-            .metrics
-            .samples
-            .entry(pod_uid.clone())
-            .or_insert([(SimTime::ZERO, 0.0); 2]);
-        samples[0] = samples[1];
-        samples[1] = (now, cumulative);
-        *world.metrics.scrapes.entry(pod_uid).or_insert(0) += 1;
     }
-    world.metrics.counters.retain(|uid, _| live.contains(uid));
-    world.metrics.samples.retain(|uid, _| live.contains(uid));
-    world.metrics.scrapes.retain(|uid, _| live.contains(uid));
+    world
+        .metrics
+        .counters
+        .retain(|uid, _| running.contains(uid));
+    world.metrics.samples = store_batch(&world.metrics.samples, answered, resolution_ms);
 }
 
-/// The metric metrics-server serves for a pod: the rate between its last two samples,
-/// if both exist and the newest is fresh.
-fn pod_metric(world: &World, pod_uid: &str, now: SimTime) -> Option<PodMetric> {
-    if world.metrics.scrapes.get(pod_uid).copied().unwrap_or(0) < 2 {
-        return None;
-    }
-    let [(t0, c0), (t1, c1)] = *world.metrics.samples.get(pod_uid)?;
-    // metrics-server drops samples older than its resolution window plus slack.
-    if now.since(t1) > 2 * world.metrics.resolution_ms || t1 <= t0 {
+/// One pod's point in a scrape batch.
+#[derive(Debug, Clone)]
+struct ScrapedPoint {
+    pod_uid: String,
+    started: SimTime,
+    point: Point,
+}
+
+/// `podStorage.Store`: the new stored points are built from this batch alone. A pod
+/// keeps a previous point if it was in the last batch (the same container), or gets a
+/// synthetic one at its start with zero usage if its container started between
+/// `freshContainerMinMetricsResolution` and one resolution before the point. A pod
+/// missing from the batch is forgotten.
+fn store_batch(
+    stored: &BTreeMap<String, StoredPoints>,
+    batch: Vec<ScrapedPoint>,
+    resolution_ms: u64,
+) -> BTreeMap<String, StoredPoints> {
+    batch
+        .into_iter()
+        .map(|scraped| {
+            let age_ms = scraped.point.0.since(scraped.started);
+            let prev = if (FRESH_CONTAINER_MIN_RESOLUTION_MS..resolution_ms).contains(&age_ms) {
+                Some((scraped.started, 0.0))
+            } else {
+                stored
+                    .get(&scraped.pod_uid)
+                    .map(|points| points.last)
+                    .filter(|last| last.0 < scraped.point.0)
+            };
+            let points = StoredPoints {
+                last: scraped.point,
+                prev,
+            };
+            (scraped.pod_uid, points)
+        })
+        .collect()
+}
+
+/// The metric metrics-server serves for a pod (`podStorage.GetMetrics`): the rate
+/// between its two stored points, if it has both.
+fn pod_metric(world: &World, pod_uid: &str) -> Option<PodMetric> {
+    let stored = world.metrics.samples.get(pod_uid)?;
+    let (t0, c0) = stored.prev?;
+    let (t1, c1) = stored.last;
+    if t1 <= t0 {
         return None;
     }
     let window_ms = t1.since(t0);
@@ -217,7 +293,7 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
             .into_iter()
             .zip(pod_uids)
             .map(|(mut input, uid)| {
-                input.metric = pod_metric(world, &uid, now);
+                input.metric = pod_metric(world, &uid);
                 input
             })
             .collect();
@@ -257,5 +333,55 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scraped(pod_uid: &str, started_ms: u64, at_ms: u64, cumulative: f64) -> ScrapedPoint {
+        ScrapedPoint {
+            pod_uid: pod_uid.to_string(),
+            started: SimTime(started_ms),
+            point: (SimTime(at_ms), cumulative),
+        }
+    }
+
+    const RESOLUTION_MS: u64 = 15_000;
+
+    #[test]
+    fn a_pod_needs_two_scrapes_and_is_forgotten_when_its_node_misses_one() {
+        let first = store_batch(
+            &BTreeMap::new(),
+            vec![scraped("a", 0, 60_000, 100.0)],
+            RESOLUTION_MS,
+        );
+        assert_eq!(first["a"].prev, None, "one point gives no rate");
+        let second = store_batch(&first, vec![scraped("a", 0, 75_000, 400.0)], RESOLUTION_MS);
+        assert_eq!(second["a"].prev, Some((SimTime(60_000), 100.0)));
+        // The node does not answer: the batch lacks the pod, and so does the storage.
+        let missed = store_batch(&second, Vec::new(), RESOLUTION_MS);
+        assert!(missed.is_empty());
+        // It answers again: one point only, no rate until the next scrape.
+        let back = store_batch(
+            &missed,
+            vec![scraped("a", 0, 105_000, 900.0)],
+            RESOLUTION_MS,
+        );
+        assert_eq!(back["a"].prev, None);
+    }
+
+    #[test]
+    fn a_container_started_ten_seconds_to_one_resolution_ago_gets_a_synthetic_start_point() {
+        let batch = vec![
+            scraped("fresh", 48_000, 60_000, 240.0),
+            scraped("too-fresh", 55_000, 60_000, 100.0),
+            scraped("older", 40_000, 60_000, 400.0),
+        ];
+        let stored = store_batch(&BTreeMap::new(), batch, RESOLUTION_MS);
+        assert_eq!(stored["fresh"].prev, Some((SimTime(48_000), 0.0)));
+        assert_eq!(stored["too-fresh"].prev, None);
+        assert_eq!(stored["older"].prev, None);
     }
 }
