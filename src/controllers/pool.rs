@@ -327,7 +327,16 @@ fn vm_view(objects: &ObjectSet, vm: &VirtualMachine) -> algo::VmView {
         creation_ms: vm.meta.creation_timestamp.0,
         deleting: vm.meta.is_deleting(),
         ready: vm.status.ready,
-        ready_false_since_ms: (!vm.status.ready).then_some(vm.status.ready_transition.0),
+        // A VM that was never ready has been not ready since it was created: the VM
+        // controller's first sync writes Ready=False with that probe time
+        // (`syncReadyConditionFromVMI`, `pkg/virt-controller/watch/vm/vm.go`), while
+        // `ready_transition` only moves when `ready` flips.
+        ready_false_since_ms: (!vm.status.ready).then_some(
+            vm.status
+                .ready_transition
+                .0
+                .max(vm.meta.creation_timestamp.0),
+        ),
         printable_status: to_algo_printable(vm.status.printable_status),
         start_failure_consecutive: vm
             .status
