@@ -44,6 +44,9 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run every scenario under the paths (default `scenarios/`), evaluate each
+    /// `expect` block and golden trace: the regression-test entry point.
+    Check(crate::check::CheckArgs),
     /// List the built-in reconcile algorithms.
     Algorithms,
     /// Render the plot of an existing run again.
@@ -108,6 +111,9 @@ pub fn run(cli: Cli) -> Outcome {
             run_one(&scenario, &options, &out, quiet, json)
         }
         Command::Validate { files } => validate(&files),
+        Command::Check(args) => {
+            crate::check::check(&args, &mut std::io::stdout(), &mut std::io::stderr()).into()
+        }
         Command::Algorithms => {
             for name in crate::algorithm::builtin_names() {
                 let algorithm = crate::algorithm::builtin(name).expect("listed");

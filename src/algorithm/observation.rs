@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The API's own enums, used as they are: they serialize by variant name, which is the
+/// protocol's form (`docs/PROTOCOL.md`).
+pub use crate::api::{PrintableStatus, SortPolicy, StatePreservation};
+
 /// The VMI Ready condition reason that marks an instance whose pod is being deleted.
 /// Upstream: `PodTerminatingReason` in `staging/src/kubevirt.io/api/core/v1/types.go`;
 /// `filterUnkownVMIs` in `pkg/virt-controller/watch/replicaset/replicaset.go` uses it.
@@ -173,40 +177,6 @@ pub enum UpdateStrategy {
     Unmanaged,
 }
 
-/// `selectionPolicy.sortPolicy` (`VirtualMachinePoolSortPolicy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum SortPolicy {
-    /// By the index at the end of the name, lowest first.
-    AscendingOrder,
-    /// By the index at the end of the name, highest first.
-    DescendingOrder,
-    /// By creation time, newest first.
-    Newest,
-    /// By creation time, oldest first.
-    Oldest,
-    /// Shuffled with the reconcile's random stream (upstream: `rand.Shuffle`).
-    #[default]
-    Random,
-}
-
-/// `statePreservation` (`StatePreservation`): with anything but Disabled, a deleted VM's
-/// PVCs and DataVolumes lose their ownerReference to it and so survive it
-/// (`statePreservationCleanupforVM`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum StatePreservation {
-    #[default]
-    Disabled,
-    Offline,
-    Online,
-}
-
-impl StatePreservation {
-    /// `isStatePreservationEnabled`.
-    pub fn is_enabled(self) -> bool {
-        self != StatePreservation::Disabled
-    }
-}
-
 /// `selectionPolicy.selectors` (`VirtualMachinePoolSelectors`): both parts must match
 /// when both are given.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -362,48 +332,6 @@ impl VmView {
     /// Whether the pool with this uid is the VM's controller.
     pub fn is_controlled_by(&self, pool_uid: &str) -> bool {
         self.controller_owner_uid.as_deref() == Some(pool_uid)
-    }
-}
-
-/// `status.printableStatus` of a VM (`VirtualMachinePrintableStatus` in
-/// `staging/src/kubevirt.io/api/core/v1/types.go`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum PrintableStatus {
-    #[default]
-    Stopped,
-    Provisioning,
-    Starting,
-    Running,
-    Paused,
-    Stopping,
-    Terminating,
-    CrashLoopBackOff,
-    Migrating,
-    Unknown,
-    /// `ErrorUnschedulable`.
-    ErrorUnschedulable,
-    ErrImagePull,
-    ImagePullBackOff,
-    /// `ErrorPvcNotFound`.
-    ErrorPvcNotFound,
-    DataVolumeError,
-    WaitingForVolumeBinding,
-    WaitingForReceiver,
-}
-
-impl PrintableStatus {
-    /// The statuses after which autohealing replaces a VM that has been not ready long
-    /// enough (`shouldAutohealBasedOnStatus`).
-    pub fn is_autohealable_failure(self) -> bool {
-        matches!(
-            self,
-            PrintableStatus::CrashLoopBackOff
-                | PrintableStatus::ErrorUnschedulable
-                | PrintableStatus::DataVolumeError
-                | PrintableStatus::ErrorPvcNotFound
-                | PrintableStatus::ErrImagePull
-                | PrintableStatus::ImagePullBackOff
-        )
     }
 }
 

@@ -5,6 +5,7 @@
 use super::core::Toleration;
 use super::meta::{LabelSelector, Labels, ObjectMeta};
 use crate::engine::SimTime;
+use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------- VirtualMachinePool
 
@@ -58,7 +59,11 @@ impl IntOrPercent {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `statePreservation` (`StatePreservation`): with anything but Disabled, a deleted VM's
+/// PVCs and DataVolumes lose their ownerReference to it and so survive it
+/// (`statePreservationCleanupforVM`). Serialized by variant name, as in the reconcile
+/// protocol (`docs/PROTOCOL.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum StatePreservation {
     #[default]
     Disabled,
@@ -66,13 +71,27 @@ pub enum StatePreservation {
     Online,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+impl StatePreservation {
+    /// `isStatePreservationEnabled`.
+    pub fn is_enabled(self) -> bool {
+        self != StatePreservation::Disabled
+    }
+}
+
+/// `selectionPolicy.sortPolicy` (`VirtualMachinePoolSortPolicy`). Serialized by
+/// variant name, as in the reconcile protocol (`docs/PROTOCOL.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SortPolicy {
+    /// Shuffled with the reconcile's random stream (upstream: `rand.Shuffle`).
     #[default]
     Random,
+    /// By the index at the end of the name, lowest first.
     AscendingOrder,
+    /// By the index at the end of the name, highest first.
     DescendingOrder,
+    /// By creation time, newest first.
     Newest,
+    /// By creation time, oldest first.
     Oldest,
 }
 
@@ -227,8 +246,9 @@ pub struct VirtualMachine {
     pub status: VmStatus,
 }
 
-/// `printableStatus` values (`types.go`, `VirtualMachinePrintableStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `printableStatus` values (`types.go`, `VirtualMachinePrintableStatus`). Serialized
+/// by variant name, as in the reconcile protocol (`docs/PROTOCOL.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum PrintableStatus {
     #[default]
     Stopped,
@@ -251,6 +271,20 @@ pub enum PrintableStatus {
 }
 
 impl PrintableStatus {
+    /// The statuses after which autohealing replaces a VM that has been not ready long
+    /// enough (`shouldAutohealBasedOnStatus`, `pkg/virt-controller/watch/pool/pool.go`).
+    pub fn is_autohealable_failure(self) -> bool {
+        matches!(
+            self,
+            PrintableStatus::CrashLoopBackOff
+                | PrintableStatus::ErrorUnschedulable
+                | PrintableStatus::DataVolumeError
+                | PrintableStatus::ErrorPvcNotFound
+                | PrintableStatus::ErrImagePull
+                | PrintableStatus::ImagePullBackOff
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PrintableStatus::Stopped => "Stopped",

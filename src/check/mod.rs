@@ -1,6 +1,14 @@
-//! Running prepared scenarios and judging them: `expect` blocks now; golden traces,
-//! comparisons and sweeps build on this.
+//! Running prepared scenarios and judging them: `expect` blocks, golden traces and
+//! the `poolsim check` suite (`suite`), which finds scenarios with `discover` and
+//! compares golden traces with `golden`.
 
+pub mod discover;
+pub mod golden;
+pub mod suite;
+
+pub use suite::{check, CheckArgs, Verdict};
+
+use crate::algorithm::ReconcileAlgorithm;
 use crate::cluster::world::World;
 use crate::output::files::{self, ExpectationResult, Summary};
 use crate::output::record::Sample;
@@ -13,13 +21,36 @@ pub struct RunResult {
     pub hpa_target_pct: Option<f64>,
 }
 
-/// Run a prepared scenario and evaluate its expectations.
+/// Run a prepared scenario and evaluate its expectations, under the algorithm that
+/// `options.algorithm` or else the scenario names.
 pub fn run_prepared(prepared: &Prepared, options: &RunOptions) -> Result<RunResult, String> {
     let name = options
         .algorithm
         .clone()
         .unwrap_or_else(|| prepared.scenario.algorithm.clone());
     let algorithm = crate::algorithm::resolve(&name)?;
+    run_named(prepared, options, algorithm, name)
+}
+
+/// Run a prepared scenario with an algorithm object the caller built (one written in
+/// Rust outside poolsim, for example: see `examples/custom_algorithm.rs`), and
+/// evaluate its expectations. `options.algorithm` is ignored; the summary names the
+/// algorithm by its `name()`.
+pub fn run_prepared_with(
+    prepared: &Prepared,
+    options: &RunOptions,
+    algorithm: Box<dyn ReconcileAlgorithm>,
+) -> Result<RunResult, String> {
+    let name = algorithm.name().to_string();
+    run_named(prepared, options, algorithm, name)
+}
+
+fn run_named(
+    prepared: &Prepared,
+    options: &RunOptions,
+    algorithm: Box<dyn ReconcileAlgorithm>,
+    name: String,
+) -> Result<RunResult, String> {
     let seed = options.seed.unwrap_or(prepared.scenario.seed);
     let mut world = sim::build_world(prepared, options, algorithm);
     world.run();

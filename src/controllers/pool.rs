@@ -158,24 +158,6 @@ fn to_algo_selector(selector: &LabelSelector) -> algo::LabelSelector {
     }
 }
 
-fn to_algo_sort(policy: SortPolicy) -> algo::SortPolicy {
-    match policy {
-        SortPolicy::Random => algo::SortPolicy::Random,
-        SortPolicy::AscendingOrder => algo::SortPolicy::AscendingOrder,
-        SortPolicy::DescendingOrder => algo::SortPolicy::DescendingOrder,
-        SortPolicy::Newest => algo::SortPolicy::Newest,
-        SortPolicy::Oldest => algo::SortPolicy::Oldest,
-    }
-}
-
-fn to_algo_preservation(p: StatePreservation) -> algo::StatePreservation {
-    match p {
-        StatePreservation::Disabled => algo::StatePreservation::Disabled,
-        StatePreservation::Offline => algo::StatePreservation::Offline,
-        StatePreservation::Online => algo::StatePreservation::Online,
-    }
-}
-
 fn to_algo_selectors(selection: &SelectionPolicy) -> Option<algo::VmSelectors> {
     if selection.label_selector.is_none() && selection.node_selector.is_none() {
         return None;
@@ -187,29 +169,6 @@ fn to_algo_selectors(selection: &SelectionPolicy) -> Option<algo::VmSelectors> {
             .as_ref()
             .map(|s| to_algo_selector(s).match_expressions),
     })
-}
-
-fn to_algo_printable(status: PrintableStatus) -> algo::PrintableStatus {
-    use algo::PrintableStatus as A;
-    match status {
-        PrintableStatus::Stopped => A::Stopped,
-        PrintableStatus::Provisioning => A::Provisioning,
-        PrintableStatus::Starting => A::Starting,
-        PrintableStatus::Running => A::Running,
-        PrintableStatus::Paused => A::Paused,
-        PrintableStatus::Stopping => A::Stopping,
-        PrintableStatus::Terminating => A::Terminating,
-        PrintableStatus::CrashLoopBackOff => A::CrashLoopBackOff,
-        PrintableStatus::Migrating => A::Migrating,
-        PrintableStatus::Unknown => A::Unknown,
-        PrintableStatus::ErrorUnschedulable => A::ErrorUnschedulable,
-        PrintableStatus::ErrImagePull => A::ErrImagePull,
-        PrintableStatus::ImagePullBackOff => A::ImagePullBackOff,
-        PrintableStatus::ErrorPvcNotFound => A::ErrorPvcNotFound,
-        PrintableStatus::DataVolumeError => A::DataVolumeError,
-        PrintableStatus::WaitingForVolumeBinding => A::WaitingForVolumeBinding,
-        PrintableStatus::WaitingForReceiver => A::WaitingForReceiver,
-    }
 }
 
 fn to_algo_phase(phase: VmiPhase) -> algo::VmiPhase {
@@ -233,20 +192,20 @@ pub fn observe(world: &World, pool: &VirtualMachinePool) -> Observation {
             selection,
             state_preservation,
         } => algo::ScaleInStrategy::Proactive {
-            sort_policy: to_algo_sort(selection.sort_policy),
+            sort_policy: selection.sort_policy,
             selectors: to_algo_selectors(selection),
-            state_preservation: to_algo_preservation(*state_preservation),
+            state_preservation: *state_preservation,
         },
         ScaleInStrategy::Opportunistic { state_preservation } => {
             algo::ScaleInStrategy::Opportunistic {
-                state_preservation: to_algo_preservation(*state_preservation),
+                state_preservation: *state_preservation,
             }
         }
         ScaleInStrategy::Unmanaged => algo::ScaleInStrategy::Unmanaged,
     };
     let update = match &spec.update {
         UpdateStrategy::Proactive { selection } => algo::UpdateStrategy::Proactive {
-            sort_policy: to_algo_sort(selection.sort_policy),
+            sort_policy: selection.sort_policy,
             selectors: to_algo_selectors(selection),
         },
         UpdateStrategy::Opportunistic => algo::UpdateStrategy::Opportunistic,
@@ -327,8 +286,17 @@ fn vm_view(objects: &ObjectSet, vm: &VirtualMachine) -> algo::VmView {
         creation_ms: vm.meta.creation_timestamp.0,
         deleting: vm.meta.is_deleting(),
         ready: vm.status.ready,
-        ready_false_since_ms: (!vm.status.ready).then_some(vm.status.ready_transition.0),
-        printable_status: to_algo_printable(vm.status.printable_status),
+        // A VM that was never ready has been not ready since it was created: the VM
+        // controller's first sync writes Ready=False with that probe time
+        // (`syncReadyConditionFromVMI`, `pkg/virt-controller/watch/vm/vm.go`), while
+        // `ready_transition` only moves when `ready` flips.
+        ready_false_since_ms: (!vm.status.ready).then_some(
+            vm.status
+                .ready_transition
+                .0
+                .max(vm.meta.creation_timestamp.0),
+        ),
+        printable_status: vm.status.printable_status,
         start_failure_consecutive: vm
             .status
             .start_failure
