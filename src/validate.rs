@@ -38,7 +38,9 @@ const YAML_EXTENSIONS: &[&str] = &["yaml", "yml"];
 pub enum Checked {
     Scenario,
     /// A manifest file holding this many objects.
-    Manifest { objects: usize },
+    Manifest {
+        objects: usize,
+    },
 }
 
 /// The outcome of checking one file: what it is (if valid) and every diagnostic found.
@@ -141,7 +143,10 @@ pub fn check_file(path: &Path, placeholders: &BTreeMap<String, String>) -> FileR
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) => {
-            return report(None, vec![file_error(path, format!("cannot read the file: {error}"))])
+            return report(
+                None,
+                vec![file_error(path, format!("cannot read the file: {error}"))],
+            )
         }
     };
     let limits = Limits::default();
@@ -149,13 +154,8 @@ pub fn check_file(path: &Path, placeholders: &BTreeMap<String, String>) -> FileR
     let documents = match documents {
         Ok(documents) => documents,
         Err(error) => {
-            let diagnostic = crate::scenario::diagnostic_at(
-                path,
-                Severity::Error,
-                error.pos,
-                "",
-                error.message,
-            );
+            let diagnostic =
+                crate::scenario::diagnostic_at(path, Severity::Error, error.pos, "", error.message);
             return report(None, vec![diagnostic]);
         }
     };
@@ -315,7 +315,10 @@ mod tests {
 
     #[test]
     fn given_placeholders_are_filled_and_missing_ones_warn_with_the_flag() {
-        assert_eq!(filled("lab-<username>", &[("username", "ann")]).0, "lab-ann");
+        assert_eq!(
+            filled("lab-<username>", &[("username", "ann")]).0,
+            "lab-ann"
+        );
         let (text, diagnostics) = filled("lab-<username>", &[]);
         assert_eq!(text, "lab-username");
         assert_eq!(diagnostics.len(), 1);

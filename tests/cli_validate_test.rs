@@ -181,7 +181,10 @@ fn a_folder_is_validated_recursively_in_order() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let out = stdout(&output);
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines.contains(&"scenarios/lab05-node-crash.yaml: ok"), "{out}");
+    assert!(
+        lines.contains(&"scenarios/lab05-node-crash.yaml: ok"),
+        "{out}"
+    );
     assert!(
         lines.contains(&"scenarios/lab05/svc_lab05-webserver.yaml: ok (manifest: 1 object)"),
         "{out}"

@@ -21,7 +21,9 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     let Some(pod) = objects.pods.get(key) else {
         return;
     };
-    if pod.node_name.is_some() || pod.meta.is_deleting() || world.scheduler_assumed.contains_key(key)
+    if pod.node_name.is_some()
+        || pod.meta.is_deleting()
+        || world.scheduler_assumed.contains_key(key)
     {
         return;
     }
