@@ -5,6 +5,7 @@ use crate::output::files::{self, Summary};
 use crate::scenario::diag::Diagnostic;
 use crate::sim::{self, RunOptions};
 use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
@@ -39,10 +40,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Parse and check scenario files; print every problem; write nothing.
+    /// Parse and check scenario files, manifest files and folders of them (recursively,
+    /// every *.yaml); print every problem; write nothing.
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// A value for the `<KEY>` placeholders of manifest files (repeatable).
+        #[arg(long = "placeholder", value_name = "KEY=VALUE", value_parser = crate::validate::parse_placeholder)]
+        placeholders: Vec<(String, String)>,
     },
     /// Run every scenario under the paths (default `scenarios/`), evaluate each
     /// `expect` block and golden trace: the regression-test entry point.
@@ -110,7 +115,10 @@ pub fn run(cli: Cli) -> Outcome {
             };
             run_one(&scenario, &options, &out, quiet, json)
         }
-        Command::Validate { files } => validate(&files),
+        Command::Validate {
+            files,
+            placeholders,
+        } => validate(&files, &placeholders.into_iter().collect()),
         Command::Check(args) => {
             crate::check::check(&args, &mut std::io::stdout(), &mut std::io::stderr()).into()
         }
@@ -137,18 +145,18 @@ pub fn run(cli: Cli) -> Outcome {
     }
 }
 
-fn validate(paths: &[PathBuf]) -> Outcome {
-    let mut invalid = false;
-    for path in paths {
-        match sim::prepare(path) {
-            Ok(prepared) => {
-                print_diagnostics(&prepared.warnings);
-                println!("{}: ok", path.display());
-            }
-            Err(diagnostics) => {
-                print_diagnostics(&diagnostics);
-                invalid = true;
-            }
+/// `validate` (details in `crate::validate`): one `FILE: ok` line per valid file on
+/// stdout, every diagnostic on stderr; invalid if any file or folder is.
+fn validate(paths: &[PathBuf], placeholders: &BTreeMap<String, String>) -> Outcome {
+    let (files, problems) = crate::validate::expand_paths(paths);
+    print_diagnostics(&problems);
+    let mut invalid = !problems.is_empty();
+    for file in files {
+        let report = crate::validate::check_file(&file, placeholders);
+        print_diagnostics(&report.diagnostics);
+        match report.ok_line() {
+            Some(line) if report.is_valid() => println!("{line}"),
+            _ => invalid = true,
         }
     }
     if invalid {

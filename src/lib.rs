@@ -16,3 +16,4 @@ pub mod output;
 pub mod scenario;
 pub mod sim;
 pub mod units;
+pub mod validate;

@@ -234,6 +234,11 @@ pub struct World {
     pub(crate) check_invariants: bool,
     /// Pod GC: when each orphaned pod (node gone) was first seen.
     pub(crate) pod_gc_orphans: BTreeMap<String, SimTime>,
+    /// Scheduler: pods it bound that its informer does not show bound yet (pod key to
+    /// node), its "assumed pods" (`controllers::scheduler`).
+    pub(crate) scheduler_assumed: BTreeMap<ObjectKey, String>,
+    /// Taint eviction: UIDs of pods it has already deleted (`controllers::node`).
+    pub(crate) taint_evicted: std::collections::BTreeSet<String>,
     /// CDI: DataVolumes whose missing source was already reported.
     pub(crate) cdi_warned_sources: std::collections::BTreeSet<ObjectKey>,
     /// A failure that ends the run (an external algorithm broke its protocol).
@@ -267,6 +272,8 @@ impl World {
             samples: SampleLog::default(),
             warnings: Vec::new(),
             pod_gc_orphans: BTreeMap::new(),
+            scheduler_assumed: BTreeMap::new(),
+            taint_evicted: Default::default(),
             cdi_warned_sources: Default::default(),
             fatal: None,
         };

@@ -262,7 +262,14 @@ fn arm_eviction(world: &mut World, node: &Node, pod: &Pod) {
     }
 }
 
+/// Deletes `pod` when its eviction time has come. Several watch events of one pod can
+/// arm the same eviction; upstream keeps one timed worker per pod
+/// (kubernetes `pkg/controller/tainteviction/timed_workers.go`, `AddWork` returns when
+/// the pod already has one), so a pod is evicted, and the event recorded, once.
 pub fn taint_eviction(world: &mut World, key: &ObjectKey, uid: &str) {
+    if world.taint_evicted.contains(uid) {
+        return;
+    }
     let objects = world.informer(InformerId::KubeControllerManager);
     let Some(pod) = objects
         .pods
@@ -285,6 +292,7 @@ pub fn taint_eviction(world: &mut World, key: &ObjectKey, uid: &str) {
         return;
     }
     if world.store.delete::<Pod>(key, None, now).is_ok() {
+        world.taint_evicted.insert(uid.to_string());
         world.record(
             "Pod",
             &pod.meta.name,

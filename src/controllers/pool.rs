@@ -662,6 +662,14 @@ fn update_status(
     let selector = pool.spec.selector.to_selector_string();
     let now = world.now();
     let paused = pool.spec.paused;
+    // `updateStatus` in pool.go: the ReplicaPaused condition follows `spec.paused`
+    // (reason `SuccessfulPaused`), with an event on each change
+    // (`SuccessfulPausedPoolReason`, `SuccessfulResumePoolReason`).
+    let had_paused_condition = pool
+        .status
+        .conditions
+        .iter()
+        .any(|c| c.kind == "ReplicaPaused");
     let _ = world
         .store
         .modify::<VirtualMachinePool>(&pool.meta.key(), |p| {
@@ -680,11 +688,26 @@ fn update_status(
                 &mut p.status.conditions,
                 "ReplicaPaused",
                 paused,
-                "Paused",
-                "the pool is paused",
+                "SuccessfulPaused",
+                "Pool controller is paused",
                 now,
             );
         });
+    if paused && !had_paused_condition {
+        world.record(
+            "VirtualMachinePool",
+            &pool.meta.name,
+            "SuccessfulPaused",
+            "Pool is paused",
+        );
+    } else if !paused && had_paused_condition {
+        world.record(
+            "VirtualMachinePool",
+            &pool.meta.name,
+            "SuccessfulResume",
+            "Pool is unpaused",
+        );
+    }
 }
 
 fn set_condition(

@@ -2,6 +2,11 @@
 //! taints tolerated, node selector, requests fit allocatable, immediate claims bound),
 //! score them (`NodeResourcesFit` LeastAllocated plus the default `PodTopologySpread`
 //! by hostname over pods the same Services select), break ties at random, and bind.
+//!
+//! Like kube-scheduler, it counts the pods it has just bound before its informer shows
+//! them bound ("assumed pods": kubernetes `pkg/scheduler/schedule_one.go`,
+//! `schedulingCycle` → `assume` → `Cache.AssumePod`), so pods created together spread
+//! over the nodes instead of all landing on the node that looked emptiest.
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
@@ -11,15 +16,20 @@ use rand::Rng;
 use std::collections::BTreeMap;
 
 pub fn sync(world: &mut World, key: &ObjectKey) {
+    forget_confirmed_assumptions(world);
     let objects = world.informer(InformerId::KubeControllerManager);
     let Some(pod) = objects.pods.get(key) else {
         return;
     };
-    if pod.node_name.is_some() || pod.meta.is_deleting() {
+    if pod.node_name.is_some()
+        || pod.meta.is_deleting()
+        || world.scheduler_assumed.contains_key(key)
+    {
         return;
     }
     let pod = pod.clone();
-    let (candidates, reasons) = feasible_nodes(objects, &pod);
+    let assumed = &world.scheduler_assumed;
+    let (candidates, reasons) = feasible_nodes(objects, assumed, &pod);
     if candidates.is_empty() {
         let total = objects.nodes.len();
         let mut summary: Vec<String> = reasons
@@ -39,7 +49,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         world.enqueue_after(ControllerId::Scheduler, key.clone(), retry);
         return;
     }
-    let scores = score(objects, &pod, &candidates);
+    let scores = score(objects, assumed, &pod, &candidates);
     let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);
     let top: Vec<&String> = scores
         .iter()
@@ -51,8 +61,41 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     bind(world, &pod, &node);
 }
 
+/// Drops assumed pods the informer now shows bound, deleted or gone: from then on the
+/// informer's view counts them (`cache.go`, `AddPod` confirms an assumed pod).
+fn forget_confirmed_assumptions(world: &mut World) {
+    if world.scheduler_assumed.is_empty() {
+        return;
+    }
+    let objects = world.informer(InformerId::KubeControllerManager);
+    let confirmed: Vec<ObjectKey> = world
+        .scheduler_assumed
+        .keys()
+        .filter(|key| {
+            objects
+                .pods
+                .get(*key)
+                .is_none_or(|p| p.node_name.is_some() || p.meta.is_deleting())
+        })
+        .cloned()
+        .collect();
+    for key in confirmed {
+        world.scheduler_assumed.remove(&key);
+    }
+}
+
+/// The node a pod is on as the scheduler sees it: bound, or assumed by this scheduler.
+fn effective_node<'a>(pod: &'a Pod, assumed: &'a BTreeMap<ObjectKey, String>) -> Option<&'a str> {
+    pod.node_name
+        .as_deref()
+        .or_else(|| assumed.get(&pod.meta.key()).map(String::as_str))
+}
+
 fn bind(world: &mut World, pod: &Pod, node: &str) {
     let key = pod.meta.key();
+    world
+        .scheduler_assumed
+        .insert(key.clone(), node.to_string());
     let _ = world.store.modify::<Pod>(&key, |pod| {
         pod.node_name = Some(node.to_string());
         pod.unschedulable = false;
@@ -77,11 +120,14 @@ fn bind(world: &mut World, pod: &Pod, node: &str) {
     );
 }
 
-/// Requests of pods bound to each node and not terminated.
-pub fn node_usage(objects: &ObjectSet) -> BTreeMap<&str, Resources> {
+/// Requests of pods bound (or assumed) to each node and not terminated.
+fn node_usage<'a>(
+    objects: &'a ObjectSet,
+    assumed: &'a BTreeMap<ObjectKey, String>,
+) -> BTreeMap<&'a str, Resources> {
     let mut usage: BTreeMap<&str, Resources> = BTreeMap::new();
     for pod in objects.pods.values() {
-        if let (Some(node), false) = (pod.node_name.as_deref(), pod.is_terminated()) {
+        if let (Some(node), false) = (effective_node(pod, assumed), pod.is_terminated()) {
             let entry = usage.entry(node).or_default();
             entry.cpu_milli += pod.requests.cpu_milli;
             entry.memory_bytes += pod.requests.memory_bytes;
@@ -91,8 +137,12 @@ pub fn node_usage(objects: &ObjectSet) -> BTreeMap<&str, Resources> {
     usage
 }
 
-fn feasible_nodes(objects: &ObjectSet, pod: &Pod) -> (Vec<String>, BTreeMap<String, usize>) {
-    let usage = node_usage(objects);
+fn feasible_nodes(
+    objects: &ObjectSet,
+    assumed: &BTreeMap<ObjectKey, String>,
+    pod: &Pod,
+) -> (Vec<String>, BTreeMap<String, usize>) {
+    let usage = node_usage(objects, assumed);
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut feasible = Vec::new();
     // A claim with Immediate binding must be bound before the pod can be placed
@@ -185,8 +235,13 @@ fn untolerated_taint(node: &Node, pod: &Pod) -> Option<String> {
 
 /// LeastAllocated (cpu and memory weighted equally, 0-100) plus topology spread by
 /// hostname (0-100, fewer pods of the same Services scores higher).
-fn score(objects: &ObjectSet, pod: &Pod, candidates: &[String]) -> Vec<(String, i64)> {
-    let usage = node_usage(objects);
+fn score(
+    objects: &ObjectSet,
+    assumed: &BTreeMap<ObjectKey, String>,
+    pod: &Pod,
+    candidates: &[String],
+) -> Vec<(String, i64)> {
+    let usage = node_usage(objects, assumed);
     let selectors: Vec<&LabelSelector> = objects
         .in_namespace::<Service>(&pod.meta.namespace)
         .map(|s| &s.selector)
@@ -195,7 +250,7 @@ fn score(objects: &ObjectSet, pod: &Pod, candidates: &[String]) -> Vec<(String, 
     let mut spread_counts: BTreeMap<&str, i64> = BTreeMap::new();
     if !selectors.is_empty() {
         for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
-            if let Some(node) = other.node_name.as_deref() {
+            if let Some(node) = effective_node(other, assumed) {
                 if !other.is_terminated() && selectors.iter().any(|s| s.matches(&other.meta.labels))
                 {
                     *spread_counts.entry(node).or_default() += 1;
