@@ -239,6 +239,10 @@ pub struct World {
     pub(crate) scheduler_assumed: BTreeMap<ObjectKey, String>,
     /// Taint eviction: UIDs of pods it has already deleted (`controllers::node`).
     pub(crate) taint_evicted: std::collections::BTreeSet<String>,
+    /// For scenario events: the node a `partitionNode`/`crashNode` with `nodeOf: VM`
+    /// hit, by VM name, so a later `healNode`/`recoverNode`/`fenceNode` with the same
+    /// `nodeOf` reaches that node even if the VM has moved since.
+    pub(crate) failed_node_of: BTreeMap<String, String>,
     /// CDI: DataVolumes whose missing source was already reported.
     pub(crate) cdi_warned_sources: std::collections::BTreeSet<ObjectKey>,
     /// A failure that ends the run (an external algorithm broke its protocol).
@@ -274,6 +278,7 @@ impl World {
             pod_gc_orphans: BTreeMap::new(),
             scheduler_assumed: BTreeMap::new(),
             taint_evicted: Default::default(),
+            failed_node_of: Default::default(),
             cdi_warned_sources: Default::default(),
             fatal: None,
         };

@@ -28,6 +28,10 @@ pub enum ContainerState {
     Running,
 }
 
+/// The container runtime's minimum grace period when the kubelet kills a pod
+/// (`pkg/kubelet/kuberuntime/kuberuntime_container.go` `minimumGracePeriodInSeconds`).
+const ORPHAN_KILL_GRACE_MS: u64 = 2_000;
+
 fn reporting(world: &World, node: &str) -> bool {
     world.truth.node_reporting(node)
 }
@@ -466,7 +470,15 @@ pub fn guest_stopped(world: &mut World, vmi_uid: &str) {
     let Some(guest) = world.truth.guests.remove(vmi_uid) else {
         return;
     };
-    if reporting(world, &guest.node) {
+    // The VMI's name outlives this guest when the VM was restarted elsewhere (same
+    // name, new uid): only the instance this guest belonged to may turn final.
+    let same_instance = world
+        .store
+        .objects()
+        .vmis
+        .get(&guest.vmi)
+        .is_some_and(|vmi| vmi.meta.uid == vmi_uid);
+    if reporting(world, &guest.node) && same_instance {
         set_vmi_phase(world, &guest.vmi, VmiPhase::Succeeded);
         world.record(
             "VirtualMachineInstance",
@@ -531,10 +543,38 @@ pub fn resync_node(world: &mut World, node: &str) {
                 .map(|c| ObjectKey::new(&p.meta.namespace, c))
         })
         .collect();
+    // Guests whose launcher pod is gone from the API (force-deleted by pod GC or a
+    // fence while the node was unreachable) are orphans. The kubelet's housekeeping
+    // kills runtime pods it no longer has a spec for (kubernetes
+    // `pkg/kubelet/kubelet_pods.go` `HandlePodCleanups`), with at least the runtime's
+    // minimum grace period (`pkg/kubelet/kuberuntime/kuberuntime_container.go`
+    // `minimumGracePeriodInSeconds` = 2): the qemu process goes with its container.
+    let live_instances: BTreeSet<String> = objects
+        .pods
+        .values()
+        .filter(|p| p.node_name.as_deref() == Some(node))
+        .filter_map(|p| p.meta.controller_ref().map(|r| r.uid.clone()))
+        .collect();
     world
         .truth
         .attachments
         .retain(|claim, attached| attached != node || live_claims.contains(claim));
+    let orphans: Vec<(String, ObjectKey)> = world
+        .truth
+        .guests
+        .values()
+        .filter(|g| g.node == node && !live_instances.contains(&g.vmi_uid))
+        .map(|g| (g.vmi_uid.clone(), g.vmi.clone()))
+        .collect();
+    for (vmi_uid, vmi) in orphans {
+        begin_guest_shutdown(world, &vmi_uid, ORPHAN_KILL_GRACE_MS);
+        world.record(
+            "VirtualMachineInstance",
+            &vmi.name,
+            "OrphanKilled",
+            format!("the kubelet on {node} stopped the guest: its pod no longer exists"),
+        );
+    }
     for key in pods {
         world.enqueue(ControllerId::Kubelet, key);
     }

@@ -60,18 +60,7 @@ pub struct Summary {
 
 impl Summary {
     /// Every numeric metric, in the fixed column order of `sweep.csv` and `compare.csv`.
-    pub const NUMERIC_METRICS: &'static [&'static str] = &[
-        "duration_s",
-        "events_processed",
-        "max_overshoot",
-        "max_guests_running",
-        "final_desired_replicas",
-        "final_vms_ready",
-        "overshoot_vm_minutes",
-        "minutes_under_ready",
-        "vms_created",
-        "recovery_s",
-    ];
+    pub const NUMERIC_METRICS: &'static [&'static str] = crate::scenario::SUMMARY_METRICS;
 
     /// A numeric summary metric by name, for `expect` blocks and comparisons.
     pub fn metric(&self, name: &str) -> Option<f64> {

@@ -64,7 +64,9 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "cpu_utilization_pct",
 ];
 
-/// The numeric fields of `summary.json` (DESIGN.md §1.3) that `expect[].metric` may name.
+/// The numeric fields of `summary.json` (DESIGN.md §1.3 and the comparison metrics of
+/// `compare`) that `expect[].metric` may name, in the column order of `sweep.csv` and
+/// `compare.csv`.
 pub const SUMMARY_METRICS: &[&str] = &[
     "duration_s",
     "events_processed",
@@ -72,6 +74,10 @@ pub const SUMMARY_METRICS: &[&str] = &[
     "max_guests_running",
     "final_desired_replicas",
     "final_vms_ready",
+    "overshoot_vm_minutes",
+    "minutes_under_ready",
+    "vms_created",
+    "recovery_s",
 ];
 
 /// The event actions of DESIGN.md §1.2, as written in files.
