@@ -507,3 +507,179 @@ fn every_broken_scenario_is_rejected_clearly_and_writes_nothing() {
         failures.join("\n\n")
     );
 }
+
+/// A `spec.<key>:` list of `count` copies of `item`, placed before `manifestFiles:`.
+fn with_list(key: &str, item: &str, count: usize) -> Vec<u8> {
+    let mut list = format!("  {key}:\n");
+    for _ in 0..count {
+        list.push_str(item);
+    }
+    BASE.replacen("  manifestFiles:\n", &format!("{list}  manifestFiles:\n"), 1)
+        .into_bytes()
+}
+
+#[test]
+fn limits_name_themselves_and_write_nothing() {
+    let events = BASE
+        .replacen(
+            "  events:\n",
+            &format!(
+                "  events:\n{}",
+                "    - {at: 1m, setLoad: {cores: 1}}\n".repeat(10_001)
+            ),
+            1,
+        )
+        .into_bytes();
+    let cases = vec![
+        error(
+            "too many events",
+            Target::File(events),
+            // The list's position is its first item.
+            Some((SCENARIO, "{at: 1m, setLoad")),
+            vec!["spec.events", "10002 events", "limit of 10000 (MAX_EVENTS"],
+        ),
+        error(
+            "too many load points",
+            Target::File(with_list("load", "    - {at: 1m, cores: 1}\n", 10_001)),
+            Some((SCENARIO, "{at: 1m, cores: 1}")),
+            vec!["spec.load", "10001 load points", "MAX_LOAD_POINTS"],
+        ),
+        error(
+            "too many manifests",
+            Target::File(with_list(
+                "manifests",
+                "    - {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}\n",
+                1_001,
+            )),
+            Some((SCENARIO, "kind: ConfigMap")),
+            vec!["spec.manifests", "1001 manifests", "MAX_MANIFESTS"],
+        ),
+        error(
+            "the run exceeds its event budget",
+            Target::File(base_with(
+                "    nodes: 3\n",
+                "    nodes: 3\n  settings:\n    maxEventsProcessed: 500\n",
+            )),
+            None,
+            vec!["after processing 500 events", "maxEventsProcessed"],
+        ),
+    ];
+    let failures: Vec<String> = cases.iter().filter_map(check_case).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Runs `BASE` into `out` and returns the binary's output.
+fn run_base(root: &Path, scenario_text: &[u8], out: &Path) -> Output {
+    let case = Case {
+        name: "base",
+        target: Target::File(scenario_text.to_vec()),
+        extra_files: Vec::new(),
+        located_at: None,
+        expect: Vec::new(),
+        exit: 0,
+    };
+    let scenario = lay_out(&case, root);
+    run_binary(&scenario, out)
+}
+
+#[test]
+fn a_run_replaces_the_output_folder_whole_and_a_failed_run_leaves_it_alone() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("out");
+    let run_dir = out.join("broken");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(run_dir.join("stale.txt"), "from an older run").unwrap();
+
+    let output = run_base(root.path(), BASE.as_bytes(), &out);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        !run_dir.join("stale.txt").exists(),
+        "a stale file survived the run"
+    );
+    let timeseries = std::fs::read(run_dir.join("timeseries.csv")).unwrap();
+    assert!(!timeseries.is_empty());
+
+    // A broken scenario with the same name: exit 2, the last good outputs untouched.
+    let broken = base_with("  duration: 10m\n", "  duration: 10 minutes\n");
+    let output = run_base(root.path(), &broken, &out);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert_eq!(
+        std::fs::read(run_dir.join("timeseries.csv")).unwrap(),
+        timeseries
+    );
+    let entries: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries, ["broken"], "temporary folders were left behind");
+}
+
+/// An external algorithm that answers `hello` and then does `on_reconcile` (shell).
+fn exec_algorithm(dir: &Path, on_reconcile: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("algorithm.py");
+    std::fs::write(
+        &path,
+        format!(
+            r#"#!/usr/bin/env python3
+import json, sys
+for line in sys.stdin:
+    request = json.loads(line)
+    if request["type"] == "hello":
+        print(json.dumps({{"type": "hello", "name": "broken", "summary": "misbehaves"}}), flush=True)
+        continue
+    {on_reconcile}
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn a_misbehaving_external_algorithm_ends_the_run_with_exit_2_and_no_outputs() {
+    let cases = [
+        (
+            "an answer of 100 MB on one line",
+            "sys.stdout.write('x' * 100_000_000); sys.stdout.flush()",
+            "wrote a line longer than 16777216 bytes",
+        ),
+        ("a crash", "sys.exit(3)", "exit"),
+        (
+            "garbage",
+            "print('this is not json', flush=True)",
+            "this is not json",
+        ),
+    ];
+    for (name, on_reconcile, expected) in cases {
+        let root = tempfile::tempdir().unwrap();
+        let algorithm = exec_algorithm(root.path(), on_reconcile);
+        let case = Case {
+            name,
+            target: Target::File(BASE.as_bytes().to_vec()),
+            extra_files: Vec::new(),
+            located_at: None,
+            expect: Vec::new(),
+            exit: 2,
+        };
+        let scenario = lay_out(&case, root.path());
+        let out = root.path().join("out");
+        let output = Command::new(env!("CARGO_BIN_EXE_poolsim"))
+            .arg("run")
+            .arg(&scenario)
+            .arg("--algorithm")
+            .arg(format!("exec:{}", algorithm.display()))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+        assert!(
+            std::fs::read_dir(&out).map_or(0, |e| e.count()) == 0,
+            "{name}: outputs were written"
+        );
+    }
+}
