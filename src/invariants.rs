@@ -191,3 +191,68 @@ fn check_ownership(world: &World) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{build_world, prepare, RunOptions};
+
+    /// The lab05 scenario, run to its end with every invariant checked.
+    fn finished_world() -> World {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/lab05-node-partition.yaml");
+        let prepared = prepare(&path).expect("the shipped scenario prepares");
+        let algorithm = crate::algorithm::resolve("kubevirt-vmirs").expect("built in");
+        let options = RunOptions {
+            check_invariants: true,
+            ..RunOptions::default()
+        };
+        let mut world = build_world(&prepared, &options, algorithm);
+        world.run();
+        assert!(world.fatal.is_none());
+        world
+    }
+
+    #[test]
+    fn a_finished_run_keeps_every_invariant() {
+        let world = finished_world();
+        Checker::default().check(&world);
+    }
+
+    #[test]
+    #[should_panic(expected = "cache has every watch event")]
+    fn a_cache_that_differs_from_the_store_is_caught() {
+        let mut world = finished_world();
+        let cache = &mut world.informers[InformerId::NodeAgents.index()].objects;
+        let key = cache.vms.keys().next().cloned().expect("the pool made VMs");
+        cache.vms.remove(&key);
+        Checker::default().check(&world);
+    }
+
+    #[test]
+    #[should_panic(expected = "time went back")]
+    fn time_going_back_is_caught() {
+        let world = finished_world();
+        let mut checker = Checker {
+            last_time: world.now() + 1,
+            ..Checker::default()
+        };
+        checker.check(&world);
+    }
+
+    #[test]
+    #[should_panic(expected = "more than one controller reference")]
+    fn a_vm_with_two_controllers_is_caught() {
+        let mut world = finished_world();
+        let key = world.store.objects().vms.keys().next().cloned().unwrap();
+        world
+            .store
+            .modify::<VirtualMachine>(&key, |vm| {
+                let mut second = vm.meta.owner_references[0].clone();
+                second.name = "another".into();
+                vm.meta.owner_references.push(second);
+            })
+            .unwrap();
+        check(&world);
+    }
+}

@@ -514,8 +514,12 @@ fn with_list(key: &str, item: &str, count: usize) -> Vec<u8> {
     for _ in 0..count {
         list.push_str(item);
     }
-    BASE.replacen("  manifestFiles:\n", &format!("{list}  manifestFiles:\n"), 1)
-        .into_bytes()
+    BASE.replacen(
+        "  manifestFiles:\n",
+        &format!("{list}  manifestFiles:\n"),
+        1,
+    )
+    .into_bytes()
 }
 
 #[test]
