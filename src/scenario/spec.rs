@@ -204,7 +204,7 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
                 pos,
                 &field,
                 format!(
-                    "{} of {} gives {rows} timeseries rows, more than poolsim's limit of {MAX_SAMPLES} (MAX_SAMPLES, docs/LIMITS.md); use a sampleInterval of at least {}",
+                    "{} of {} gives {rows} timeseries rows, more than {MAX_SAMPLES} (poolsim's limit MAX_SAMPLES, docs/LIMITS.md); use a sampleInterval of at least {}",
                     format_duration_ms(interval_ms),
                     format_duration_ms(duration_ms),
                     format_duration_ms(smallest_ms.max(MIN_SAMPLE_INTERVAL_MS))
