@@ -534,7 +534,7 @@ fn limits_name_themselves_and_write_nothing() {
             1,
         )
         .into_bytes();
-    let cases = vec![
+    let cases = [
         error(
             "too many events",
             Target::File(events),
