@@ -96,7 +96,7 @@ impl ClusterAction {
 /// Most events one run may process when the `maxEventsProcessed` setting is 0 (the
 /// default). The largest benchmark (10,000 VMs on 1,000 nodes for a simulated day)
 /// stays far below it; see docs/LIMITS.md.
-pub const DEFAULT_MAX_EVENTS_PROCESSED: u64 = 2_000_000_000;
+pub const DEFAULT_MAX_EVENTS_PROCESSED: u64 = 200_000_000;
 /// Most events at one simulated millisecond. Time that stops advancing means a
 /// component keeps rescheduling itself with no delay (a hot loop); no real workload
 /// needs this many at one instant (a burst of 10,000 VM creations is a few 100,000).
