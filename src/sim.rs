@@ -9,7 +9,7 @@ use crate::engine::SimTime;
 use crate::load::{LoadCurve, LoadPoint};
 use crate::scenario::decode::{unknown_name_hint, Report, Value};
 use crate::scenario::diag::{Diagnostic, Severity};
-use crate::scenario::manifest::{decode_manifest, decode_object, warn_missing_references};
+use crate::scenario::manifest::{decode_manifest, decode_object, warn_missing_references_located};
 use crate::scenario::yaml::{Node, NodeKind};
 use crate::scenario::{self, Action, NodeRef, Scenario};
 use std::collections::BTreeMap;
@@ -30,6 +30,12 @@ pub fn prepare(path: &Path) -> Result<Prepared, Vec<Diagnostic>> {
     prepare_loaded(loaded.scenario, loaded.warnings)
 }
 
+/// [`prepare`] for bytes already in memory, as if read from `path` (fuzzing, tests).
+pub fn prepare_bytes(bytes: &[u8], path: &Path) -> Result<Prepared, Vec<Diagnostic>> {
+    let loaded = scenario::load_bytes(bytes, path)?;
+    prepare_loaded(loaded.scenario, loaded.warnings)
+}
+
 pub fn prepare_loaded(
     scenario: Scenario,
     mut warnings: Vec<Diagnostic>,
@@ -37,6 +43,7 @@ pub fn prepare_loaded(
     let mut report = Report::new(&scenario.file);
     let settings = decode_settings(&scenario, &mut report);
     let mut objects = Vec::new();
+    let mut decoded_from = Vec::new();
     let mut sources: BTreeMap<(Kind, String), Node> = BTreeMap::new();
     for manifest in &scenario.manifests {
         if let Some(object) = decode_manifest(manifest, &scenario.namespace, &mut report) {
@@ -45,9 +52,10 @@ pub fn prepare_loaded(
                 manifest.object.clone(),
             );
             objects.push(object);
+            decoded_from.push(manifest);
         }
     }
-    warn_missing_references(&objects, &mut report);
+    warn_missing_references_located(&objects, &decoded_from, &mut report);
     if crate::algorithm::resolve(&scenario.algorithm).is_err() {
         let names = crate::algorithm::builtin_names();
         let pos = scenario.algorithm_pos.unwrap_or_default();

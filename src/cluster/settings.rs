@@ -163,6 +163,11 @@ settings! {
 
     /// Check every invariant after each event (always on in debug builds and tests).
     check_invariants: bool = false, "checkInvariants", SettingType::Flag;
+
+    /// poolsim's runtime bound, not an upstream setting: the most events one run may
+    /// process before it stops with an error (exit 2); 0 means the default,
+    /// `world::DEFAULT_MAX_EVENTS_PROCESSED`. See docs/LIMITS.md.
+    max_events_processed: u64 = 0, "maxEventsProcessed", SettingType::Count;
 }
 
 #[cfg(test)]

@@ -93,6 +93,64 @@ impl ClusterAction {
     }
 }
 
+/// Most events one run may process when the `maxEventsProcessed` setting is 0 (the
+/// default). The largest benchmark (10,000 VMs on 1,000 nodes for a simulated day)
+/// stays far below it; see docs/LIMITS.md.
+pub const DEFAULT_MAX_EVENTS_PROCESSED: u64 = 200_000_000;
+/// Most events at one simulated millisecond. Time that stops advancing means a
+/// component keeps rescheduling itself with no delay (a hot loop); no real workload
+/// needs this many at one instant (a burst of 10,000 VM creations is a few 100,000).
+pub const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
+
+/// The runtime bound of one run: a total number of events and a number per instant,
+/// so that a runaway scenario or a bug ends with a clear error instead of running on.
+#[derive(Debug)]
+pub struct EventBudget {
+    max_total: u64,
+    processed: u64,
+    instant: SimTime,
+    at_instant: u64,
+}
+
+impl EventBudget {
+    /// `max_total` 0 means [`DEFAULT_MAX_EVENTS_PROCESSED`].
+    pub fn new(max_total: u64) -> EventBudget {
+        EventBudget {
+            max_total: if max_total == 0 {
+                DEFAULT_MAX_EVENTS_PROCESSED
+            } else {
+                max_total
+            },
+            processed: 0,
+            instant: SimTime::ZERO,
+            at_instant: 0,
+        }
+    }
+
+    /// Counts one more event at `at`, or says why the run must stop.
+    pub fn admit(&mut self, at: SimTime) -> Result<(), String> {
+        if self.processed >= self.max_total {
+            return Err(format!(
+                "the run stopped at {at} after processing {} events, the limit (setting maxEventsProcessed, docs/LIMITS.md); shorten the scenario or raise spec.settings.maxEventsProcessed",
+                self.processed
+            ));
+        }
+        if at == self.instant {
+            self.at_instant += 1;
+            if self.at_instant > MAX_EVENTS_PER_INSTANT {
+                return Err(format!(
+                    "the run stopped at {at}: more than {MAX_EVENTS_PER_INSTANT} events at this one instant without time advancing (MAX_EVENTS_PER_INSTANT, docs/LIMITS.md); this is a hot loop in poolsim or in an exec algorithm, please report it"
+                ));
+            }
+        } else {
+            self.instant = at;
+            self.at_instant = 1;
+        }
+        self.processed += 1;
+        Ok(())
+    }
+}
+
 /// Everything a run needs, already validated.
 pub struct WorldConfig {
     pub scenario_name: String,
@@ -379,17 +437,24 @@ impl World {
     }
 
     /// Run until the scenario's duration; the last sample is at the duration itself.
+    /// A run that exceeds its event budget ([`EventBudget`]) stops with `fatal` set.
     pub fn run(&mut self) {
         let end = self.duration;
+        let mut budget = EventBudget::new(self.settings.max_events_processed);
+        let mut invariants = crate::invariants::Checker::default();
         while let Some(at) = self.queue.peek_time() {
             if at > end || self.fatal.is_some() {
+                break;
+            }
+            if let Err(message) = budget.admit(at) {
+                self.fatal = Some(message);
                 break;
             }
             let (_, event) = self.queue.pop().expect("peeked");
             self.dispatch(event);
             self.flush_watch_events();
             if self.check_invariants {
-                crate::invariants::check(self);
+                invariants.check(self);
             }
         }
     }

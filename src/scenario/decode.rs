@@ -90,6 +90,16 @@ pub fn did_you_mean<'a>(given: &str, valid: &[&'a str]) -> Option<&'a str> {
     best.map(|(_, candidate)| candidate)
 }
 
+/// The valid name `given` is almost surely a misspelling of (similarity at least 0.8,
+/// case-insensitive; stricter than [`did_you_mean`], because it turns a warning about
+/// an unmodelled manifest field into an error).
+fn near_miss<'a>(given: &str, valid: &[&'a str]) -> Option<&'a str> {
+    let given_lower = given.to_lowercase();
+    valid.iter().copied().find(|candidate| {
+        strsim::normalized_damerau_levenshtein(&given_lower, &candidate.to_lowercase()) >= 0.8
+    })
+}
+
 /// "did you mean X? valid: a, b, c" for an unknown name.
 pub fn unknown_name_hint(given: &str, valid: &[&str]) -> String {
     let list = valid.join(", ");
@@ -518,14 +528,34 @@ impl<'n> MapReader<'n> {
 
     /// Reports every key that was not read as a warning. For Kubernetes manifests,
     /// where real objects carry many fields poolsim does not model.
+    ///
+    /// Except a near miss: a key close to a field poolsim reads that is absent from
+    /// this mapping (`replica` for `replicas`) is a typo, not an unmodelled field, so
+    /// it is an error with a did-you-mean. A real cluster rejects it too: kubectl's
+    /// `--validate` defaults to `strict` (kubernetes/kubernetes
+    /// `staging/src/k8s.io/kubectl/pkg/cmd/util/helpers.go`, `AddValidateFlags`), and
+    /// strict field validation fails on unknown fields.
     pub fn finish_lenient(self, report: &mut Report) {
+        let absent: Vec<&str> = self
+            .known_keys
+            .iter()
+            .copied()
+            .filter(|known| !self.has(known))
+            .collect();
         for key in self.unused() {
             let name = key.as_scalar().unwrap_or_default();
-            report.warning(
-                key.pos,
-                &child_path(&self.path, name),
-                "not modelled by poolsim, ignored",
-            );
+            let field = child_path(&self.path, name);
+            match near_miss(name, &absent) {
+                Some(suggestion) => report.error(
+                    key.pos,
+                    &field,
+                    format!(
+                        "unknown field {name:?}; did you mean {suggestion:?}? valid: {}",
+                        self.known_keys.join(", ")
+                    ),
+                ),
+                None => report.warning(key.pos, &field, "not modelled by poolsim, ignored"),
+            }
         }
     }
 }

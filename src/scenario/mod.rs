@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Severity};
-pub use spec::{load, load_str};
+pub use spec::{load, load_bytes, load_str};
 pub use yaml::{Node, NodeKind, Pos};
 
 /// The only `apiVersion` accepted for scenario files.
@@ -33,6 +33,26 @@ pub const DEFAULT_SAMPLE_INTERVAL_MS: u64 = 5_000;
 pub const MIN_SAMPLE_INTERVAL_MS: u64 = 100;
 /// Most timeseries rows one run may produce (`duration / sampleInterval + 1`).
 pub const MAX_SAMPLES: u64 = 1_000_000;
+/// Most replicas a pool may ask for (`spec.replicas`, a `scale` event, an HPA's
+/// `maxReplicas`). Upstream allows any int32; poolsim caps it at ten times the largest
+/// benchmark (10,000 VMs) so that a typo such as `1000000000` is an error rather than
+/// a run that never ends. See docs/LIMITS.md.
+pub const MAX_REPLICAS: i64 = 100_000;
+/// Most entries in `spec.events`. See docs/LIMITS.md.
+pub const MAX_EVENTS: usize = 10_000;
+/// Most points in `spec.load`. See docs/LIMITS.md.
+pub const MAX_LOAD_POINTS: usize = 10_000;
+/// Most manifests: inline `spec.manifests` entries plus objects read from
+/// `manifestFiles` (and most `manifestFiles` entries). See docs/LIMITS.md.
+pub const MAX_MANIFESTS: usize = 1_000;
+
+/// The message for a replica count above [`MAX_REPLICAS`].
+pub fn replicas_limit_message(replicas: i64) -> String {
+    format!(
+        "{replicas} replicas is more than poolsim's limit of {MAX_REPLICAS} (MAX_REPLICAS, docs/LIMITS.md); valid: 0 to {MAX_REPLICAS}"
+    )
+}
+
 /// Algorithm used when the scenario names none.
 pub const DEFAULT_ALGORITHM: &str = "kubevirt-pool";
 /// Namespace for manifests that name none, as `kubectl apply` without `-n`.

@@ -3,11 +3,12 @@
 use super::decode::{child_path, describe, unknown_name_hint, MapReader, Report, Value};
 use super::yaml::{check_text, parse_documents, parse_single, Limits, Node, NodeKind, Pos};
 use super::{
-    Action, ClusterNode, Comparison, Diagnostic, ExpectTarget, Expectation, LoadPoint, Loaded,
-    Manifest, NodeRef, Scenario, ScheduledEvent, Severity, API_VERSION, DEFAULT_ALGORITHM,
-    DEFAULT_NAMESPACE, DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS,
-    DEFAULT_SAMPLE_INTERVAL_MS, EVENT_ACTIONS, KIND, MAX_DURATION_MS, MAX_NODES, MAX_SAMPLES,
-    MIN_SAMPLE_INTERVAL_MS, SUMMARY_METRICS, TIMESERIES_COLUMNS,
+    replicas_limit_message, Action, ClusterNode, Comparison, Diagnostic, ExpectTarget, Expectation,
+    LoadPoint, Loaded, Manifest, NodeRef, Scenario, ScheduledEvent, Severity, API_VERSION,
+    DEFAULT_ALGORITHM, DEFAULT_NAMESPACE, DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS,
+    DEFAULT_SAMPLE_INTERVAL_MS, EVENT_ACTIONS, KIND, MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS,
+    MAX_MANIFESTS, MAX_NODES, MAX_REPLICAS, MAX_SAMPLES, MIN_SAMPLE_INTERVAL_MS, SUMMARY_METRICS,
+    TIMESERIES_COLUMNS,
 };
 use crate::units::{format_duration_ms, parse_quantity, Quantity};
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,7 +31,14 @@ pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
             format!("cannot read the scenario file: {error}"),
         )]
     })?;
-    let text = check_text(&bytes, &Limits::default())
+    load_bytes(&bytes, path)
+}
+
+/// Checks scenario bytes as if read from `path` (not read: `path` names the file in
+/// diagnostics and anchors `manifestFiles`). Bytes that are not UTF-8 text, or are
+/// binary, give one diagnostic naming the file.
+pub fn load_bytes(bytes: &[u8], path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
+    let text = check_text(bytes, &Limits::default())
         .map_err(|error| vec![yaml_diagnostic(path, &error)])?;
     load_str(text, path)
 }
@@ -196,7 +204,7 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
                 pos,
                 &field,
                 format!(
-                    "{} of {} gives {rows} timeseries rows, more than {MAX_SAMPLES}; use a sampleInterval of at least {}",
+                    "{} of {} gives {rows} timeseries rows, more than {MAX_SAMPLES} (poolsim's limit MAX_SAMPLES, docs/LIMITS.md); use a sampleInterval of at least {}",
                     format_duration_ms(interval_ms),
                     format_duration_ms(duration_ms),
                     format_duration_ms(smallest_ms.max(MIN_SAMPLE_INTERVAL_MS))
@@ -260,7 +268,11 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
     };
 
     let mut manifests = Vec::new();
-    if let Some(value) = spec.optional("manifests") {
+    let manifests_value = spec.optional("manifests");
+    if let Some(value) = manifests_value
+        .as_ref()
+        .filter(|v| within_count(v, MAX_MANIFESTS, "manifests", "MAX_MANIFESTS", report))
+    {
         if let Some(items) = value.seq(report) {
             for item in items {
                 if let Some(object) = decode_object(&item, report) {
@@ -273,15 +285,39 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
             }
         }
     }
-    if let Some(value) = spec.optional("manifestFiles") {
+    if let Some(value) = spec
+        .optional("manifestFiles")
+        .filter(|v| within_count(v, MAX_MANIFESTS, "manifest files", "MAX_MANIFESTS", report))
+    {
         if let Some(items) = value.seq(report) {
             for item in items {
                 read_manifest_file(&item, file, &mut substitution, &mut manifests, report);
+                // Stop reading files once the limit is passed: the rest cannot help.
+                if manifests.len() > MAX_MANIFESTS {
+                    report.error(
+                        item.pos(),
+                        &item.path,
+                        format!(
+                            "the scenario now holds {} manifests, more than poolsim's limit of {MAX_MANIFESTS} (MAX_MANIFESTS, docs/LIMITS.md)",
+                            manifests.len()
+                        ),
+                    );
+                    break;
+                }
             }
         }
     }
 
     let load = spec.optional("load").map_or(Some(Vec::new()), |value| {
+        if !within_count(
+            &value,
+            MAX_LOAD_POINTS,
+            "load points",
+            "MAX_LOAD_POINTS",
+            report,
+        ) {
+            return None;
+        }
         decode_load(&value, duration_ms, report)
     });
 
@@ -289,6 +325,9 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         .as_ref()
         .map(|nodes| nodes.iter().map(|node| node.name.as_str()).collect());
     let events = spec.optional("events").map_or(Some(Vec::new()), |value| {
+        if !within_count(&value, MAX_EVENTS, "events", "MAX_EVENTS", report) {
+            return None;
+        }
         value.seq_of(report, |item, report| {
             decode_event(
                 item,
@@ -564,6 +603,31 @@ fn decode_object(value: &Value<'_>, report: &mut Report) -> Option<Node> {
     ok.then(|| value.node.clone())
 }
 
+/// Whether a list holds at most `max` items; if not, reports an error naming the limit
+/// (`limit_name` is the constant in `scenario`, documented in docs/LIMITS.md).
+fn within_count(
+    value: &Value<'_>,
+    max: usize,
+    what: &str,
+    limit_name: &str,
+    report: &mut Report,
+) -> bool {
+    match &value.node.kind {
+        NodeKind::Seq(items) if items.len() > max => {
+            report.error(
+                value.pos(),
+                &value.path,
+                format!(
+                    "{} {what}, more than poolsim's limit of {max} ({limit_name}, docs/LIMITS.md)",
+                    items.len()
+                ),
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
 /// Resolves a `manifestFiles` entry inside the scenario's folder.
 ///
 /// Decision: absolute paths and paths that climb out of the scenario's folder with
@@ -823,9 +887,14 @@ fn decode_action(
     let action = match name {
         "scale" => {
             let pool = required_name(&mut map, "pool", report);
-            let replicas = map
-                .required("replicas", report)
-                .and_then(|v| v.i64_in(report, 0, i64::from(i32::MAX)));
+            let replicas = map.required("replicas", report).and_then(|v| {
+                let replicas = v.i64_in(report, 0, i64::from(i32::MAX))?;
+                if replicas > MAX_REPLICAS {
+                    report.error(v.pos(), &v.path, replicas_limit_message(replicas));
+                    return None;
+                }
+                Some(replicas)
+            });
             Some(Action::Scale {
                 pool: pool?,
                 replicas: replicas? as u32,

@@ -423,6 +423,36 @@ impl Builder {
         }
     }
 
+    /// A duplicate key in the innermost open mapping, named by its field path
+    /// (`spec.cluster.nodes`) so the message reads like the decoder's.
+    fn duplicate_key(&self, pos: Pos, key: &str, first_line: u32) -> YamlError {
+        let mut path = String::new();
+        let parents = &self.stack[..self.stack.len().saturating_sub(1)];
+        for open in parents {
+            match (&open.node.kind, &open.pending_key) {
+                (NodeKind::Seq(items), _) => path.push_str(&format!("[{}]", items.len())),
+                (NodeKind::Map(_), Some(key)) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key.as_scalar().unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        YamlError {
+            pos,
+            message: format!(
+                "{path}: duplicate key {key:?}: first on line {first_line}, again on line {}; each key may appear once",
+                pos.line
+            ),
+        }
+    }
+
     fn too_deep(&self, pos: Pos) -> YamlError {
         YamlError {
             pos,
@@ -470,14 +500,9 @@ impl Builder {
                             })
                         }
                     };
-                    if let Some(first_line) = parent.seen_keys.get(&key_text) {
-                        return Err(YamlError {
-                            pos: node.pos,
-                            message: format!(
-                                "duplicate key {key_text:?}: first on line {first_line}, again on line {}; each key may appear once",
-                                node.pos.line
-                            ),
-                        });
+                    if let Some(&first_line) = parent.seen_keys.get(&key_text) {
+                        let pos = node.pos;
+                        return Err(self.duplicate_key(pos, &key_text, first_line));
                     }
                     parent.seen_keys.insert(key_text, node.pos.line);
                     parent.pending_key = Some(node);

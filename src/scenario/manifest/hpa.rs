@@ -126,6 +126,21 @@ fn int32(value: &Value<'_>, report: &mut Report) -> Option<i32> {
         .map(|number| number as i32)
 }
 
+/// `maxReplicas`: an int32 upstream, capped here at [`crate::scenario::MAX_REPLICAS`]
+/// so that an HPA can never ask the simulation for an absurd number of VMs.
+fn max_replicas(value: &Value<'_>, report: &mut Report) -> Option<i32> {
+    let replicas = int32(value, report)?;
+    if i64::from(replicas) > crate::scenario::MAX_REPLICAS {
+        report.error(
+            value.pos(),
+            &value.path,
+            crate::scenario::replicas_limit_message(i64::from(replicas)),
+        );
+        return None;
+    }
+    Some(replicas)
+}
+
 fn optional_int32(
     map: &mut MapReader<'_>,
     key: &'static str,
@@ -143,7 +158,7 @@ fn decode_v1_spec(value: &Value<'_>, report: &mut Report) -> Option<HpaSpec> {
     let min_replicas = optional_int32(&mut spec, "minReplicas", report);
     let max_replicas = spec
         .required("maxReplicas", report)
-        .and_then(|value| int32(&value, report));
+        .and_then(|value| max_replicas(&value, report));
     let target_pct = optional_int32(&mut spec, "targetCPUUtilizationPercentage", report);
     spec.finish_lenient(report);
     Some(HpaSpec::from_v1(
@@ -160,7 +175,7 @@ fn decode_v2_spec(value: &Value<'_>, report: &mut Report) -> Option<HpaSpec> {
     let min_replicas = optional_int32(&mut spec, "minReplicas", report);
     let max_replicas = spec
         .required("maxReplicas", report)
-        .and_then(|value| int32(&value, report));
+        .and_then(|value| max_replicas(&value, report));
     let metrics = spec.optional("metrics").map_or(Some(Vec::new()), |value| {
         value.seq_of(report, decode_metric)
     });

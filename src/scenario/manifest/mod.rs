@@ -23,7 +23,7 @@ mod hpa;
 mod pool;
 mod references;
 
-pub use references::warn_missing_references;
+pub use references::{warn_missing_references, warn_missing_references_located};
 
 use super::decode::{child_path, unknown_name_hint, MapReader, Report, Value};
 use super::spec::{is_dns1123_label, is_dns1123_subdomain};

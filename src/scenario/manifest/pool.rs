@@ -78,6 +78,13 @@ fn decode_pool_spec(value: &Value<'_>, report: &mut Report) -> Option<PoolSpec> 
                         format!("Invalid value: {replicas}: spec.replicas in body should be greater than or equal to 0"),
                     );
                     None
+                } else if replicas > crate::scenario::MAX_REPLICAS {
+                    report.error(
+                        value.pos(),
+                        &value.path,
+                        crate::scenario::replicas_limit_message(replicas),
+                    );
+                    None
                 } else {
                     Some(replicas as i32)
                 }

@@ -6,7 +6,8 @@
 
 use crate::api::{Object, ObjectKey, VirtualMachinePool, VolumeSource};
 use crate::scenario::decode::Report;
-use crate::scenario::yaml::Pos;
+use crate::scenario::yaml::{Node, NodeKind, Pos};
+use crate::scenario::Manifest;
 use std::collections::BTreeSet;
 
 /// What the manifests provide, by namespace and name.
@@ -34,6 +35,69 @@ struct Provided {
 ///
 /// The objects carry no positions, so each warning names the object and the field.
 pub fn warn_missing_references(objects: &[Object], report: &mut Report) {
+    warn_missing_references_located(objects, &[], report);
+}
+
+/// [`warn_missing_references`], with each warning placed where its object was
+/// written: `sources[i]` is the manifest `objects[i]` was decoded from, and the
+/// warning names that file, the line of the field, and the field's full path
+/// (`[2].spec.virtualMachineTemplate…` in a manifest file). Objects without a source
+/// keep the unplaced form.
+pub fn warn_missing_references_located(
+    objects: &[Object],
+    sources: &[&Manifest],
+    report: &mut Report,
+) {
+    let provided = provided_by(objects);
+    for (index, object) in objects.iter().enumerate() {
+        let mut found = Report::new(&report.file);
+        check_object(object, &provided, &mut found);
+        for mut diagnostic in found.diagnostics {
+            if let Some(source) = sources.get(index) {
+                let pos = locate(&source.object, &diagnostic.field);
+                diagnostic.file = source.file.clone();
+                diagnostic.line = pos.line;
+                diagnostic.col = pos.col;
+                diagnostic.field = format!("{}.{}", source.field, diagnostic.field);
+            }
+            report.diagnostics.push(diagnostic);
+        }
+    }
+}
+
+/// The position of the node at dotted `path` (`spec.volumes[1].name`) under `node`,
+/// or of the deepest part of the path that exists.
+fn locate(node: &Node, path: &str) -> Pos {
+    let mut current = node;
+    for segment in path.split('.') {
+        let (key, indexes) = match segment.find('[') {
+            Some(at) => (&segment[..at], &segment[at..]),
+            None => (segment, ""),
+        };
+        if !key.is_empty() {
+            let NodeKind::Map(entries) = &current.kind else {
+                break;
+            };
+            match entries.iter().find(|(k, _)| k.as_scalar() == Some(key)) {
+                Some((_, value)) => current = value,
+                None => break,
+            }
+        }
+        for index in indexes
+            .split(['[', ']'])
+            .filter(|part| !part.is_empty())
+            .filter_map(|part| part.parse::<usize>().ok())
+        {
+            match &current.kind {
+                NodeKind::Seq(items) if index < items.len() => current = &items[index],
+                _ => return current.pos,
+            }
+        }
+    }
+    current.pos
+}
+
+fn provided_by(objects: &[Object]) -> Provided {
     let mut provided = Provided::default();
     for object in objects {
         let key = object.meta().key();
@@ -45,29 +109,31 @@ pub fn warn_missing_references(objects: &[Object], report: &mut Report) {
             _ => false,
         };
     }
-    for object in objects {
-        match object {
-            Object::Pool(pool) => check_pool(pool, &provided, report),
-            Object::Hpa(hpa) => {
-                let target = &hpa.spec.scale_target_ref.name;
-                if !provided
-                    .pools
-                    .contains(&ObjectKey::new(&hpa.meta.namespace, target))
-                {
-                    warn(
-                        report,
-                        "HorizontalPodAutoscaler",
-                        &hpa.meta.key(),
-                        "spec.scaleTargetRef.name",
-                        format!(
-                            "targets VirtualMachinePool {target:?}, which no manifest provides in namespace {:?}; the HPA will report FailedGetScale until one is applied",
-                            hpa.meta.namespace
-                        ),
-                    );
-                }
+    provided
+}
+
+fn check_object(object: &Object, provided: &Provided, report: &mut Report) {
+    match object {
+        Object::Pool(pool) => check_pool(pool, provided, report),
+        Object::Hpa(hpa) => {
+            let target = &hpa.spec.scale_target_ref.name;
+            if !provided
+                .pools
+                .contains(&ObjectKey::new(&hpa.meta.namespace, target))
+            {
+                warn(
+                    report,
+                    "HorizontalPodAutoscaler",
+                    &hpa.meta.key(),
+                    "spec.scaleTargetRef.name",
+                    format!(
+                        "targets VirtualMachinePool {target:?}, which no manifest provides in namespace {:?}; the HPA will report FailedGetScale until one is applied",
+                        hpa.meta.namespace
+                    ),
+                );
             }
-            _ => {}
         }
+        _ => {}
     }
 }
 
