@@ -205,7 +205,11 @@ fn a_program_that_hangs_at_hello_is_killed_after_the_timeout() {
     // `exec` so that killing the process kills the sleep itself.
     let file = script("#!/bin/sh\nexec sleep 30\n", true);
     let started = Instant::now();
-    let error = failing_start(&file.path, short_timeout());
+    let options = ExecOptions {
+        hello_timeout: SHORT_TIMEOUT,
+        ..ExecOptions::default()
+    };
+    let error = failing_start(&file.path, options);
     assert!(started.elapsed() >= SHORT_TIMEOUT);
     assert!(matches!(error, ExecError::Timeout { .. }), "{error:?}");
     assert_contains(

@@ -58,7 +58,10 @@ const EXCERPT_MAX_CHARS: usize = 160;
 /// Limits of one external program session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExecOptions {
-    /// The longest poolsim waits for any one answer (`hello` or `actions`).
+    /// The longest poolsim waits for the answer to `hello`: the program's start-up
+    /// (an interpreter loading its libraries) is included, so it is longer.
+    pub hello_timeout: Duration,
+    /// The longest poolsim waits for the answer to one reconcile.
     pub answer_timeout: Duration,
     /// The longest line poolsim accepts from the program, newline excluded.
     pub max_line_bytes: usize,
@@ -67,6 +70,7 @@ pub struct ExecOptions {
 impl Default for ExecOptions {
     fn default() -> Self {
         ExecOptions {
+            hello_timeout: DEFAULT_ANSWER_TIMEOUT,
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         }
@@ -361,7 +365,7 @@ impl Session {
             },
             &request,
         )?;
-        let answer = self.exchange(line, &request)?;
+        let answer = self.exchange(line, &request, self.options.hello_timeout)?;
         let object = self.parse_answer(&answer, &request, "hello", None)?;
         let invalid = |problem: String| self.protocol_error(&request, problem, &answer);
         if let Some(protocol) = object.get("protocol") {
@@ -397,7 +401,7 @@ impl Session {
             },
             &request,
         )?;
-        let answer = self.exchange(line, &request)?;
+        let answer = self.exchange(line, &request, self.options.answer_timeout)?;
         let mut object = self.parse_answer(&answer, &request, "actions", Some(seq))?;
         let invalid = |problem: String| self.protocol_error(&request, problem, &answer);
         let actions = match object.remove("actions") {
@@ -430,14 +434,19 @@ impl Session {
         Ok(line)
     }
 
-    /// Sends one line and waits, at most `answer_timeout`, for one line back.
-    fn exchange(&mut self, line: Vec<u8>, request: &str) -> Result<Vec<u8>, ExecError> {
+    /// Sends one line and waits, at most `timeout`, for one line back.
+    fn exchange(
+        &mut self,
+        line: Vec<u8>,
+        request: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ExecError> {
         // If the writer thread is gone the program closed its stdin or exited; the
         // stdout side tells which, so a failed send is not an error by itself.
         if let Some(requests) = &self.requests {
             let _ = requests.send(line);
         }
-        match self.answers.recv_timeout(self.options.answer_timeout) {
+        match self.answers.recv_timeout(timeout) {
             Ok(StdoutEvent::Line(answer)) => Ok(answer),
             Ok(StdoutEvent::TooLong) => {
                 self.kill();
@@ -467,7 +476,7 @@ impl Session {
                 Err(ExecError::Timeout {
                     path: self.path.clone(),
                     request: request.to_string(),
-                    timeout_ms: self.options.answer_timeout.as_millis(),
+                    timeout_ms: timeout.as_millis(),
                     stderr_tail: self.stderr_tail(),
                 })
             }
