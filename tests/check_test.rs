@@ -69,7 +69,7 @@ fn a_tampered_golden_fails_and_names_the_first_divergence() {
             .join("kubevirt-pool");
         std::fs::copy(shipped.join(file), golden.join(file)).unwrap();
     }
-    // At 1200 s one VM is ready (node-0 is down); claim the golden said two.
+    // At 1200 s two VMs are ready (node-1 is down); claim the golden said three.
     let series = std::fs::read_to_string(golden.join("timeseries.csv")).unwrap();
     let row = series
         .lines()
@@ -77,9 +77,9 @@ fn a_tampered_golden_fails_and_names_the_first_divergence() {
         .expect("a row at 1200 s")
         .to_string();
     let fields: Vec<&str> = row.split(',').collect();
-    assert_eq!(fields[4], "1", "vms_ready at 1200 s: {row}");
+    assert_eq!(fields[4], "2", "vms_ready at 1200 s: {row}");
     let mut changed: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-    changed[4] = "2".into();
+    changed[4] = "3".into();
     std::fs::write(
         golden.join("timeseries.csv"),
         series.replace(&row, &changed.join(",")),
@@ -92,7 +92,7 @@ fn a_tampered_golden_fails_and_names_the_first_divergence() {
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains(
-            "timeseries.csv: first divergence at 1200 s, column vms_ready: expected 2, actual 1"
+            "timeseries.csv: first divergence at 1200 s, column vms_ready: expected 3, actual 2"
         ),
         "{stdout}"
     );
@@ -182,7 +182,7 @@ fn algorithm_overrides_the_scenario_and_selects_its_own_golden() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("expectation failed: max_overshoot equals 0 (observed 2)"),
+        stdout.contains("expectation failed: max_overshoot equals 0 (observed 1)"),
         "{stdout}"
     );
 }
