@@ -223,8 +223,9 @@ fn no_load_settles_at_min_replicas_and_never_below() {
     );
     let result = run_text(&scenario);
     let rows = rows(&result);
-    // Idle guests: 0.02 cores of a 1-core request, 2%.
-    assert_eq!(at(rows, 10 * 60).cpu_utilization_pct, Some(2));
+    // Idle guests: 0.02 cores of a 1005m request (1 core + the console log's 5m):
+    // 1.99%, which the HPA's integer arithmetic makes 1%.
+    assert_eq!(at(rows, 10 * 60).cpu_utilization_pct, Some(1));
     assert!(rows
         .iter()
         .filter(|r| seconds(r) > 0)
@@ -257,15 +258,20 @@ fn load_far_above_the_target_stays_at_max_replicas() {
 fn the_default_cpu_request_reads_ten_times_the_utilization_of_a_full_core() {
     let explicit = run_shipped("lab05-hpa-load-wave");
     let implicit = run_shipped("lab05-hpa-no-cpu-request");
-    // Same load (0.2 cores), both on two VMs at 3m30s-4m: 1000m vs 100m requested.
+    // Same load (0.2 cores), both on two VMs at 3m30s-4m: 1005m vs 105m requested
+    // (compute container + the guest-console-log's 5m).
     let time_s = 4 * 60;
     let full_core = at(rows(&explicit), time_s);
     let default_request = at(rows(&implicit), time_s);
     assert_eq!(full_core.desired_replicas, 2);
     assert_eq!(default_request.vms_ready, 2);
-    assert_eq!(
-        default_request.cpu_utilization_pct.expect("implicit"),
-        10 * full_core.cpu_utilization_pct.expect("explicit")
+    let implicit_pct = default_request.cpu_utilization_pct.expect("implicit") as f64;
+    let explicit_pct = full_core.cpu_utilization_pct.expect("explicit") as f64;
+    // Both readings are truncated to whole percent, so compare within one point.
+    let scaled = implicit_pct * 105.0 / 1005.0;
+    assert!(
+        (scaled - explicit_pct).abs() <= 1.0,
+        "{implicit_pct}% with 105m should be 1005/105 times {explicit_pct}% with 1005m"
     );
 }
 

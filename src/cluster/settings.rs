@@ -153,6 +153,12 @@ settings! {
     /// `DefaultCPUAllocationRatio` = 10; `services/renderresources.go`).
     cpu_allocation_ratio: u32 = 10, "cpuAllocationRatio", SettingType::Count;
 
+    /// The `guest-console-log` container in every launcher pod, requesting 5m CPU
+    /// (kubevirt `pkg/virt-controller/services/serialconsolelog.go`,
+    /// `isSerialConsoleLogEnabled`: on unless the KubeVirt CR sets
+    /// `virtualMachineOptions.disableSerialConsoleLog`, which it does not by default).
+    serial_console_log: bool = true, "serialConsoleLog", SettingType::Flag;
+
     /// Time for a powered-off node to boot and its kubelet to report again (inferred).
     node_boot_ms: u64 = 60 * SECOND_MS, "nodeBoot", SettingType::DurationMs;
 

@@ -142,12 +142,29 @@ fn ready_condition(
     }
 }
 
-/// The CPU request of a launcher pod: the VMI's own, else vCPUs / cpuAllocationRatio
-/// (`services/renderresources.go`, `WithoutDedicatedCPU`).
-pub fn launcher_cpu_request_milli(spec: &VmiSpec, cpu_allocation_ratio: u32) -> i64 {
-    spec.cpu_request_milli.unwrap_or_else(|| {
+/// CPU request of the `guest-console-log` container, in millicores
+/// (`services/serialconsolelog.go`, `resourcesForSerialConsoleLogContainer`).
+pub const GUEST_CONSOLE_LOG_CPU_MILLI: i64 = 5;
+
+/// The CPU request of a launcher pod, summed over its containers as the HPA sums them
+/// (`calculatePodRequests` in kubernetes `replica_calculator.go`): the compute
+/// container asks for the VMI's own request, else vCPUs / cpuAllocationRatio
+/// (`services/renderresources.go`, `WithoutDedicatedCPU`); the `guest-console-log`
+/// container, when the serial console log is on, adds 5m.
+pub fn launcher_cpu_request_milli(
+    spec: &VmiSpec,
+    cpu_allocation_ratio: u32,
+    serial_console_log: bool,
+) -> i64 {
+    let compute = spec.cpu_request_milli.unwrap_or_else(|| {
         i64::from(spec.vcpus.max(1)) * 1000 / i64::from(cpu_allocation_ratio.max(1))
-    })
+    });
+    let console_log = if serial_console_log {
+        GUEST_CONSOLE_LOG_CPU_MILLI
+    } else {
+        0
+    };
+    compute + console_log
 }
 
 fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
@@ -197,7 +214,11 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
         },
         node_name: None,
         requests: Resources {
-            cpu_milli: launcher_cpu_request_milli(spec, world.settings.cpu_allocation_ratio),
+            cpu_milli: launcher_cpu_request_milli(
+                spec,
+                world.settings.cpu_allocation_ratio,
+                world.settings.serial_console_log,
+            ),
             memory_bytes: spec.memory_request_bytes
                 + LAUNCHER_MEMORY_OVERHEAD_BYTES
                 + LAUNCHER_MEMORY_PER_VCPU_BYTES * i64::from(spec.vcpus),
