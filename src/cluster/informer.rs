@@ -6,7 +6,7 @@
 //! that staleness is why the pool controller keeps expectations.
 
 use super::store::{ObjectSet, WatchEvent};
-use crate::api::ObjectKey;
+use crate::api::{Kind, Object, ObjectKey, Pod, Resources};
 use crate::engine::SimTime;
 use priority_queue::PriorityQueue;
 use std::cmp::Reverse;
@@ -37,6 +37,13 @@ impl InformerId {
 pub struct Informer {
     pub objects: ObjectSet,
     pub last_resource_version: u64,
+    /// An index over `objects`: the summed requests of the pods bound to each node and
+    /// not terminated, by node name (nodes with none are absent). The scheduler reads
+    /// it for every pod it places; kept up to date here, one pod change at a time, it
+    /// saves a scan of every pod per scheduling decision (quadratic at 10,000 pods).
+    /// The kube-scheduler keeps the same aggregate in its cache's `NodeInfo.Requested`
+    /// (`pkg/scheduler/framework/types.go`).
+    pub node_requests: BTreeMap<String, Resources>,
 }
 
 impl Informer {
@@ -45,8 +52,38 @@ impl Informer {
             event.resource_version >= self.last_resource_version,
             "watch events out of order"
         );
+        if event.kind == Kind::Pod {
+            if let Some(old) = self.objects.pods.get(&event.key) {
+                adjust_node_requests(&mut self.node_requests, old, -1);
+            }
+        }
         self.objects.apply(event);
+        if let Some(Object::Pod(pod)) = event.object.as_deref() {
+            adjust_node_requests(&mut self.node_requests, pod, 1);
+        }
         self.last_resource_version = event.resource_version;
+    }
+}
+
+/// Add (`sign` 1) or take away (`sign` -1) a pod's requests on its node, if it is bound
+/// and not terminated; an entry that drops to nothing is removed, so the index equals
+/// a fresh sum over the pods.
+fn adjust_node_requests(index: &mut BTreeMap<String, Resources>, pod: &Pod, sign: i64) {
+    let Some(node) = pod.node_name.as_deref() else {
+        return;
+    };
+    if pod.is_terminated() {
+        return;
+    }
+    let entry = match index.get_mut(node) {
+        Some(entry) => entry,
+        None => index.entry(node.to_string()).or_default(),
+    };
+    entry.cpu_milli += sign * pod.requests.cpu_milli;
+    entry.memory_bytes += sign * pod.requests.memory_bytes;
+    entry.pods += sign;
+    if entry.pods == 0 && entry.cpu_milli == 0 && entry.memory_bytes == 0 {
+        index.remove(node);
     }
 }
 

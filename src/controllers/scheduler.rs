@@ -11,7 +11,16 @@ use rand::Rng;
 use std::collections::BTreeMap;
 
 pub fn sync(world: &mut World, key: &ObjectKey) {
-    let objects = world.informer(InformerId::KubeControllerManager);
+    let informer = &world.informers[InformerId::KubeControllerManager.index()];
+    let objects = &informer.objects;
+    let usage = &informer.node_requests;
+    debug_assert!(
+        usage
+            .iter()
+            .map(|(node, used)| (node.as_str(), *used))
+            .eq(node_usage(objects)),
+        "the node requests index differs from a fresh sum"
+    );
     let Some(pod) = objects.pods.get(key) else {
         return;
     };
@@ -19,7 +28,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         return;
     }
     let pod = pod.clone();
-    let (candidates, reasons) = feasible_nodes(objects, &pod);
+    let (candidates, reasons) = feasible_nodes(objects, usage, &pod);
     if candidates.is_empty() {
         let total = objects.nodes.len();
         let mut summary: Vec<String> = reasons
@@ -39,7 +48,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         world.enqueue_after(ControllerId::Scheduler, key.clone(), retry);
         return;
     }
-    let scores = score(objects, &pod, &candidates);
+    let scores = score(objects, usage, &pod, &candidates);
     let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);
     let top: Vec<&String> = scores
         .iter()
@@ -77,7 +86,8 @@ fn bind(world: &mut World, pod: &Pod, node: &str) {
     );
 }
 
-/// Requests of pods bound to each node and not terminated.
+/// Requests of pods bound to each node and not terminated, summed afresh (the
+/// informer keeps the same sums as `Informer::node_requests`).
 pub fn node_usage(objects: &ObjectSet) -> BTreeMap<&str, Resources> {
     let mut usage: BTreeMap<&str, Resources> = BTreeMap::new();
     for pod in objects.pods.values() {
@@ -91,8 +101,11 @@ pub fn node_usage(objects: &ObjectSet) -> BTreeMap<&str, Resources> {
     usage
 }
 
-fn feasible_nodes(objects: &ObjectSet, pod: &Pod) -> (Vec<String>, BTreeMap<String, usize>) {
-    let usage = node_usage(objects);
+fn feasible_nodes(
+    objects: &ObjectSet,
+    usage: &BTreeMap<String, Resources>,
+    pod: &Pod,
+) -> (Vec<String>, BTreeMap<String, usize>) {
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut feasible = Vec::new();
     // A claim with Immediate binding must be bound before the pod can be placed
@@ -131,10 +144,7 @@ fn feasible_nodes(objects: &ObjectSet, pod: &Pod) -> (Vec<String>, BTreeMap<Stri
         {
             Some("node(s) didn't match Pod's node affinity/selector".to_string())
         } else {
-            let used = usage
-                .get(node.meta.name.as_str())
-                .copied()
-                .unwrap_or_default();
+            let used = usage.get(&node.meta.name).copied().unwrap_or_default();
             if used.cpu_milli + pod.requests.cpu_milli > node.allocatable.cpu_milli {
                 Some("Insufficient cpu".to_string())
             } else if used.memory_bytes + pod.requests.memory_bytes > node.allocatable.memory_bytes
@@ -185,8 +195,12 @@ fn untolerated_taint(node: &Node, pod: &Pod) -> Option<String> {
 
 /// LeastAllocated (cpu and memory weighted equally, 0-100) plus topology spread by
 /// hostname (0-100, fewer pods of the same Services scores higher).
-fn score(objects: &ObjectSet, pod: &Pod, candidates: &[String]) -> Vec<(String, i64)> {
-    let usage = node_usage(objects);
+fn score(
+    objects: &ObjectSet,
+    usage: &BTreeMap<String, Resources>,
+    pod: &Pod,
+    candidates: &[String],
+) -> Vec<(String, i64)> {
     let selectors: Vec<&LabelSelector> = objects
         .in_namespace::<Service>(&pod.meta.namespace)
         .map(|s| &s.selector)
@@ -212,7 +226,7 @@ fn score(objects: &ObjectSet, pod: &Pod, candidates: &[String]) -> Vec<(String, 
         .iter()
         .map(|name| {
             let node = &objects.nodes[&ObjectKey::cluster(name)];
-            let used = usage.get(name.as_str()).copied().unwrap_or_default();
+            let used = usage.get(name).copied().unwrap_or_default();
             let free = |used: i64, request: i64, capacity: i64| {
                 if capacity <= 0 {
                     0
