@@ -189,6 +189,78 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{ObjectMeta, PodPhase};
+    use crate::cluster::store::Store;
+    use crate::controllers::scheduler::node_usage;
+    use crate::engine::SimTime;
+
+    fn pod(name: &str, cpu_milli: i64) -> Pod {
+        Pod {
+            meta: ObjectMeta::named("ns", name),
+            node_name: None,
+            requests: Resources {
+                cpu_milli,
+                memory_bytes: cpu_milli * 1_000_000,
+                pods: 0,
+            },
+            tolerations: Vec::new(),
+            node_selector: Default::default(),
+            secret_refs: Vec::new(),
+            config_map_refs: Vec::new(),
+            claim_refs: Vec::new(),
+            termination_grace_period_s: 30,
+            phase: PodPhase::Pending,
+            ready: false,
+            ready_transition: SimTime::ZERO,
+            start_time: None,
+            unschedulable: false,
+        }
+    }
+
+    /// Deliver the store's pending watch events and compare the index with a fresh sum.
+    fn deliver_and_check(store: &mut Store, informer: &mut Informer) {
+        for event in store.take_watch_events() {
+            informer.apply(&event);
+        }
+        let fresh: Vec<(&str, Resources)> = node_usage(&informer.objects).into_iter().collect();
+        let indexed: Vec<(&str, Resources)> = informer
+            .node_requests
+            .iter()
+            .map(|(node, used)| (node.as_str(), *used))
+            .collect();
+        assert_eq!(indexed, fresh);
+    }
+
+    #[test]
+    fn node_requests_follow_binding_termination_and_deletion() {
+        let mut store = Store::new();
+        let mut informer = Informer::default();
+        let (a, b) = (ObjectKey::new("ns", "a"), ObjectKey::new("ns", "b"));
+        store.create(pod("a", 500), SimTime(0)).expect("new");
+        store.create(pod("b", 250), SimTime(0)).expect("new");
+        deliver_and_check(&mut store, &mut informer);
+        assert!(
+            informer.node_requests.is_empty(),
+            "unbound pods use no node"
+        );
+        for key in [&a, &b] {
+            store
+                .modify::<Pod>(key, |p| p.node_name = Some("node-1".into()))
+                .expect("exists");
+        }
+        deliver_and_check(&mut store, &mut informer);
+        assert_eq!(informer.node_requests["node-1"].cpu_milli, 750);
+        assert_eq!(informer.node_requests["node-1"].pods, 2);
+        store
+            .modify::<Pod>(&a, |p| p.phase = PodPhase::Succeeded)
+            .expect("exists");
+        deliver_and_check(&mut store, &mut informer);
+        assert_eq!(informer.node_requests["node-1"].cpu_milli, 250);
+        store.remove_now::<Pod>(&b).expect("exists");
+        store.remove_now::<Pod>(&a).expect("exists");
+        deliver_and_check(&mut store, &mut informer);
+        assert!(informer.node_requests.is_empty(), "no pods, no entries");
+    }
 
     #[test]
     fn a_key_added_twice_keeps_the_earlier_time() {
