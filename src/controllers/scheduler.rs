@@ -50,13 +50,20 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     }
     let scores = score(objects, usage, &pod, &candidates);
     let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);
-    let top: Vec<&String> = scores
+    let top: Vec<&str> = scores
         .iter()
         .filter(|(_, s)| *s == best)
-        .map(|(n, _)| n)
+        .map(|(n, _)| *n)
         .collect();
-    let pick = world.rng("scheduler").random_range(0..top.len());
-    let node = top[pick].clone();
+    // The tie-break draws from the "scheduler" stream exactly as `World::rng` would;
+    // the stream is reached through its field so that `top` may keep borrowing the
+    // informer's node names.
+    let streams = world.streams;
+    let rng = world
+        .rngs
+        .entry("scheduler")
+        .or_insert_with(|| streams.stream("scheduler"));
+    let node = top[rng.random_range(0..top.len())].to_string();
     bind(world, &pod, &node);
 }
 
@@ -101,11 +108,11 @@ pub fn node_usage(objects: &ObjectSet) -> BTreeMap<&str, Resources> {
     usage
 }
 
-fn feasible_nodes(
-    objects: &ObjectSet,
+fn feasible_nodes<'a>(
+    objects: &'a ObjectSet,
     usage: &BTreeMap<String, Resources>,
     pod: &Pod,
-) -> (Vec<String>, BTreeMap<String, usize>) {
+) -> (Vec<&'a Node>, BTreeMap<String, usize>) {
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut feasible = Vec::new();
     // A claim with Immediate binding must be bound before the pod can be placed
@@ -158,7 +165,7 @@ fn feasible_nodes(
         };
         match reason {
             Some(reason) => *reasons.entry(reason).or_default() += 1,
-            None => feasible.push(node.meta.name.clone()),
+            None => feasible.push(node),
         }
     }
     (feasible, reasons)
@@ -194,13 +201,14 @@ fn untolerated_taint(node: &Node, pod: &Pod) -> Option<String> {
 }
 
 /// LeastAllocated (cpu and memory weighted equally, 0-100) plus topology spread by
-/// hostname (0-100, fewer pods of the same Services scores higher).
-fn score(
+/// hostname (0-100, fewer pods of the same Services scores higher). Candidates are the
+/// feasible nodes themselves, in name order, so scoring looks none up.
+fn score<'a>(
     objects: &ObjectSet,
     usage: &BTreeMap<String, Resources>,
     pod: &Pod,
-    candidates: &[String],
-) -> Vec<(String, i64)> {
+    candidates: &[&'a Node],
+) -> Vec<(&'a str, i64)> {
     let selectors: Vec<&LabelSelector> = objects
         .in_namespace::<Service>(&pod.meta.namespace)
         .map(|s| &s.selector)
@@ -219,13 +227,13 @@ fn score(
     }
     let max_count = candidates
         .iter()
-        .map(|n| spread_counts.get(n.as_str()).copied().unwrap_or(0))
+        .map(|n| spread_counts.get(n.meta.name.as_str()).copied().unwrap_or(0))
         .max()
         .unwrap_or(0);
     candidates
         .iter()
-        .map(|name| {
-            let node = &objects.nodes[&ObjectKey::cluster(name)];
+        .map(|node| {
+            let name = node.meta.name.as_str();
             let used = usage.get(name).copied().unwrap_or_default();
             let free = |used: i64, request: i64, capacity: i64| {
                 if capacity <= 0 {
@@ -246,10 +254,10 @@ fn score(
             let spread = if max_count == 0 {
                 100
             } else {
-                let count = spread_counts.get(name.as_str()).copied().unwrap_or(0);
+                let count = spread_counts.get(name).copied().unwrap_or(0);
                 (max_count - count) * 100 / max_count
             };
-            (name.clone(), least_allocated + spread)
+            (name, least_allocated + spread)
         })
         .collect()
 }
