@@ -48,7 +48,15 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         world.enqueue_after(ControllerId::Scheduler, key.clone(), retry);
         return;
     }
-    let scores = score(objects, usage, &pod, &candidates);
+    let resource_version = informer.last_resource_version;
+    let scores = score(
+        objects,
+        resource_version,
+        &mut world.spread_cache,
+        usage,
+        &pod,
+        &candidates,
+    );
     let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);
     let top: Vec<&str> = scores
         .iter()
@@ -205,29 +213,43 @@ fn untolerated_taint(node: &Node, pod: &Pod) -> Option<String> {
 /// feasible nodes themselves, in name order, so scoring looks none up.
 fn score<'a>(
     objects: &ObjectSet,
+    resource_version: u64,
+    spread_cache: &mut SpreadCache,
     usage: &BTreeMap<String, Resources>,
     pod: &Pod,
     candidates: &[&'a Node],
 ) -> Vec<(&'a str, i64)> {
-    let selectors: Vec<&LabelSelector> = objects
+    let services: Vec<&Service> = objects
         .in_namespace::<Service>(&pod.meta.namespace)
-        .map(|s| &s.selector)
-        .filter(|s| !s.is_empty() && s.matches(&pod.meta.labels))
+        .filter(|s| !s.selector.is_empty() && s.selector.matches(&pod.meta.labels))
         .collect();
-    let mut spread_counts: BTreeMap<&str, i64> = BTreeMap::new();
-    if !selectors.is_empty() {
-        for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
-            if let Some(node) = other.node_name.as_deref() {
-                if !other.is_terminated() && selectors.iter().any(|s| s.matches(&other.meta.labels))
-                {
-                    *spread_counts.entry(node).or_default() += 1;
+    let spread_counts =
+        spread_cache.counts(resource_version, &pod.meta.namespace, &services, || {
+            let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+            for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
+                if let Some(node) = other.node_name.as_deref() {
+                    if !other.is_terminated()
+                        && services
+                            .iter()
+                            .any(|s| s.selector.matches(&other.meta.labels))
+                    {
+                        match counts.get_mut(node) {
+                            Some(count) => *count += 1,
+                            None => drop(counts.insert(node.to_string(), 1)),
+                        }
+                    }
                 }
             }
-        }
-    }
+            counts
+        });
     let max_count = candidates
         .iter()
-        .map(|n| spread_counts.get(n.meta.name.as_str()).copied().unwrap_or(0))
+        .map(|n| {
+            spread_counts
+                .get(n.meta.name.as_str())
+                .copied()
+                .unwrap_or(0)
+        })
         .max()
         .unwrap_or(0);
     candidates
@@ -260,6 +282,42 @@ fn score<'a>(
             (name, least_allocated + spread)
         })
         .collect()
+}
+
+/// The topology spread counts of the last scheduling decision: pods per node selected
+/// by the same Services, in the informer as of one resource version. Informer caches
+/// change only when a watch event is delivered, so every pod the scheduler places in
+/// one pass of its queue (a burst of new launcher pods) sees the same counts; they are
+/// counted once per pass instead of once per pod (a scan of every pod in the
+/// namespace: quadratic in a 10,000-pod burst).
+#[derive(Debug, Default)]
+pub struct SpreadCache {
+    key: Option<(u64, String, Vec<ObjectKey>)>,
+    counts: BTreeMap<String, i64>,
+}
+
+impl SpreadCache {
+    fn counts(
+        &mut self,
+        resource_version: u64,
+        namespace: &str,
+        services: &[&Service],
+        count: impl FnOnce() -> BTreeMap<String, i64>,
+    ) -> &BTreeMap<String, i64> {
+        let service_keys: Vec<ObjectKey> = services.iter().map(|s| s.meta.key()).collect();
+        let fresh = self.key.as_ref().is_some_and(|(version, ns, keys)| {
+            *version == resource_version && ns == namespace && *keys == service_keys
+        });
+        if !fresh {
+            self.counts = if services.is_empty() {
+                BTreeMap::new()
+            } else {
+                count()
+            };
+            self.key = Some((resource_version, namespace.to_string(), service_keys));
+        }
+        &self.counts
+    }
 }
 
 /// Node or claim changes can make unschedulable pods schedulable: retry them
