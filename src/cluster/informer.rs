@@ -6,7 +6,7 @@
 //! that staleness is why the pool controller keeps expectations.
 
 use super::store::{ObjectSet, WatchEvent};
-use crate::api::ObjectKey;
+use crate::api::{Kind, Object, ObjectKey, Pod, Resources};
 use crate::engine::SimTime;
 use priority_queue::PriorityQueue;
 use std::cmp::Reverse;
@@ -37,6 +37,13 @@ impl InformerId {
 pub struct Informer {
     pub objects: ObjectSet,
     pub last_resource_version: u64,
+    /// An index over `objects`: the summed requests of the pods bound to each node and
+    /// not terminated, by node name (nodes with none are absent). The scheduler reads
+    /// it for every pod it places; kept up to date here, one pod change at a time, it
+    /// saves a scan of every pod per scheduling decision (quadratic at 10,000 pods).
+    /// The kube-scheduler keeps the same aggregate in its cache's `NodeInfo.Requested`
+    /// (`pkg/scheduler/framework/types.go`).
+    pub node_requests: BTreeMap<String, Resources>,
 }
 
 impl Informer {
@@ -45,8 +52,38 @@ impl Informer {
             event.resource_version >= self.last_resource_version,
             "watch events out of order"
         );
+        if event.kind == Kind::Pod {
+            if let Some(old) = self.objects.pods.get(&event.key) {
+                adjust_node_requests(&mut self.node_requests, old, -1);
+            }
+        }
         self.objects.apply(event);
+        if let Some(Object::Pod(pod)) = event.object.as_deref() {
+            adjust_node_requests(&mut self.node_requests, pod, 1);
+        }
         self.last_resource_version = event.resource_version;
+    }
+}
+
+/// Add (`sign` 1) or take away (`sign` -1) a pod's requests on its node, if it is bound
+/// and not terminated; an entry that drops to nothing is removed, so the index equals
+/// a fresh sum over the pods.
+fn adjust_node_requests(index: &mut BTreeMap<String, Resources>, pod: &Pod, sign: i64) {
+    let Some(node) = pod.node_name.as_deref() else {
+        return;
+    };
+    if pod.is_terminated() {
+        return;
+    }
+    let entry = match index.get_mut(node) {
+        Some(entry) => entry,
+        None => index.entry(node.to_string()).or_default(),
+    };
+    entry.cpu_milli += sign * pod.requests.cpu_milli;
+    entry.memory_bytes += sign * pod.requests.memory_bytes;
+    entry.pods += sign;
+    if entry.pods == 0 && entry.cpu_milli == 0 && entry.memory_bytes == 0 {
+        index.remove(node);
     }
 }
 
@@ -152,6 +189,78 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{ObjectMeta, PodPhase};
+    use crate::cluster::store::Store;
+    use crate::controllers::scheduler::node_usage;
+    use crate::engine::SimTime;
+
+    fn pod(name: &str, cpu_milli: i64) -> Pod {
+        Pod {
+            meta: ObjectMeta::named("ns", name),
+            node_name: None,
+            requests: Resources {
+                cpu_milli,
+                memory_bytes: cpu_milli * 1_000_000,
+                pods: 0,
+            },
+            tolerations: Vec::new(),
+            node_selector: Default::default(),
+            secret_refs: Vec::new(),
+            config_map_refs: Vec::new(),
+            claim_refs: Vec::new(),
+            termination_grace_period_s: 30,
+            phase: PodPhase::Pending,
+            ready: false,
+            ready_transition: SimTime::ZERO,
+            start_time: None,
+            unschedulable: false,
+        }
+    }
+
+    /// Deliver the store's pending watch events and compare the index with a fresh sum.
+    fn deliver_and_check(store: &mut Store, informer: &mut Informer) {
+        for event in store.take_watch_events() {
+            informer.apply(&event);
+        }
+        let fresh: Vec<(&str, Resources)> = node_usage(&informer.objects).into_iter().collect();
+        let indexed: Vec<(&str, Resources)> = informer
+            .node_requests
+            .iter()
+            .map(|(node, used)| (node.as_str(), *used))
+            .collect();
+        assert_eq!(indexed, fresh);
+    }
+
+    #[test]
+    fn node_requests_follow_binding_termination_and_deletion() {
+        let mut store = Store::new();
+        let mut informer = Informer::default();
+        let (a, b) = (ObjectKey::new("ns", "a"), ObjectKey::new("ns", "b"));
+        store.create(pod("a", 500), SimTime(0)).expect("new");
+        store.create(pod("b", 250), SimTime(0)).expect("new");
+        deliver_and_check(&mut store, &mut informer);
+        assert!(
+            informer.node_requests.is_empty(),
+            "unbound pods use no node"
+        );
+        for key in [&a, &b] {
+            store
+                .modify::<Pod>(key, |p| p.node_name = Some("node-1".into()))
+                .expect("exists");
+        }
+        deliver_and_check(&mut store, &mut informer);
+        assert_eq!(informer.node_requests["node-1"].cpu_milli, 750);
+        assert_eq!(informer.node_requests["node-1"].pods, 2);
+        store
+            .modify::<Pod>(&a, |p| p.phase = PodPhase::Succeeded)
+            .expect("exists");
+        deliver_and_check(&mut store, &mut informer);
+        assert_eq!(informer.node_requests["node-1"].cpu_milli, 250);
+        store.remove_now::<Pod>(&b).expect("exists");
+        store.remove_now::<Pod>(&a).expect("exists");
+        deliver_and_check(&mut store, &mut informer);
+        assert!(informer.node_requests.is_empty(), "no pods, no entries");
+    }
 
     #[test]
     fn a_key_added_twice_keeps_the_earlier_time() {

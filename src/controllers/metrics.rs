@@ -23,14 +23,15 @@
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
-use crate::cluster::truth::GuestState;
+use crate::cluster::store::ObjectSet;
+use crate::cluster::truth::{Guest, GuestState};
 use crate::cluster::world::{Timer, World};
 use crate::engine::SimTime;
 use crate::hpa::replica_calculator::{
     PodInput, PodMetric, PodPhase as HpaPodPhase, PodReadyCondition, ResourceAmounts,
 };
 use crate::hpa::{self, HpaHistory, HpaSettings, ScaleInput};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// cAdvisor's cumulative CPU counter of one launcher pod.
 #[derive(Debug, Clone, Copy)]
@@ -102,47 +103,68 @@ pub fn tick(world: &mut World) {
     }
 }
 
-/// Usage per guest now, from the load split over ready endpoints.
-fn usage_cores(world: &World) -> BTreeMap<String, f64> {
-    let objects = world.informer(InformerId::KubeControllerManager);
-    let demand = world.load.cores_at(world.now());
-    let endpoints: Vec<&Pod> = objects
-        .services
-        .values()
-        .flat_map(|svc| {
-            objects
-                .in_namespace::<Pod>(&svc.meta.namespace)
-                .filter(move |p| !svc.selector.is_empty() && svc.selector.matches(&p.meta.labels))
-        })
-        .filter(|p| p.ready && !p.meta.is_deleting() && p.node_name.is_some())
-        .collect();
-    let mut usage = BTreeMap::new();
-    for guest in world.truth.guests.values() {
-        if guest.state == GuestState::Running {
-            usage.insert(guest.vmi_uid.clone(), IDLE_CORES);
+/// The load split over ready endpoints, as a rate per guest.
+struct Usage<'a> {
+    /// VMI uids of the launcher pods that are ready endpoints of a Service.
+    endpoint_vmis: BTreeSet<&'a str>,
+    /// Demand per endpoint in cores (a pod selected by two Services counts twice in
+    /// the division, as it is two endpoints).
+    share: f64,
+}
+
+impl Usage<'_> {
+    /// The CPU a guest uses now, in cores: a running guest idles at its baseline, and
+    /// one behind a ready endpoint adds its share, up to its vCPUs.
+    fn cores(&self, guest: Option<&Guest>) -> f64 {
+        let Some(guest) = guest.filter(|g| g.state == GuestState::Running) else {
+            return 0.0;
+        };
+        if self.endpoint_vmis.contains(guest.vmi_uid.as_str()) {
+            (IDLE_CORES + self.share).min(f64::from(guest.vcpus))
+        } else {
+            IDLE_CORES
         }
     }
-    if !endpoints.is_empty() {
-        let share = demand / endpoints.len() as f64;
-        for pod in endpoints {
-            let Some(vmi_uid) = pod.meta.controller_ref().map(|r| r.uid.clone()) else {
-                continue;
-            };
-            if let Some(guest) = world.truth.guests.get(&vmi_uid) {
-                if guest.state == GuestState::Running {
-                    usage.insert(vmi_uid, (IDLE_CORES + share).min(f64::from(guest.vcpus)));
+}
+
+/// Usage per guest now, from the load split over ready endpoints.
+fn usage_cores<'a>(objects: &'a ObjectSet, demand: f64) -> Usage<'a> {
+    let mut endpoints = 0usize;
+    let mut endpoint_vmis = BTreeSet::new();
+    for svc in objects.services.values() {
+        if svc.selector.is_empty() {
+            continue;
+        }
+        for pod in objects.in_namespace::<Pod>(&svc.meta.namespace) {
+            if svc.selector.matches(&pod.meta.labels)
+                && pod.ready
+                && !pod.meta.is_deleting()
+                && pod.node_name.is_some()
+            {
+                endpoints += 1;
+                if let Some(owner) = pod.meta.controller_ref() {
+                    endpoint_vmis.insert(owner.uid.as_str());
                 }
             }
         }
     }
-    usage
+    let share = if endpoints == 0 {
+        0.0
+    } else {
+        demand / endpoints as f64
+    };
+    Usage {
+        endpoint_vmis,
+        share,
+    }
 }
 
 /// One metrics-server scrape: the kubelets advance their counters, the reporting
 /// nodes answer, and `podStorage.Store` keeps what this batch and the last one allow.
 fn scrape(world: &mut World, now: SimTime) {
-    let usage = usage_cores(world);
     let resolution_ms = world.metrics.resolution_ms;
+    let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
+    let usage = usage_cores(objects, world.load.cores_at(now));
     let pods: Vec<(String, String, String, SimTime)> = world
         .store
         .objects()
@@ -156,11 +178,11 @@ fn scrape(world: &mut World, now: SimTime) {
             Some((p.meta.uid.clone(), vmi_uid, node, started))
         })
         .collect();
-    let mut running = Vec::new();
+    let mut running = BTreeSet::new();
     let mut answered = Vec::new();
     for (pod_uid, vmi_uid, node, started) in pods {
-        running.push(pod_uid.clone());
-        let rate_cores = usage.get(&vmi_uid).copied().unwrap_or(0.0);
+        running.insert(pod_uid.clone());
+        let rate_cores = usage.cores(world.truth.guests.get(&vmi_uid));
         // The counter runs on the node whether or not anyone can read it.
         let counter = world
             .metrics
@@ -260,10 +282,14 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
             continue;
         };
         let selector_found = !pool.status.label_selector.is_empty();
+        // One pass over the namespace's pods, each with its metric.
+        let namespace = hpa.meta.namespace.as_str();
         let pods: Vec<PodInput> = objects
-            .in_namespace::<Pod>(&hpa.meta.namespace)
-            .filter(|p| selector_found && pool.spec.selector.matches(&p.meta.labels))
-            .map(|p| PodInput {
+            .pods
+            .range(ObjectKey::new(namespace, "")..)
+            .take_while(|(key, _)| key.namespace == namespace)
+            .filter(|(_, p)| selector_found && pool.spec.selector.matches(&p.meta.labels))
+            .map(|(_, p)| PodInput {
                 name: p.meta.name.clone(),
                 phase: match p.phase {
                     PodPhase::Pending => HpaPodPhase::Pending,
@@ -281,20 +307,7 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
                     cpu_milli: Some(p.requests.cpu_milli),
                     memory_milli: Some(p.requests.memory_bytes * 1000),
                 },
-                metric: None,
-            })
-            .collect();
-        let pod_uids: Vec<String> = objects
-            .in_namespace::<Pod>(&hpa.meta.namespace)
-            .filter(|p| selector_found && pool.spec.selector.matches(&p.meta.labels))
-            .map(|p| p.meta.uid.clone())
-            .collect();
-        let pods: Vec<PodInput> = pods
-            .into_iter()
-            .zip(pod_uids)
-            .map(|(mut input, uid)| {
-                input.metric = pod_metric(world, &uid);
-                input
+                metric: pod_metric(world, &p.meta.uid),
             })
             .collect();
         let settings = world.metrics.hpa_settings.clone();

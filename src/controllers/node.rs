@@ -20,6 +20,7 @@ use crate::cluster::world::{ControllerId, Timer, World};
 use crate::controllers::{kubelet, launcher_pod};
 use crate::engine::rng::uniform_ms;
 use crate::engine::SimTime;
+use std::collections::BTreeMap;
 
 /// The label virt-handler sets and KubeVirt's node controller clears; launcher pods
 /// select on it.
@@ -312,11 +313,18 @@ pub fn pod_gc(world: &mut World) {
     let objects = world.informer(InformerId::KubeControllerManager);
     let mut force_delete = Vec::new();
     let mut orphans_seen = Vec::new();
+    // Nodes by name, built once per pass: a lookup per pod then neither allocates a
+    // key nor compares namespaces (nodes are cluster-scoped).
+    let nodes: BTreeMap<&str, &Node> = objects
+        .nodes
+        .values()
+        .map(|node| (node.meta.name.as_str(), node))
+        .collect();
     for pod in objects.pods.values() {
         let Some(node_name) = pod.node_name.as_deref() else {
             continue;
         };
-        match objects.nodes.get(&ObjectKey::cluster(node_name)) {
+        match nodes.get(node_name).copied() {
             None => {
                 orphans_seen.push(pod.meta.uid.clone());
                 let since = world

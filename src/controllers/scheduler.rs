@@ -17,7 +17,16 @@ use std::collections::BTreeMap;
 
 pub fn sync(world: &mut World, key: &ObjectKey) {
     forget_confirmed_assumptions(world);
-    let objects = world.informer(InformerId::KubeControllerManager);
+    let informer = &world.informers[InformerId::KubeControllerManager.index()];
+    let objects = &informer.objects;
+    let usage = &informer.node_requests;
+    debug_assert!(
+        usage
+            .iter()
+            .map(|(node, used)| (node.as_str(), *used))
+            .eq(node_usage(objects)),
+        "the node requests index differs from a fresh sum"
+    );
     let Some(pod) = objects.pods.get(key) else {
         return;
     };
@@ -28,8 +37,12 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         return;
     }
     let pod = pod.clone();
-    let assumed = &world.scheduler_assumed;
-    let (candidates, reasons) = feasible_nodes(objects, assumed, &pod);
+    let assumed = assumed_placements(objects, &world.scheduler_assumed);
+    let usage = NodeUsage {
+        bound: usage,
+        assumed: &assumed,
+    };
+    let (candidates, reasons) = feasible_nodes(objects, &usage, &pod);
     if candidates.is_empty() {
         let total = objects.nodes.len();
         let mut summary: Vec<String> = reasons
@@ -49,15 +62,30 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         world.enqueue_after(ControllerId::Scheduler, key.clone(), retry);
         return;
     }
-    let scores = score(objects, assumed, &pod, &candidates);
+    let resource_version = informer.last_resource_version;
+    let scores = score(
+        objects,
+        resource_version,
+        &mut world.spread_cache,
+        &usage,
+        &pod,
+        &candidates,
+    );
     let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);
-    let top: Vec<&String> = scores
+    let top: Vec<&str> = scores
         .iter()
         .filter(|(_, s)| *s == best)
-        .map(|(n, _)| n)
+        .map(|(n, _)| *n)
         .collect();
-    let pick = world.rng("scheduler").random_range(0..top.len());
-    let node = top[pick].clone();
+    // The tie-break draws from the "scheduler" stream exactly as `World::rng` would;
+    // the stream is reached through its field so that `top` may keep borrowing the
+    // informer's node names.
+    let streams = world.streams;
+    let rng = world
+        .rngs
+        .entry("scheduler")
+        .or_insert_with(|| streams.stream("scheduler"));
+    let node = top[rng.random_range(0..top.len())].to_string();
     bind(world, &pod, &node);
 }
 
@@ -84,11 +112,36 @@ fn forget_confirmed_assumptions(world: &mut World) {
     }
 }
 
-/// The node a pod is on as the scheduler sees it: bound, or assumed by this scheduler.
-fn effective_node<'a>(pod: &'a Pod, assumed: &'a BTreeMap<ObjectKey, String>) -> Option<&'a str> {
-    pod.node_name
-        .as_deref()
-        .or_else(|| assumed.get(&pod.meta.key()).map(String::as_str))
+/// The pods this scheduler has bound that its informer still shows unbound, with the
+/// node each went to (a handful at a time: the pods of one burst).
+fn assumed_placements<'a>(
+    objects: &'a ObjectSet,
+    assumed: &'a BTreeMap<ObjectKey, String>,
+) -> Vec<(&'a Pod, &'a str)> {
+    assumed
+        .iter()
+        .filter_map(|(key, node)| Some((objects.pods.get(key)?, node.as_str())))
+        .filter(|(pod, _)| !pod.is_terminated())
+        .collect()
+}
+
+/// What the scheduler counts on each node: the pods its informer shows bound (kept as
+/// an index by the informer) plus the pods it has assumed.
+struct NodeUsage<'a> {
+    bound: &'a BTreeMap<String, Resources>,
+    assumed: &'a [(&'a Pod, &'a str)],
+}
+
+impl NodeUsage<'_> {
+    fn on(&self, node: &str) -> Resources {
+        let mut used = self.bound.get(node).copied().unwrap_or_default();
+        for (pod, _) in self.assumed.iter().filter(|(_, n)| *n == node) {
+            used.cpu_milli += pod.requests.cpu_milli;
+            used.memory_bytes += pod.requests.memory_bytes;
+            used.pods += 1;
+        }
+        used
+    }
 }
 
 fn bind(world: &mut World, pod: &Pod, node: &str) {
@@ -120,14 +173,12 @@ fn bind(world: &mut World, pod: &Pod, node: &str) {
     );
 }
 
-/// Requests of pods bound (or assumed) to each node and not terminated.
-fn node_usage<'a>(
-    objects: &'a ObjectSet,
-    assumed: &'a BTreeMap<ObjectKey, String>,
-) -> BTreeMap<&'a str, Resources> {
+/// Requests of pods bound to each node and not terminated, summed afresh (the
+/// informer keeps the same sums as `Informer::node_requests`).
+pub fn node_usage(objects: &ObjectSet) -> BTreeMap<&str, Resources> {
     let mut usage: BTreeMap<&str, Resources> = BTreeMap::new();
     for pod in objects.pods.values() {
-        if let (Some(node), false) = (effective_node(pod, assumed), pod.is_terminated()) {
+        if let (Some(node), false) = (pod.node_name.as_deref(), pod.is_terminated()) {
             let entry = usage.entry(node).or_default();
             entry.cpu_milli += pod.requests.cpu_milli;
             entry.memory_bytes += pod.requests.memory_bytes;
@@ -137,12 +188,11 @@ fn node_usage<'a>(
     usage
 }
 
-fn feasible_nodes(
-    objects: &ObjectSet,
-    assumed: &BTreeMap<ObjectKey, String>,
+fn feasible_nodes<'a>(
+    objects: &'a ObjectSet,
+    usage: &NodeUsage<'_>,
     pod: &Pod,
-) -> (Vec<String>, BTreeMap<String, usize>) {
-    let usage = node_usage(objects, assumed);
+) -> (Vec<&'a Node>, BTreeMap<String, usize>) {
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut feasible = Vec::new();
     // A claim with Immediate binding must be bound before the pod can be placed
@@ -181,10 +231,7 @@ fn feasible_nodes(
         {
             Some("node(s) didn't match Pod's node affinity/selector".to_string())
         } else {
-            let used = usage
-                .get(node.meta.name.as_str())
-                .copied()
-                .unwrap_or_default();
+            let used = usage.on(&node.meta.name);
             if used.cpu_milli + pod.requests.cpu_milli > node.allocatable.cpu_milli {
                 Some("Insufficient cpu".to_string())
             } else if used.memory_bytes + pod.requests.memory_bytes > node.allocatable.memory_bytes
@@ -198,7 +245,7 @@ fn feasible_nodes(
         };
         match reason {
             Some(reason) => *reasons.entry(reason).or_default() += 1,
-            None => feasible.push(node.meta.name.clone()),
+            None => feasible.push(node),
         }
     }
     (feasible, reasons)
@@ -234,40 +281,67 @@ fn untolerated_taint(node: &Node, pod: &Pod) -> Option<String> {
 }
 
 /// LeastAllocated (cpu and memory weighted equally, 0-100) plus topology spread by
-/// hostname (0-100, fewer pods of the same Services scores higher).
-fn score(
+/// hostname (0-100, fewer pods of the same Services scores higher). Candidates are the
+/// feasible nodes themselves, in name order, so scoring looks none up.
+fn score<'a>(
     objects: &ObjectSet,
-    assumed: &BTreeMap<ObjectKey, String>,
+    resource_version: u64,
+    spread_cache: &mut SpreadCache,
+    usage: &NodeUsage<'_>,
     pod: &Pod,
-    candidates: &[String],
-) -> Vec<(String, i64)> {
-    let usage = node_usage(objects, assumed);
-    let selectors: Vec<&LabelSelector> = objects
+    candidates: &[&'a Node],
+) -> Vec<(&'a str, i64)> {
+    let services: Vec<&Service> = objects
         .in_namespace::<Service>(&pod.meta.namespace)
-        .map(|s| &s.selector)
-        .filter(|s| !s.is_empty() && s.matches(&pod.meta.labels))
+        .filter(|s| !s.selector.is_empty() && s.selector.matches(&pod.meta.labels))
         .collect();
-    let mut spread_counts: BTreeMap<&str, i64> = BTreeMap::new();
-    if !selectors.is_empty() {
-        for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
-            if let Some(node) = effective_node(other, assumed) {
-                if !other.is_terminated() && selectors.iter().any(|s| s.matches(&other.meta.labels))
-                {
-                    *spread_counts.entry(node).or_default() += 1;
+    let bound_counts =
+        spread_cache.counts(resource_version, &pod.meta.namespace, &services, || {
+            let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+            for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
+                if let Some(node) = other.node_name.as_deref() {
+                    if !other.is_terminated()
+                        && services
+                            .iter()
+                            .any(|s| s.selector.matches(&other.meta.labels))
+                    {
+                        match counts.get_mut(node) {
+                            Some(count) => *count += 1,
+                            None => drop(counts.insert(node.to_string(), 1)),
+                        }
+                    }
                 }
             }
+            counts
+        });
+    // Assumed pods count where they were placed, on top of the informer's view.
+    let mut spread_counts: BTreeMap<&str, i64> = bound_counts
+        .iter()
+        .map(|(node, count)| (node.as_str(), *count))
+        .collect();
+    for (other, node) in usage.assumed {
+        if services
+            .iter()
+            .any(|s| s.selector.matches(&other.meta.labels))
+        {
+            *spread_counts.entry(node).or_default() += 1;
         }
     }
     let max_count = candidates
         .iter()
-        .map(|n| spread_counts.get(n.as_str()).copied().unwrap_or(0))
+        .map(|n| {
+            spread_counts
+                .get(n.meta.name.as_str())
+                .copied()
+                .unwrap_or(0)
+        })
         .max()
         .unwrap_or(0);
     candidates
         .iter()
-        .map(|name| {
-            let node = &objects.nodes[&ObjectKey::cluster(name)];
-            let used = usage.get(name.as_str()).copied().unwrap_or_default();
+        .map(|node| {
+            let name = node.meta.name.as_str();
+            let used = usage.on(name);
             let free = |used: i64, request: i64, capacity: i64| {
                 if capacity <= 0 {
                     0
@@ -287,12 +361,48 @@ fn score(
             let spread = if max_count == 0 {
                 100
             } else {
-                let count = spread_counts.get(name.as_str()).copied().unwrap_or(0);
+                let count = spread_counts.get(name).copied().unwrap_or(0);
                 (max_count - count) * 100 / max_count
             };
-            (name.clone(), least_allocated + spread)
+            (name, least_allocated + spread)
         })
         .collect()
+}
+
+/// The topology spread counts of the last scheduling decision: pods per node selected
+/// by the same Services, in the informer as of one resource version. Informer caches
+/// change only when a watch event is delivered, so every pod the scheduler places in
+/// one pass of its queue (a burst of new launcher pods) sees the same counts; they are
+/// counted once per pass instead of once per pod (a scan of every pod in the
+/// namespace: quadratic in a 10,000-pod burst).
+#[derive(Debug, Default)]
+pub struct SpreadCache {
+    key: Option<(u64, String, Vec<ObjectKey>)>,
+    counts: BTreeMap<String, i64>,
+}
+
+impl SpreadCache {
+    fn counts(
+        &mut self,
+        resource_version: u64,
+        namespace: &str,
+        services: &[&Service],
+        count: impl FnOnce() -> BTreeMap<String, i64>,
+    ) -> &BTreeMap<String, i64> {
+        let service_keys: Vec<ObjectKey> = services.iter().map(|s| s.meta.key()).collect();
+        let fresh = self.key.as_ref().is_some_and(|(version, ns, keys)| {
+            *version == resource_version && ns == namespace && *keys == service_keys
+        });
+        if !fresh {
+            self.counts = if services.is_empty() {
+                BTreeMap::new()
+            } else {
+                count()
+            };
+            self.key = Some((resource_version, namespace.to_string(), service_keys));
+        }
+        &self.counts
+    }
 }
 
 /// Node or claim changes can make unschedulable pods schedulable: retry them

@@ -63,40 +63,41 @@ pub fn take_sample(world: &World) -> Sample {
     let pool_uids: BTreeSet<&str> = pools.iter().map(|p| p.meta.uid.as_str()).collect();
     let pool_names: BTreeSet<&str> = pools.iter().map(|p| p.meta.name.as_str()).collect();
     let desired_replicas: i64 = pools.iter().map(|p| i64::from(p.spec.replicas)).sum();
+    // The nodes that are not reporting, found once per sample: usually none, and a
+    // VMI's node is then checked without a lookup per VMI.
+    let unknown_nodes: BTreeSet<&str> = objects
+        .nodes
+        .values()
+        .filter(|n| n.ready == ConditionStatus::Unknown)
+        .map(|n| n.meta.name.as_str())
+        .collect();
     let (mut vms_total, mut vms_ready, mut vmis_running, mut vmis_unknown) = (0, 0, 0, 0);
-    for vm in objects.vms.values() {
+    // A VM's instance has the VM's key, and both tables are in key order: walking them
+    // side by side finds each VM's VMI without a lookup per VM.
+    let mut vmis = objects.vmis.iter().peekable();
+    for (key, vm) in &objects.vms {
         let owned = vm
             .meta
             .controller_ref()
             .is_some_and(|r| pool_uids.contains(r.uid.as_str()));
-        if owned {
-            vms_total += 1;
-            if vm.status.ready {
-                vms_ready += 1;
-            }
-        }
-        if !owned
-            && vm
-                .status
-                .created_by_pool
-                .as_deref()
-                .is_none_or(|p| !pool_names.contains(p))
-        {
-            continue;
-        }
         if !owned {
             continue;
         }
-        if let Some(vmi) = objects.vmis.get(&vm.meta.key()) {
+        vms_total += 1;
+        if vm.status.ready {
+            vms_ready += 1;
+        }
+        while vmis.next_if(|(vmi_key, _)| *vmi_key < key).is_some() {}
+        if let Some((_, vmi)) = vmis.next_if(|(vmi_key, _)| *vmi_key == key) {
             if vmi.status.phase == VmiPhase::Running {
                 vmis_running += 1;
             }
-            let node_unknown = vmi
-                .status
-                .node_name
-                .as_ref()
-                .and_then(|n| objects.nodes.get(&ObjectKey::cluster(n)))
-                .is_some_and(|n| n.ready == ConditionStatus::Unknown);
+            let node_unknown = !unknown_nodes.is_empty()
+                && vmi
+                    .status
+                    .node_name
+                    .as_deref()
+                    .is_some_and(|n| unknown_nodes.contains(n));
             if node_unknown && !vmi.status.phase.is_final() {
                 vmis_unknown += 1;
             }
