@@ -313,6 +313,10 @@ pub struct VmStatus {
     pub printable_status: PrintableStatus,
     pub created: bool,
     pub ready: bool,
+    /// Reason of the Ready condition, copied from the VMI's (`VMINotExists` when there
+    /// is none; `vm.go`, `syncReadyConditionFromVMI`). A reason change is a status
+    /// write, so it wakes the pool (`updateVMHandler`).
+    pub ready_reason: Option<String>,
     /// When `ready` last changed.
     pub ready_transition: SimTime,
     /// `status.startFailure` (`vm.go`, `syncStartFailureStatus`).

@@ -1,7 +1,7 @@
 //! Component timings and flags, each with its upstream default and source. A scenario
 //! overrides any of them under `spec.settings` by the camelCase name given here.
 
-use crate::engine::time::{MINUTE_MS, SECOND_MS};
+use crate::engine::time::{HOUR_MS, MINUTE_MS, SECOND_MS};
 
 /// How a setting is written in a scenario, for `spec.settings` decoding and docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,13 @@ settings! {
     /// `BurstReplicas` (`pkg/virt-controller/watch/application.go` passes
     /// `controller.BurstReplicas` = 250 to the pool controller).
     pool_burst_replicas: u32 = 250, "poolBurstReplicas", SettingType::Count;
+    /// Resync of virt-controller's shared informers: `ResyncPeriod(12h)`, i.e. 12 h times
+    /// a factor drawn once from [1, 2), so 12-24 h (kubevirt `pkg/controller/virtinformers.go`,
+    /// `NewKubeInformerFactory` and `ResyncPeriod`). A resync replays every cached pool to
+    /// `updatePool`, which enqueues it; the VM and VMI informers' resyncs do not reach the
+    /// pool queue (`updateVMHandler` drops equal resource versions, `addVMIHandler` wants a
+    /// revision mismatch). 0 turns the resync off.
+    informer_resync_min_ms: u64 = 12 * HOUR_MS, "informerResyncMin", SettingType::DurationMs;
     /// Expectations expire after 5 minutes (`pkg/controller/expectations.go`,
     /// `ExpectationsTimeout`).
     expectations_timeout_ms: u64 = 5 * MINUTE_MS, "expectationsTimeout", SettingType::DurationMs;
@@ -92,9 +99,16 @@ settings! {
     /// Time for the virt-launcher pod's containers to start once scheduled and its
     /// volumes are ready (image cached; inferred).
     pod_start_ms: u64 = 2 * SECOND_MS, "podStart", SettingType::DurationMs;
-    /// Ready follows Running within 0-2 s (readiness gate and probe,
-    /// `pkg/virt-controller/services/template.go`).
-    ready_delay_max_ms: u64 = 2 * SECOND_MS, "readyDelayMax", SettingType::DurationMs;
+    /// First run of a VMI's readiness probe after the compute container starts: the
+    /// probe's `initialDelaySeconds` (0 unless set) plus `LibvirtStartupDelay` = 10 s
+    /// (kubevirt `pkg/virt-controller/services/template.go`; added in
+    /// `services/rendercontainer.go`, `updateReadinessProbe`). Only VMIs with
+    /// `spec.readinessProbe` are probed; without one the launcher pod is Ready as soon
+    /// as its containers run (docs/FIDELITY.md).
+    readiness_probe_initial_delay_ms: u64 = 10 * SECOND_MS, "readinessProbeInitialDelay", SettingType::DurationMs;
+    /// `periodSeconds` of a VMI readiness probe, 10 s by default
+    /// (`staging/src/kubevirt.io/api/core/v1/defaults.go`, `SetDefaults_Probe`).
+    readiness_probe_period_ms: u64 = 10 * SECOND_MS, "readinessProbePeriod", SettingType::DurationMs;
     /// ACPI shutdown of a guest asked to stop; bounded by the VMI's grace period
     /// (inferred: a small Linux guest powers off in a few seconds).
     guest_shutdown_min_ms: u64 = 2 * SECOND_MS, "guestShutdownMin", SettingType::DurationMs;

@@ -265,6 +265,10 @@ pub enum Timer {
     },
     /// Periodic work of the load and metrics pipeline.
     Metrics,
+    /// The pool informer's periodic resync (`controllers::pool::resync`).
+    PoolInformerResync {
+        period_ms: u64,
+    },
 }
 
 pub struct World {
@@ -393,6 +397,7 @@ impl World {
             Ev::Timer(Timer::PodGc),
         );
         crate::controllers::metrics::start(&mut world);
+        crate::controllers::pool::start_resync(&mut world);
         world.flush_watch_events();
         world
     }
@@ -500,6 +505,7 @@ impl World {
             Timer::CloneFinished { dv, uid } => cdi::clone_finished(self, &dv, &uid),
             Timer::ForceDetach { claim, node } => kubelet::force_detach(self, &claim, &node),
             Timer::Metrics => metrics::tick(self),
+            Timer::PoolInformerResync { period_ms } => pool::resync(self, period_ms),
         }
     }
 

@@ -58,8 +58,9 @@ pub fn sync_pod(world: &mut World, key: &ObjectKey) {
     }
     match world.agent_state.containers.get(&uid).copied() {
         Some(ContainerState::Running) => {
-            // After a partition the kubelet's status sync reports the pod ready again.
-            if !pod.ready && pod.phase == PodPhase::Running {
+            // After a partition the kubelet's status sync reports the pod ready again,
+            // as far as its readiness probe (if any) passes.
+            if !pod.ready && pod.phase == PodPhase::Running && readiness_probe_passes(world, &pod) {
                 set_pod_ready(world, key, true);
             }
         }
@@ -205,9 +206,26 @@ pub fn pod_started(world: &mut World, key: &ObjectKey, uid: &str) {
         return;
     }
     let now = world.now();
+    let probed = has_readiness_probe(world, &pod);
+    // Without a readiness probe the pod is Ready in the same status update that makes
+    // it Running: a container with no probe is ready once it runs (kubernetes
+    // `pkg/kubelet/prober/prober_manager.go`, `UpdatePodStatus`), and the pod's one
+    // readiness gate, `kubevirt.io/virtual-machine-unpaused`
+    // (kubevirt `pkg/virt-controller/services/template.go`, `readinessGates`), is
+    // already True: virt-controller patches it onto the pod while the VMI is still
+    // Scheduling (`pkg/virt-controller/watch/vmi/lifecycle.go`, `updateStatus` calls
+    // `syncPausedConditionToPod` whenever the pod exists). Ready = containers ready and
+    // every gate True (kubernetes `pkg/kubelet/status/generate.go`,
+    // `GeneratePodReadyCondition`). So the launcher pod is Ready before its guest even
+    // starts: virt-handler starts the domain only once the VMI is Scheduled, which
+    // needs the pod running (`controller.IsPodReady`).
     let _ = world.store.modify::<Pod>(key, |pod| {
         pod.phase = PodPhase::Running;
         pod.start_time = Some(now);
+        if !probed && !pod.ready {
+            pod.ready = true;
+            pod.ready_transition = now;
+        }
     });
     world.record(
         "Pod",
@@ -215,24 +233,80 @@ pub fn pod_started(world: &mut World, key: &ObjectKey, uid: &str) {
         "Started",
         "Started container compute",
     );
-    // The compute container's readiness probe passes about a second later.
+    if probed {
+        // The VMI's readiness probe is copied onto the compute container with
+        // `LibvirtStartupDelay` (10 s) added to its initial delay
+        // (`services/rendercontainer.go`, `updateReadinessProbe`); the kubelet's
+        // prober worker runs it first after that delay, then every period.
+        world.schedule_timer(
+            world.settings.readiness_probe_initial_delay_ms,
+            Timer::PodReady {
+                pod: key.clone(),
+                uid: uid.to_string(),
+            },
+        );
+    }
+}
+
+/// The VMI of this launcher pod sets `spec.readinessProbe`, which the compute
+/// container then carries (`services/template.go`, `newContainerSpecRenderer` adds
+/// `WithReadinessProbe` only when the VMI has one).
+fn has_readiness_probe(world: &World, pod: &Pod) -> bool {
+    let Some(owner) = pod.meta.controller_ref() else {
+        return false;
+    };
+    world
+        .informer(InformerId::NodeAgents)
+        .vmis
+        .get(&ObjectKey::new(&pod.meta.namespace, &owner.name))
+        .is_some_and(|vmi| vmi.meta.uid == owner.uid && vmi.spec.has_readiness_probe)
+}
+
+/// Whether the pod's readiness probe, if it has one, succeeds now. The probe reaches
+/// into the guest (`virt-probe` for exec and guest-agent probes, the pod network for
+/// HTTP and TCP ones: `services/rendercontainer.go`, `wrapExecProbeWithVirtProbe`),
+/// so it passes only once the guest runs. poolsim's guest is running when its boot
+/// completes (the VMI's Running phase); the probe's own command is not modelled.
+fn readiness_probe_passes(world: &World, pod: &Pod) -> bool {
+    if !has_readiness_probe(world, pod) {
+        return true;
+    }
+    pod.meta.controller_ref().is_some_and(|owner| {
+        world
+            .truth
+            .guests
+            .get(&owner.uid)
+            .is_some_and(|guest| guest.state == GuestState::Running)
+    })
+}
+
+/// The kubelet's prober worker runs the compute container's readiness probe: Ready
+/// on the first success (`successThreshold` 1 by default,
+/// `staging/src/kubevirt.io/api/core/v1/defaults.go`, `SetDefaults_Probe`), otherwise
+/// again after `periodSeconds` (10 s by default, same function).
+pub fn pod_ready(world: &mut World, key: &ObjectKey, uid: &str) {
+    let Some(pod) = current_pod(world, key, uid) else {
+        return;
+    };
+    if pod.meta.is_deleting() || pod.is_terminated() {
+        return;
+    }
+    if world.agent_state.containers.get(uid) != Some(&ContainerState::Running) {
+        return;
+    }
+    let node_reports = reporting(world, pod.node_name.as_deref().unwrap_or(""));
+    if node_reports && readiness_probe_passes(world, &pod) {
+        set_pod_ready(world, key, true);
+        return;
+    }
+    // Probe failed (or its result cannot reach the API): the worker keeps probing.
     world.schedule_timer(
-        1000,
+        world.settings.readiness_probe_period_ms,
         Timer::PodReady {
             pod: key.clone(),
             uid: uid.to_string(),
         },
     );
-}
-
-pub fn pod_ready(world: &mut World, key: &ObjectKey, uid: &str) {
-    let Some(pod) = current_pod(world, key, uid) else {
-        return;
-    };
-    if pod.meta.is_deleting() || !reporting(world, pod.node_name.as_deref().unwrap_or("")) {
-        return;
-    }
-    set_pod_ready(world, key, true);
 }
 
 fn set_pod_ready(world: &mut World, key: &ObjectKey, ready: bool) {

@@ -11,8 +11,9 @@ use crate::algorithm::{self as algo, Action, Observation};
 use crate::api::*;
 use crate::cluster::informer::InformerId;
 use crate::cluster::store::{ObjectSet, WatchEvent, WatchEventType};
-use crate::cluster::world::{ControllerId, World};
+use crate::cluster::world::{ControllerId, Timer, World};
 use crate::controllers::controller_ref;
+use crate::engine::rng::uniform_ms;
 use crate::engine::SimTime;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +46,34 @@ fn pool_key_of(meta: &ObjectMeta) -> Option<ObjectKey> {
 pub fn on_pool_event(world: &mut World, key: &ObjectKey) {
     let delay = world.settings.pool_enqueue_delay_ms;
     world.enqueue_after(ControllerId::Pool, key.clone(), delay);
+}
+
+/// Arm the pool informer's resync: its period is drawn once, as upstream's
+/// `ResyncPeriod(12h)` is evaluated once per informer factory
+/// (`pkg/controller/virtinformers.go`, `NewKubeInformerFactory`); see
+/// `Settings::informer_resync_min_ms`.
+pub fn start_resync(world: &mut World) {
+    let min_ms = world.settings.informer_resync_min_ms;
+    if min_ms == 0 {
+        return;
+    }
+    let period_ms = uniform_ms(world.rng("informer-resync"), min_ms, 2 * min_ms - 1);
+    world.schedule_timer(period_ms, Timer::PoolInformerResync { period_ms });
+}
+
+/// A resync replays every cached pool to `updatePool`, which enqueues it
+/// (`enqueuePool`, after `defaultAddDelay`); client-go's resync keeps its period.
+pub fn resync(world: &mut World, period_ms: u64) {
+    let pools: Vec<ObjectKey> = world
+        .informer(InformerId::VirtController)
+        .pools
+        .keys()
+        .cloned()
+        .collect();
+    for pool in pools {
+        on_pool_event(world, &pool);
+    }
+    world.schedule_timer(period_ms, Timer::PoolInformerResync { period_ms });
 }
 
 /// `addVMHandler` / `updateVMHandler` / `deleteVMHandler`.
@@ -99,16 +128,35 @@ fn observe_deletion(world: &mut World, meta: &ObjectMeta) {
     }
 }
 
-/// `addVMIHandler`: a VMI change enqueues the pool of the VM that owns it.
+/// `addVMIHandler` (also `updateVMIHandler`, `pkg/virt-controller/watch/pool/pool.go`):
+/// a VMI add or update enqueues the pool of its VM only when the VMI is not being
+/// deleted and its revision label differs from (or is missing beside) the one in the
+/// VM's template. A VMI that merely changes phase or readiness wakes the pool through
+/// the VM controller's status write instead (`updateVMHandler`).
 pub fn on_vmi_event(world: &mut World, vmi: &VirtualMachineInstance) {
-    let objects = world.informer(InformerId::VirtController);
-    let pool = objects
-        .vms
-        .get(&vmi.meta.key())
-        .and_then(|vm| pool_key_of(&vm.meta));
-    if let Some(pool) = pool {
-        on_pool_event(world, &pool);
+    if vmi.meta.is_deleting() {
+        return;
     }
+    let Some(vmi_owner) = vmi.meta.controller_ref() else {
+        return;
+    };
+    let objects = world.informer(InformerId::VirtController);
+    let Some(vm) = objects
+        .vms
+        .get(&ObjectKey::new(&vmi.meta.namespace, &vmi_owner.name))
+        .filter(|vm| vm.meta.uid == vmi_owner.uid)
+    else {
+        return;
+    };
+    let Some(pool) = pool_key_of(&vm.meta) else {
+        return;
+    };
+    let vm_revision = vm.spec.template.labels.get(REVISION_LABEL);
+    let vmi_revision = vmi.meta.labels.get(REVISION_LABEL);
+    if vm_revision.is_some() && vm_revision == vmi_revision {
+        return;
+    }
+    on_pool_event(world, &pool);
 }
 
 fn expectations_satisfied(world: &World, key: &ObjectKey) -> bool {

@@ -224,6 +224,9 @@ fn delete_vmi(world: &mut World, vm: &VirtualMachine, vmi: &VirtualMachineInstan
     }
 }
 
+/// Reason of the VM's Ready condition without a VMI (`syncReadyConditionFromVMI`).
+pub const REASON_VMI_NOT_EXISTS: &str = "VMINotExists";
+
 /// `setPrintableStatus` and the Ready condition, in upstream's order of precedence.
 fn update_status(
     world: &mut World,
@@ -235,13 +238,23 @@ fn update_status(
     let now = world.now();
     let status = printable_status(vm, vmi, volumes_ready, volume_error, now);
     let ready = vmi.is_some_and(|vmi| vmi.status.ready && !vmi.meta.is_deleting());
+    let ready_reason = match vmi {
+        None => Some(REASON_VMI_NOT_EXISTS.to_string()),
+        Some(vmi) => vmi.status.ready_reason.clone(),
+    };
     let created = vmi.is_some();
     let _ = world.store.modify::<VirtualMachine>(&vm.meta.key(), |vm| {
         vm.status.printable_status = status;
         vm.status.created = created;
+        vm.status.ready_reason = ready_reason;
         if vm.status.ready != ready {
             vm.status.ready = ready;
-            vm.status.ready_transition = now;
+            // A True condition is the VMI's, copied with its lastTransitionTime
+            // (`syncReadyConditionFromVMI`, `pkg/virt-controller/watch/vm/vm.go`).
+            vm.status.ready_transition = match vmi {
+                Some(vmi) if ready => vmi.status.ready_transition,
+                _ => now,
+            };
         }
     });
 }

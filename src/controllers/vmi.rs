@@ -70,9 +70,12 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
                 phase = VmiPhase::Failed;
             } else if phase == VmiPhase::Scheduling
                 && pod.phase == PodPhase::Running
-                && pod.ready
                 && !pod.meta.is_deleting()
             {
+                // KubeVirt's own `controller.IsPodReady` (`pkg/controller/controller.go`),
+                // not the pod's Ready condition: the compute container need only be
+                // running, since it may carry the VMI's readiness probe, which cannot
+                // pass before the guest that virt-handler starts after this hand-over.
                 phase = VmiPhase::Scheduled;
                 node_name = pod.node_name.clone();
             }
@@ -92,7 +95,13 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
             vmi.status.node_name = node_name;
             vmi.status.unschedulable = unschedulable;
             if vmi.status.ready != ready {
-                vmi.status.ready_transition = now;
+                // Once the guest runs, the condition is the pod's Ready condition,
+                // copied with its lastTransitionTime (`syncReadyConditionFromPod`);
+                // the False reasons before that are stamped now.
+                vmi.status.ready_transition = match &pod {
+                    Some(pod) if ready => pod.ready_transition,
+                    _ => now,
+                };
             }
             vmi.status.ready = ready;
             vmi.status.ready_reason = reason;
