@@ -18,7 +18,7 @@ use super::{
 /// Line styles by position of the series within an algorithm: solid, then dashed, then
 /// dotted, each at a base width and opacity.
 const SERIES_STYLES: [(Option<Dash>, u32, f64); 3] = [
-    (None, 2, 0.55),
+    (None, 3, 0.55),
     (Some(DASHED), 1, 1.0),
     (Some(DOTTED), 1, 1.0),
 ];
@@ -26,7 +26,7 @@ const SERIES_STYLES: [(Option<Dash>, u32, f64); 3] = [
 /// Algorithms often agree for most of a run, so their lines coincide. Each earlier
 /// algorithm is drawn this much wider, and first, so that coinciding lines show as
 /// nested stripes, one colour each, instead of the last one hiding the others.
-const WIDTH_STEP_PER_ALGORITHM_PX: u32 = 3;
+const WIDTH_STEP_PER_ALGORITHM_PX: u32 = 2;
 
 pub(super) struct OverlayFigure<'a> {
     title: &'a str,
