@@ -502,7 +502,10 @@ fn band_plot_renders() {
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert_well_formed_svg(&svg);
     assert!(svg.contains("vms_ready median") && svg.contains("guests_running p5–p95"));
-    assert!(svg.contains("\npartition node-1\n"), "the band plot marks events");
+    assert!(
+        svg.contains("\npartition node-1\n"),
+        "the band plot marks events"
+    );
     assert_eq!(
         png_dimensions(&std::fs::read(&png_path).unwrap()),
         (1200, 700)
@@ -558,7 +561,10 @@ fn overlay_plot_renders() {
     assert!(
         svg.contains("kubevirt-pool: guests_running") && svg.contains("fenced-pool: vms_ready")
     );
-    assert!(svg.contains("\npartition node-1\n"), "the overlay marks events");
+    assert!(
+        svg.contains("\npartition node-1\n"),
+        "the overlay marks events"
+    );
     assert_eq!(
         png_dimensions(&std::fs::read(png_path).unwrap()),
         (1200, 700)

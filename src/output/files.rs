@@ -214,12 +214,8 @@ pub fn events_csv(world: &World) -> Result<String, csv::Error> {
 /// with `nodeOf: VM` resolved to the node the failure really hit (the simulator
 /// remembers it when the failure happens, see `controllers::scenario`).
 pub fn plot_annotations(world: &World, hpa_target_pct: Option<f64>) -> PlotAnnotations {
-    let mut annotations = scenario_annotations(
-        &world.actions,
-        world.duration,
-        &world.failed_node_of,
-        true,
-    );
+    let mut annotations =
+        scenario_annotations(&world.actions, world.duration, &world.failed_node_of, true);
     annotations.title = Some(world.scenario_name.clone());
     annotations.hpa_target_pct = hpa_target_pct;
     annotations
@@ -326,7 +322,11 @@ fn scenario_annotations(
     PlotAnnotations {
         title: None,
         hpa_target_pct: None,
-        intervals: if with_intervals { intervals } else { Vec::new() },
+        intervals: if with_intervals {
+            intervals
+        } else {
+            Vec::new()
+        },
         events,
     }
 }

@@ -11,7 +11,9 @@ use super::draw::{
     SEQUENCE_COLOURS,
 };
 use super::layout::value_axis;
-use super::{check_column_length, check_events, check_time_axis, Band, EventMarker, Figure, PlotError};
+use super::{
+    check_column_length, check_events, check_time_axis, Band, EventMarker, Figure, PlotError,
+};
 
 pub(super) struct BandFigure<'a> {
     title: &'a str,

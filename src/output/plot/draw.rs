@@ -11,8 +11,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontDesc;
 
 use super::layout::{
-    assign_label_rows, format_tick, nice_step, sharp_turn_cuts, ticks_between, LabelSpan,
-    TimeUnit, ValueAxis,
+    assign_label_rows, format_tick, nice_step, sharp_turn_cuts, ticks_between, LabelSpan, TimeUnit,
+    ValueAxis,
 };
 use super::{EventMarker, PlotError};
 

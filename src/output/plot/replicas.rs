@@ -7,16 +7,18 @@ use plotters::prelude::*;
 
 use super::draw::{
     build_chart, draw_annotations, draw_axes, draw_error, draw_event_lines, draw_event_ticks,
-    draw_interval_bands, draw_legend, draw_runs, draw_title, interval_fill, layout_annotations,
-    event_times, legend_origin, main_panel_top_px, strip_labels_for, Chart, Dash, LaneBar, LegendEntry, LegendSample,
-    TimeAxis, XMapper, BLACK_INK, BLUE, BLUISH_GREEN, DASHED, FIGURE_WIDTH_PX,
-    MAIN_PANEL_HEIGHT_PX, ORANGE, REDDISH_PURPLE, SKY_BLUE, VERMILLION,
+    draw_interval_bands, draw_legend, draw_runs, draw_title, event_times, interval_fill,
+    layout_annotations, legend_origin, main_panel_top_px, strip_labels_for, Chart, Dash, LaneBar,
+    LegendEntry, LegendSample, TimeAxis, XMapper, BLACK_INK, BLUE, BLUISH_GREEN, DASHED,
+    FIGURE_WIDTH_PX, MAIN_PANEL_HEIGHT_PX, ORANGE, REDDISH_PURPLE, SKY_BLUE, VERMILLION,
 };
 use super::layout::{
     line_runs, max_overshoot, overshoot_duration_s, overshoot_polygons, step_runs, value_axis,
     value_axis_with_ticks, ValueAxis,
 };
-use super::{check_column_length, check_events, check_time_axis, Figure, PlotError, PlotInput, Series};
+use super::{
+    check_column_length, check_events, check_time_axis, Figure, PlotError, PlotInput, Series,
+};
 
 /// Height of the CPU panel added below the main panel.
 const CPU_PANEL_HEIGHT_PX: u32 = 260;
