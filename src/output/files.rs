@@ -452,3 +452,102 @@ pub fn write_run(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: u64) -> SimTime {
+        SimTime::from_secs(seconds)
+    }
+
+    /// lab05-node-crash: the crash names a VM, the fence and recovery name its node.
+    fn crash_actions() -> Vec<(SimTime, ClusterAction)> {
+        vec![
+            (
+                at(480),
+                ClusterAction::CrashNode(NodeTarget::NodeOf("vm-0".into())),
+            ),
+            (
+                at(600),
+                ClusterAction::PartitionNode(NodeTarget::Node("node-1".into())),
+            ),
+            (
+                at(1200),
+                ClusterAction::FenceNode(NodeTarget::Node("node-2".into())),
+            ),
+            (
+                at(1800),
+                ClusterAction::RecoverNode(NodeTarget::Node("node-2".into())),
+            ),
+            (
+                at(4000),
+                ClusterAction::HealNode(NodeTarget::Node("node-1".into())),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_crash_ends_at_the_recovery_of_the_node_it_hit_and_a_fence_is_only_an_event() {
+        let resolved = BTreeMap::from([("vm-0".to_string(), "node-2".to_string())]);
+        let annotations = scenario_annotations(&crash_actions(), at(3000), &resolved, true);
+        assert_eq!(
+            annotations.intervals,
+            vec![
+                Interval {
+                    start_s: 480.0,
+                    end_s: 1800.0,
+                    label: "node-2 crashed".into()
+                },
+                // The heal comes after the end of the run: open to the end, and said so.
+                Interval {
+                    start_s: 600.0,
+                    end_s: 3000.0,
+                    label: "node-1 partitioned, not healed".into()
+                },
+            ]
+        );
+        let labels: Vec<&str> = annotations
+            .events
+            .iter()
+            .map(|event| event.label.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "crash node of vm-0",
+                "partition node-1",
+                "fence node-2",
+                "recover node-2"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_heal_does_not_end_a_crash() {
+        let actions = vec![
+            (
+                at(60),
+                ClusterAction::CrashNode(NodeTarget::Node("node-0".into())),
+            ),
+            (
+                at(120),
+                ClusterAction::HealNode(NodeTarget::Node("node-0".into())),
+            ),
+        ];
+        let annotations = scenario_annotations(&actions, at(600), &BTreeMap::new(), true);
+        assert_eq!(annotations.intervals.len(), 1);
+        assert_eq!(annotations.intervals[0].end_s, 600.0);
+        assert_eq!(
+            annotations.intervals[0].label,
+            "node-0 crashed, not recovered"
+        );
+    }
+
+    #[test]
+    fn markers_for_many_runs_have_no_intervals() {
+        let markers = scenario_event_markers(&crash_actions(), at(3000));
+        assert_eq!(markers.len(), 4);
+        assert_eq!(markers[0].label, "crash node of vm-0");
+    }
+}
