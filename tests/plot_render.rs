@@ -215,7 +215,7 @@ fn replicas_with_hpa_has_a_cpu_panel_and_all_legend_entries() {
         "VMs ready",
         "guests really running",
         "VMIs unknown",
-        "overshoot (max +2)",
+        "overshoot: +2 for 8 min",
         "CPU utilization",
         "HPA target (70%)",
         "partition-overshoot",
@@ -345,9 +345,10 @@ fn reading_a_run_back_keeps_empty_cells_events_and_annotations() {
     assert_eq!(
         read.events,
         vec![
-            marker(1800.0, "NetworkPartition node/node-1"),
+            marker(1800.0, "node-1 cut off"),
             marker(3600.0, "NodeCrash node/node-2")
-        ]
+        ],
+        "a Scenario row is labelled by its message, else by reason and object"
     );
     assert!(read.intervals.is_empty());
 
@@ -368,12 +369,8 @@ fn reading_a_run_back_keeps_empty_cells_events_and_annotations() {
             .iter()
             .map(|e| e.label.as_str())
             .collect::<Vec<_>>(),
-        [
-            "LoadIncrease",
-            "NetworkPartition node/node-1",
-            "NodeCrash node/node-2"
-        ],
-        "sorted by time, the duplicate drawn once"
+        ["LoadIncrease", "NetworkPartition node/node-1"],
+        "plot.json's events replace events.csv's, sorted by time"
     );
 
     let (svg, png) = render_to(&read, &run_directory, "replicas");
@@ -497,6 +494,7 @@ fn band_plot_renders() {
         "partition-overshoot: 200 seeds",
         &time_s,
         &bands,
+        &[marker(1800.0, "partition node-1")],
         &svg_path,
         &png_path,
     )
@@ -504,6 +502,10 @@ fn band_plot_renders() {
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert_well_formed_svg(&svg);
     assert!(svg.contains("vms_ready median") && svg.contains("guests_running p5–p95"));
+    assert!(
+        svg.contains("\npartition node-1\n"),
+        "the band plot marks events"
+    );
     assert_eq!(
         png_dimensions(&std::fs::read(&png_path).unwrap()),
         (1200, 700)
@@ -511,7 +513,7 @@ fn band_plot_renders() {
 
     let mut short = bands.clone();
     short[1].p95.pop();
-    assert!(render_band("x", &time_s, &short, &svg_path, &png_path).is_err());
+    assert!(render_band("x", &time_s, &short, &[], &svg_path, &png_path).is_err());
 }
 
 #[test]
@@ -549,6 +551,7 @@ fn overlay_plot_renders() {
         "partition-overshoot: algorithms",
         &run.time_s,
         &overlays,
+        &[marker(1800.0, "partition node-1")],
         &svg_path,
         &png_path,
     )
@@ -557,6 +560,10 @@ fn overlay_plot_renders() {
     assert_well_formed_svg(&svg);
     assert!(
         svg.contains("kubevirt-pool: guests_running") && svg.contains("fenced-pool: vms_ready")
+    );
+    assert!(
+        svg.contains("\npartition node-1\n"),
+        "the overlay marks events"
     );
     assert_eq!(
         png_dimensions(&std::fs::read(png_path).unwrap()),

@@ -107,6 +107,15 @@ fn prepare(path: &Path, quiet: bool) -> Result<Prepared, Outcome> {
     }
 }
 
+/// The scenario's events for the plots of several runs (see
+/// [`crate::output::files::scenario_event_markers`]).
+fn scenario_events(prepared: &Prepared) -> Vec<crate::output::plot::EventMarker> {
+    crate::output::files::scenario_event_markers(
+        &prepared.actions,
+        crate::engine::SimTime(prepared.scenario.duration_ms),
+    )
+}
+
 fn print_json(value: &serde_json::Value) {
     println!(
         "{}",
@@ -154,6 +163,7 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
         seed_start,
         seed_count: args.seeds,
         results,
+        events: scenario_events(&prepared),
     };
     let scenario_dir = args.out.join(&data.scenario);
     match shard {
@@ -260,6 +270,7 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
         scenario: prepared.scenario.name.clone(),
         seeds: seeds.clone(),
         algorithms: Vec::new(),
+        events: scenario_events(&prepared),
     };
     for name in &algorithms {
         match run_seeds(&prepared, Some(name), &seeds, jobs, &progress) {

@@ -42,6 +42,8 @@ pub struct CompareData {
     pub scenario: String,
     pub seeds: Vec<u64>,
     pub algorithms: Vec<(String, Runs)>,
+    /// The scenario's events, marked on the overlay plot.
+    pub events: Vec<plot::EventMarker>,
 }
 
 /// How much worse than the baseline a candidate may be.
@@ -336,6 +338,7 @@ pub fn write_compare(
             &title,
             &time_s,
             &overlays,
+            &data.events,
             &staging.join("overlay.svg"),
             &staging.join("overlay.png"),
         )?;
@@ -386,6 +389,7 @@ mod tests {
                 ("base".into(), runs(base)),
                 ("cand".into(), runs(candidate)),
             ],
+            events: Vec::new(),
         }
     }
 

@@ -97,6 +97,8 @@ pub struct SweepData {
     /// Seeds in the whole sweep (all shards together).
     pub seed_count: u64,
     pub results: Runs,
+    /// The scenario's events, marked on the band plot.
+    pub events: Vec<plot::EventMarker>,
 }
 
 /// `shard.json`.
@@ -111,6 +113,9 @@ struct ShardManifest {
     shard: Shard,
     /// Sample times in ms as run-length encoded steps (see [`encode_runs`]).
     time_steps_ms: String,
+    /// The scenario's events, so that a merged sweep's band plot marks them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    events: Vec<plot::EventMarker>,
 }
 
 const SHARD_FORMAT: &str = "poolsim-sweep-shard/v1";
@@ -223,6 +228,7 @@ pub fn write_sweep(dir: &Path, data: &SweepData) -> Result<(), WriteError> {
             &title,
             &time_s,
             &bands,
+            &data.events,
             &staging.join("band.svg"),
             &staging.join("band.png"),
         )?;
@@ -312,6 +318,7 @@ pub fn write_shard(dir: &Path, data: &SweepData, shard: Shard) -> Result<(), Wri
         seed_count: data.seed_count,
         shard,
         time_steps_ms: time_steps(&data.results.time_ms),
+        events: data.events.clone(),
     };
     let manifest = serde_json::to_string_pretty(&manifest)
         .map_err(|e| WriteError::Encode(e.to_string()))?
@@ -574,6 +581,7 @@ pub fn merge_shards(dirs: &[PathBuf]) -> Result<SweepData, String> {
             time_ms,
             runs: by_seed.into_values().collect(),
         },
+        events: manifest.events,
     })
 }
 

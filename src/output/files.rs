@@ -1,10 +1,12 @@
 //! The files a run writes (DESIGN.md §1.3), each written whole or not at all: the run
 //! directory is built beside its final place and renamed over it.
 
-use crate::cluster::world::World;
+use crate::cluster::world::{ClusterAction, NodeTarget, World};
+use crate::engine::SimTime;
 use crate::output::plot::{self, EventMarker, Interval, PlotAnnotations, PlotInput, Series};
 use crate::output::record::Sample;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -208,51 +210,123 @@ pub fn events_csv(world: &World) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// What the plot shows besides the columns: scenario events and failure intervals.
+/// What the plot shows besides the columns: scenario events and failure intervals,
+/// with `nodeOf: VM` resolved to the node the failure really hit (the simulator
+/// remembers it when the failure happens, see `controllers::scenario`).
 pub fn plot_annotations(world: &World, hpa_target_pct: Option<f64>) -> PlotAnnotations {
-    use crate::cluster::world::ClusterAction as A;
+    let mut annotations =
+        scenario_annotations(&world.actions, world.duration, &world.failed_node_of, true);
+    annotations.title = Some(world.scenario_name.clone());
+    annotations.hpa_target_pct = hpa_target_pct;
+    annotations
+}
+
+/// The scenario's events as time-axis markers, without intervals: for the plots of
+/// several runs (sweep bands, comparison overlays), where `nodeOf: VM` may resolve to a
+/// different node in every run, so the events are labelled in the scenario's own words.
+pub fn scenario_event_markers(
+    actions: &[(SimTime, ClusterAction)],
+    duration: SimTime,
+) -> Vec<EventMarker> {
+    scenario_annotations(actions, duration, &BTreeMap::new(), false).events
+}
+
+/// Which failure an interval shows, and the event that ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Disruption {
+    /// `partitionNode` until `healNode`.
+    Partition,
+    /// `crashNode` until `recoverNode`; a `fenceNode` in between is an event, not an end.
+    Crash,
+}
+
+impl Disruption {
+    fn describe(self, node: &str, ended: bool) -> String {
+        match (self, ended) {
+            (Disruption::Partition, true) => format!("{node} partitioned"),
+            (Disruption::Partition, false) => format!("{node} partitioned, not healed"),
+            (Disruption::Crash, true) => format!("{node} crashed"),
+            (Disruption::Crash, false) => format!("{node} crashed, not recovered"),
+        }
+    }
+}
+
+/// Markers for every action up to `duration`, and (with `with_intervals`) one interval
+/// per node failure: a partition ends at the `healNode`, a crash at the `recoverNode`
+/// of the same node; one still open at the end runs to the end and says so. Nodes are
+/// compared after resolving `nodeOf: VM` through `resolved` (VM → node), so
+/// `crashNode: {nodeOf: vm-0}` is ended by `recoverNode: {node: node-2}` when vm-0 was
+/// on node-2.
+fn scenario_annotations(
+    actions: &[(SimTime, ClusterAction)],
+    duration: SimTime,
+    resolved: &BTreeMap<String, String>,
+    with_intervals: bool,
+) -> PlotAnnotations {
+    use ClusterAction as A;
+    let node_name = |target: &NodeTarget| match target {
+        NodeTarget::Node(node) => node.clone(),
+        NodeTarget::NodeOf(vm) => resolved
+            .get(vm)
+            .cloned()
+            .unwrap_or_else(|| format!("node of {vm}")),
+    };
+    let end_s = duration.as_secs_f64();
     let mut events = Vec::new();
     let mut intervals = Vec::new();
-    let mut open: Vec<(String, f64, &'static str)> = Vec::new();
-    let end_s = world.duration.as_secs_f64();
-    for (at, action) in &world.actions {
+    // Open failures: (node, what, start), in the order they began.
+    let mut open: Vec<(String, Disruption, f64)> = Vec::new();
+    for (at, action) in actions {
         let t = at.as_secs_f64();
         if t > end_s {
             continue;
         }
-        let label = action.label();
-        let key = label
-            .split_once(' ')
-            .map(|(_, rest)| rest.to_string())
-            .unwrap_or_default();
-        match action {
-            A::PartitionNode(_) => open.push((key, t, "partition")),
-            A::CrashNode(_) => open.push((key, t, "crash")),
-            A::HealNode(_) | A::RecoverNode(_) => {
-                if let Some(i) = open.iter().position(|(k, _, _)| *k == key) {
-                    let (k, start, what) = open.remove(i);
-                    intervals.push(Interval {
-                        start_s: start,
-                        end_s: t,
-                        label: format!("{what} {k}"),
-                    });
-                }
+        events.push(EventMarker {
+            time_s: t,
+            label: action.label(),
+        });
+        let (node, disruption, begins) = match action {
+            A::PartitionNode(target) => (node_name(target), Disruption::Partition, true),
+            A::HealNode(target) => (node_name(target), Disruption::Partition, false),
+            A::CrashNode(target) => (node_name(target), Disruption::Crash, true),
+            A::RecoverNode(target) => (node_name(target), Disruption::Crash, false),
+            _ => continue,
+        };
+        let already_open = open
+            .iter()
+            .position(|(n, d, _)| *n == node && *d == disruption);
+        match (begins, already_open) {
+            // A second partition of a partitioned node changes nothing: keep the first start.
+            (true, Some(_)) => {}
+            (true, None) => open.push((node, disruption, t)),
+            (false, Some(index)) => {
+                let (node, disruption, start_s) = open.remove(index);
+                intervals.push(Interval {
+                    start_s,
+                    end_s: t,
+                    label: disruption.describe(&node, true),
+                });
             }
-            _ => {}
+            // Healing a node that was never partitioned draws nothing but its marker.
+            (false, None) => {}
         }
-        events.push(EventMarker { time_s: t, label });
     }
-    for (k, start, what) in open {
+    for (node, disruption, start_s) in open {
         intervals.push(Interval {
-            start_s: start,
+            start_s,
             end_s,
-            label: format!("{what} {k}"),
+            label: disruption.describe(&node, false),
         });
     }
+    intervals.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     PlotAnnotations {
-        title: Some(world.scenario_name.clone()),
-        hpa_target_pct,
-        intervals,
+        title: None,
+        hpa_target_pct: None,
+        intervals: if with_intervals {
+            intervals
+        } else {
+            Vec::new()
+        },
         events,
     }
 }
@@ -377,4 +451,103 @@ pub fn write_run(
         )?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: u64) -> SimTime {
+        SimTime::from_secs(seconds)
+    }
+
+    /// lab05-node-crash: the crash names a VM, the fence and recovery name its node.
+    fn crash_actions() -> Vec<(SimTime, ClusterAction)> {
+        vec![
+            (
+                at(480),
+                ClusterAction::CrashNode(NodeTarget::NodeOf("vm-0".into())),
+            ),
+            (
+                at(600),
+                ClusterAction::PartitionNode(NodeTarget::Node("node-1".into())),
+            ),
+            (
+                at(1200),
+                ClusterAction::FenceNode(NodeTarget::Node("node-2".into())),
+            ),
+            (
+                at(1800),
+                ClusterAction::RecoverNode(NodeTarget::Node("node-2".into())),
+            ),
+            (
+                at(4000),
+                ClusterAction::HealNode(NodeTarget::Node("node-1".into())),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_crash_ends_at_the_recovery_of_the_node_it_hit_and_a_fence_is_only_an_event() {
+        let resolved = BTreeMap::from([("vm-0".to_string(), "node-2".to_string())]);
+        let annotations = scenario_annotations(&crash_actions(), at(3000), &resolved, true);
+        assert_eq!(
+            annotations.intervals,
+            vec![
+                Interval {
+                    start_s: 480.0,
+                    end_s: 1800.0,
+                    label: "node-2 crashed".into()
+                },
+                // The heal comes after the end of the run: open to the end, and said so.
+                Interval {
+                    start_s: 600.0,
+                    end_s: 3000.0,
+                    label: "node-1 partitioned, not healed".into()
+                },
+            ]
+        );
+        let labels: Vec<&str> = annotations
+            .events
+            .iter()
+            .map(|event| event.label.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "crash node of vm-0",
+                "partition node-1",
+                "fence node-2",
+                "recover node-2"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_heal_does_not_end_a_crash() {
+        let actions = vec![
+            (
+                at(60),
+                ClusterAction::CrashNode(NodeTarget::Node("node-0".into())),
+            ),
+            (
+                at(120),
+                ClusterAction::HealNode(NodeTarget::Node("node-0".into())),
+            ),
+        ];
+        let annotations = scenario_annotations(&actions, at(600), &BTreeMap::new(), true);
+        assert_eq!(annotations.intervals.len(), 1);
+        assert_eq!(annotations.intervals[0].end_s, 600.0);
+        assert_eq!(
+            annotations.intervals[0].label,
+            "node-0 crashed, not recovered"
+        );
+    }
+
+    #[test]
+    fn markers_for_many_runs_have_no_intervals() {
+        let markers = scenario_event_markers(&crash_actions(), at(3000));
+        assert_eq!(markers.len(), 4);
+        assert_eq!(markers[0].label, "crash node of vm-0");
+    }
 }

@@ -1,21 +1,25 @@
 //! The band plot of a sweep: for each metric, the p5–p95 range over seeds as a
-//! translucent band and the median as a line.
+//! translucent band and the median as a line, with the scenario's events marked.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::draw::{
-    build_chart, draw_axes, draw_error, draw_legend, draw_runs, draw_title, legend_origin,
-    main_panel_top_px, LegendEntry, LegendSample, TimeAxis, FIGURE_WIDTH_PX, MAIN_PANEL_HEIGHT_PX,
+    build_chart_with_events, draw_annotations, draw_axes, draw_error, draw_event_lines,
+    draw_event_ticks, draw_legend, draw_runs, draw_title, event_times, legend_origin,
+    strip_labels_for, LegendEntry, LegendSample, TimeAxis, FIGURE_WIDTH_PX, MAIN_PANEL_HEIGHT_PX,
     SEQUENCE_COLOURS,
 };
 use super::layout::value_axis;
-use super::{check_column_length, check_time_axis, Band, Figure, PlotError};
+use super::{
+    check_column_length, check_events, check_time_axis, Band, EventMarker, Figure, PlotError,
+};
 
 pub(super) struct BandFigure<'a> {
     title: &'a str,
     time_s: &'a [f64],
     bands: &'a [Band],
+    events: &'a [EventMarker],
 }
 
 impl<'a> BandFigure<'a> {
@@ -23,8 +27,10 @@ impl<'a> BandFigure<'a> {
         title: &'a str,
         time_s: &'a [f64],
         bands: &'a [Band],
+        events: &'a [EventMarker],
     ) -> Result<Self, PlotError> {
         check_time_axis(time_s)?;
+        check_events(events)?;
         for band in bands {
             for (percentile, values) in [("p5", &band.p5), ("p50", &band.p50), ("p95", &band.p95)] {
                 check_column_length(
@@ -38,6 +44,7 @@ impl<'a> BandFigure<'a> {
             title,
             time_s,
             bands,
+            events,
         })
     }
 }
@@ -61,8 +68,12 @@ impl Figure for BandFigure<'_> {
         let axis_max = finite_values().fold(0.0, f64::max);
         let integer_only = finite_values().all(|value| value.fract() == 0.0);
         let axis = value_axis(axis_max, integer_only);
-        let mut chart = build_chart(root, main_panel_top_px(0), &time_axis, &axis)?;
+        let (mut chart, annotations, x_map) =
+            build_chart_with_events(root, &time_axis, &axis, self.events)?;
+        let plot_y_px = chart.plotting_area().get_pixel_range().1;
         draw_axes(&mut chart, &time_axis, &axis, "count over seeds")?;
+        let event_times_s = event_times(&strip_labels_for(self.events, &time_axis));
+        draw_event_lines(root, &event_times_s, &x_map, plot_y_px.clone())?;
 
         let mut legend = Vec::new();
         for (index, band) in self.bands.iter().enumerate() {
@@ -107,6 +118,8 @@ impl Figure for BandFigure<'_> {
                 sample: LegendSample::Area { fill },
             });
         }
+        draw_event_ticks(root, &event_times_s, &x_map, plot_y_px.end)?;
+        draw_annotations(root, &annotations, &x_map, plot_y_px)?;
         draw_legend(root, legend_origin(&chart), &legend)
     }
 }

@@ -11,9 +11,10 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontDesc;
 
 use super::layout::{
-    assign_label_rows, format_tick, nice_step, ticks_between, LabelSpan, TimeUnit, ValueAxis,
+    assign_label_rows, format_tick, nice_step, sharp_turn_cuts, ticks_between, LabelSpan, TimeUnit,
+    ValueAxis,
 };
-use super::PlotError;
+use super::{EventMarker, PlotError};
 
 /// The family the bundled font is registered under. It doubles as the SVG
 /// `font-family`, so an SVG viewer uses DejaVu Sans if installed, else its sans-serif.
@@ -160,6 +161,15 @@ impl TimeAxis {
         }
     }
 
+    /// The first and last time of the axis, in seconds.
+    pub(super) fn span_s(&self) -> (f64, f64) {
+        let seconds_per_unit = self.unit.seconds_per_unit();
+        (
+            self.range.start * seconds_per_unit,
+            self.range.end * seconds_per_unit,
+        )
+    }
+
     /// A time in seconds on this axis.
     pub(super) fn at(&self, time_s: f64) -> f64 {
         time_s / self.unit.seconds_per_unit()
@@ -196,14 +206,10 @@ pub(super) fn build_chart<'a, DB: DrawingBackend>(
         .map_err(draw_error)
 }
 
-/// Space above a main panel's plot: the title plus a strip of `strip_rows` label rows.
-pub(super) fn main_panel_top_px(strip_rows: usize) -> u32 {
-    let strip_px = if strip_rows == 0 {
-        0
-    } else {
-        strip_rows as u32 * STRIP_ROW_HEIGHT_PX + STRIP_PADDING_PX
-    };
-    TITLE_HEIGHT_PX + strip_px
+/// Space above a main panel's plot: the title plus `annotations_px` of event labels
+/// and disruption lanes.
+pub(super) fn main_panel_top_px(annotations_px: u32) -> u32 {
+    TITLE_HEIGHT_PX + annotations_px
 }
 
 /// Grid, axes, tick labels and axis descriptions.
@@ -282,28 +288,37 @@ pub(super) fn fit_text<DB: DrawingBackend>(
     String::new()
 }
 
-/// Draws each run as a solid or dashed polyline.
+/// Draws each run as a solid or dashed polyline, cut at sharp turns (see
+/// [`sharp_turn_cuts`]) so that thick lines never draw mitre spikes.
 pub(super) fn draw_runs<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
     runs: &[Vec<(f64, f64)>],
     style: ShapeStyle,
     dash: Option<Dash>,
 ) -> Result<(), PlotError> {
-    for run in runs {
-        match dash {
-            None => chart
-                .draw_series(std::iter::once(PathElement::new(run.clone(), style)))
-                .map(|_| ())
-                .map_err(draw_error)?,
-            Some(dash) => chart
-                .draw_series(std::iter::once(DashedPathElement::new(
-                    run.iter().copied(),
-                    dash.on_px,
-                    dash.off_px,
-                    style,
-                )))
-                .map(|_| ())
-                .map_err(draw_error)?,
+    for run in runs.iter().filter(|run| !run.is_empty()) {
+        let pixels: Vec<(i32, i32)> = run.iter().map(|point| chart.backend_coord(point)).collect();
+        let mut piece_start = 0;
+        let mut ends = sharp_turn_cuts(&pixels);
+        ends.push(run.len() - 1);
+        for piece_end in ends {
+            let piece = &run[piece_start..=piece_end];
+            piece_start = piece_end;
+            match dash {
+                None => chart
+                    .draw_series(std::iter::once(PathElement::new(piece.to_vec(), style)))
+                    .map(|_| ())
+                    .map_err(draw_error)?,
+                Some(dash) => chart
+                    .draw_series(std::iter::once(DashedPathElement::new(
+                        piece.iter().copied(),
+                        dash.on_px,
+                        dash.off_px,
+                        style,
+                    )))
+                    .map(|_| ())
+                    .map_err(draw_error)?,
+            }
         }
     }
     Ok(())
@@ -407,77 +422,221 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// What a label in the strip above the plot marks.
+/// A scenario event's label in the strip above the plot.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct StripLabel {
     pub(super) time_s: f64,
     pub(super) text: String,
-    pub(super) kind: StripLabelKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum StripLabelKind {
-    Event,
-    Interval,
+/// The events inside the time axis, as strip labels in time order.
+pub(super) fn strip_labels_for(events: &[EventMarker], time_axis: &TimeAxis) -> Vec<StripLabel> {
+    let (first_s, last_s) = time_axis.span_s();
+    let mut labels: Vec<StripLabel> = events
+        .iter()
+        .filter(|event| event.time_s >= first_s && event.time_s <= last_s)
+        .map(|event| StripLabel {
+            time_s: event.time_s,
+            text: event.label.clone(),
+        })
+        .collect();
+    labels.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+    labels
 }
 
-/// Strip labels with their row and horizontal placement, computed before the chart
-/// frame exists (the number of rows decides how much room the strip needs).
+/// A chart whose plot leaves room above it for the labels of `events` (no disruption
+/// lanes): the frame of the band and overlay plots. Returns the chart, the placed
+/// labels, and the pixel mapping of its time axis.
+pub(super) fn build_chart_with_events<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    time_axis: &TimeAxis,
+    value_axis: &ValueAxis,
+    events: &[EventMarker],
+) -> Result<(Chart<'a, DB>, AnnotationLayout, XMapper), PlotError> {
+    let labels = strip_labels_for(events, time_axis);
+    let annotations = {
+        let provisional = build_chart(root, main_panel_top_px(0), time_axis, value_axis)?;
+        let x_map = XMapper::new(&provisional, time_axis);
+        layout_annotations(root, &labels, &[], &x_map)
+    };
+    let chart = build_chart(
+        root,
+        main_panel_top_px(annotations.height_px()),
+        time_axis,
+        value_axis,
+    )?;
+    let x_map = XMapper::new(&chart, time_axis);
+    Ok((chart, annotations, x_map))
+}
+
+/// The event times of `labels`, for the lines and ticks inside a plot.
+pub(super) fn event_times(labels: &[StripLabel]) -> Vec<f64> {
+    labels.iter().map(|label| label.time_s).collect()
+}
+
+/// A disruption's bar in the lanes just above the plot.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct LaneBar {
+    pub(super) start_s: f64,
+    pub(super) end_s: f64,
+    pub(super) text: String,
+}
+
+/// Everything drawn between the title and the plot, placed before the chart frame
+/// exists (its height decides where the plot starts): event labels in staggered rows,
+/// then one lane per overlapping disruption, its bar spanning the disruption.
 #[derive(Debug, Clone)]
-pub(super) struct StripLayout {
-    pub(super) rows: usize,
-    placements: Vec<StripPlacement>,
+pub(super) struct AnnotationLayout {
+    strip_rows: usize,
+    labels: Vec<PlacedLabel>,
+    lane_rows: usize,
+    bars: Vec<PlacedBar>,
 }
 
 #[derive(Debug, Clone)]
-struct StripPlacement {
-    label: StripLabel,
+struct PlacedLabel {
+    time_s: f64,
+    /// The label, shortened with an ellipsis when longer than [`STRIP_LABEL_MAX_WIDTH_PX`].
+    text: String,
     row: usize,
     /// Left edge of the text; the text sits right of its mark unless that would run
     /// off the figure, then left of it.
     text_left_px: i32,
 }
 
-/// Places the labels in rows so that none overlap; see [`assign_label_rows`].
-pub(super) fn layout_strip<DB: DrawingBackend>(
+#[derive(Debug, Clone)]
+struct PlacedBar {
+    start_s: f64,
+    end_s: f64,
+    /// The label, shortened to fit inside the bar, or whole beside it when the bar is
+    /// too short to hold even a few letters.
+    text: String,
+    inside: bool,
+    row: usize,
+}
+
+/// A long event label (a `patch` of a long object name, say) is cut here, so that one
+/// label cannot push the others into many rows.
+const STRIP_LABEL_MAX_WIDTH_PX: i32 = 300;
+const LANE_ROW_HEIGHT_PX: u32 = 18;
+const LANE_FONT_PX: f64 = 12.0;
+/// Below this width a bar holds no readable label; the label goes right of it.
+const LANE_MIN_INSIDE_PX: i32 = 40;
+const LANE_MAX_ROWS: usize = 4;
+
+impl AnnotationLayout {
+    /// Height of the strip and the lanes together, padding included.
+    pub(super) fn height_px(&self) -> u32 {
+        let strip_px = if self.strip_rows == 0 {
+            0
+        } else {
+            self.strip_rows as u32 * STRIP_ROW_HEIGHT_PX + STRIP_PADDING_PX
+        };
+        let lanes_px = if self.lane_rows == 0 {
+            0
+        } else {
+            self.lane_rows as u32 * LANE_ROW_HEIGHT_PX + STRIP_PADDING_PX
+        };
+        strip_px + lanes_px
+    }
+
+    fn lanes_px(&self) -> i32 {
+        if self.lane_rows == 0 {
+            0
+        } else {
+            (self.lane_rows as u32 * LANE_ROW_HEIGHT_PX + STRIP_PADDING_PX) as i32
+        }
+    }
+}
+
+fn text_width_px<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: &str,
+    style: &TextStyle<'_>,
+) -> i32 {
+    root.estimate_text_size(text, style)
+        .map(|(width, _)| width as i32)
+        .unwrap_or(0)
+}
+
+/// Places event labels in rows so that none overlap (see [`assign_label_rows`]) and
+/// disruption bars in lanes so that overlapping disruptions get a lane each.
+pub(super) fn layout_annotations<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     labels: &[StripLabel],
+    bars: &[LaneBar],
     x_map: &XMapper,
-) -> StripLayout {
+) -> AnnotationLayout {
     let (width_px, _) = root.dim_in_pixel();
     let right_limit_px = width_px as i32 - OUTER_MARGIN_PX as i32;
+
     let style = strip_text_style();
     let mut spans = Vec::with_capacity(labels.len());
-    let mut text_lefts = Vec::with_capacity(labels.len());
+    let mut placed = Vec::with_capacity(labels.len());
     for label in labels {
         let mark_px = x_map.px(label.time_s);
-        let text_width_px = root
-            .estimate_text_size(&label.text, &style)
-            .map(|(width, _)| width as i32)
-            .unwrap_or(0);
+        let text = fit_text(root, &label.text, &style, STRIP_LABEL_MAX_WIDTH_PX);
+        let text_width = text_width_px(root, &text, &style);
         let mut text_left_px = mark_px + 4;
-        if text_left_px + text_width_px > right_limit_px {
-            text_left_px = mark_px - 4 - text_width_px;
+        if text_left_px + text_width > right_limit_px {
+            text_left_px = mark_px - 4 - text_width;
         }
         spans.push(LabelSpan {
             left_px: f64::from(text_left_px.min(mark_px)),
-            right_px: f64::from((text_left_px + text_width_px).max(mark_px)),
+            right_px: f64::from((text_left_px + text_width).max(mark_px)),
         });
-        text_lefts.push(text_left_px);
+        placed.push(PlacedLabel {
+            time_s: label.time_s,
+            text,
+            row: 0,
+            text_left_px,
+        });
     }
     let rows = assign_label_rows(&spans, STRIP_LABEL_GAP_PX, STRIP_MAX_ROWS);
-    let placements: Vec<StripPlacement> = labels
-        .iter()
-        .zip(rows.iter().zip(text_lefts))
-        .map(|(label, (&row, text_left_px))| StripPlacement {
-            label: label.clone(),
-            row,
-            text_left_px,
-        })
-        .collect();
-    StripLayout {
-        rows: rows.iter().map(|row| row + 1).max().unwrap_or(0),
-        placements,
+    for (label, &row) in placed.iter_mut().zip(&rows) {
+        label.row = row;
+    }
+
+    let lane_style = lane_text_style();
+    let mut bar_spans = Vec::with_capacity(bars.len());
+    let mut placed_bars = Vec::with_capacity(bars.len());
+    for bar in bars {
+        let (start_px, end_px) = (x_map.px(bar.start_s), x_map.px(bar.end_s));
+        let inside_width = end_px - start_px - 8;
+        let (text, inside, right_px) = if inside_width >= LANE_MIN_INSIDE_PX {
+            (
+                fit_text(root, &bar.text, &lane_style, inside_width),
+                true,
+                end_px,
+            )
+        } else {
+            let text = fit_text(root, &bar.text, &lane_style, STRIP_LABEL_MAX_WIDTH_PX);
+            let right_px = end_px + 4 + text_width_px(root, &text, &lane_style);
+            (text, false, right_px)
+        };
+        bar_spans.push(LabelSpan {
+            left_px: f64::from(start_px),
+            right_px: f64::from(right_px),
+        });
+        placed_bars.push(PlacedBar {
+            start_s: bar.start_s,
+            end_s: bar.end_s,
+            text,
+            inside,
+            row: 0,
+        });
+    }
+    // Lanes are independent of each other's x (a bar has no leader line), so a bar may
+    // take any free lane: the gap is what separates two bars in one lane.
+    let lane_rows = assign_label_rows(&bar_spans, 2.0, LANE_MAX_ROWS);
+    for (bar, &row) in placed_bars.iter_mut().zip(&lane_rows) {
+        bar.row = row;
+    }
+    AnnotationLayout {
+        strip_rows: rows.iter().map(|row| row + 1).max().unwrap_or(0),
+        labels: placed,
+        lane_rows: lane_rows.iter().map(|row| row + 1).max().unwrap_or(0),
+        bars: placed_bars,
     }
 }
 
@@ -485,53 +644,75 @@ fn strip_text_style() -> TextStyle<'static> {
     text_style(STRIP_FONT_PX, TEXT_INK, HPos::Left, VPos::Top)
 }
 
-pub(super) const EVENT_INK: RGBColor = RGBColor(70, 70, 70);
-/// A darker orange than the band, so an interval's label reads as belonging to it.
-const INTERVAL_INK: RGBColor = RGBColor(150, 90, 0);
-/// Translucent so the lines inside a disruption stay readable.
-pub(super) fn interval_fill() -> RGBAColor {
-    ORANGE.mix(0.16)
-}
-pub(super) fn interval_edge() -> RGBAColor {
-    RGBColor(200, 130, 0).mix(0.9)
+fn lane_text_style() -> TextStyle<'static> {
+    text_style(LANE_FONT_PX, INTERVAL_INK, HPos::Left, VPos::Center)
 }
 
-/// Draws the strip: each label in its row, with a leader line from the label down to
-/// the top of the plot, continued across the plot for events.
-pub(super) fn draw_strip<DB: DrawingBackend>(
+pub(super) const EVENT_INK: RGBColor = RGBColor(70, 70, 70);
+/// Disruptions are grey, so they never read as data: orange and vermillion are series.
+const INTERVAL_INK: RGBColor = RGBColor(45, 45, 45);
+const INTERVAL_GREY: RGBColor = RGBColor(110, 110, 110);
+/// Translucent so the lines inside a disruption stay readable.
+pub(super) fn interval_fill() -> RGBAColor {
+    INTERVAL_GREY.mix(0.13)
+}
+fn lane_fill() -> RGBAColor {
+    INTERVAL_GREY.mix(0.28)
+}
+fn interval_edge() -> RGBAColor {
+    INTERVAL_GREY.mix(0.8)
+}
+
+/// Draws the strip (each label in its row, with a leader line from it down to the top
+/// of the plot) and the disruption lanes below it.
+pub(super) fn draw_annotations<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    layout: &StripLayout,
+    layout: &AnnotationLayout,
     x_map: &XMapper,
     plot_y_range_px: Range<i32>,
 ) -> Result<(), PlotError> {
-    let strip_top_px = plot_y_range_px.start
+    let lanes_top_px = plot_y_range_px.start - layout.lanes_px();
+    let strip_top_px = lanes_top_px
         - STRIP_PADDING_PX as i32
-        - layout.rows as i32 * STRIP_ROW_HEIGHT_PX as i32;
+        - layout.strip_rows as i32 * STRIP_ROW_HEIGHT_PX as i32;
     let style = strip_text_style();
-    for placement in &layout.placements {
-        let mark_px = x_map.px(placement.label.time_s);
-        let row_top_px = strip_top_px + placement.row as i32 * STRIP_ROW_HEIGHT_PX as i32;
-        let leader = vec![(mark_px, row_top_px), (mark_px, plot_y_range_px.start)];
-        match placement.label.kind {
-            StripLabelKind::Event => root
-                .draw(&PathElement::new(leader, EVENT_INK.stroke_width(1)))
-                .map_err(draw_error)?,
-            StripLabelKind::Interval => root
-                .draw(&PathElement::new(leader, interval_edge().stroke_width(2)))
-                .map_err(draw_error)?,
+    for label in &layout.labels {
+        let mark_px = x_map.px(label.time_s);
+        let row_top_px = strip_top_px + label.row as i32 * STRIP_ROW_HEIGHT_PX as i32;
+        root.draw(&PathElement::new(
+            vec![(mark_px, row_top_px), (mark_px, plot_y_range_px.start)],
+            EVENT_INK.stroke_width(1),
+        ))
+        .map_err(draw_error)?;
+    }
+    for bar in &layout.bars {
+        let (start_px, end_px) = (x_map.px(bar.start_s), x_map.px(bar.end_s));
+        let top_px = lanes_top_px + bar.row as i32 * LANE_ROW_HEIGHT_PX as i32;
+        let bottom_px = top_px + LANE_ROW_HEIGHT_PX as i32 - 3;
+        root.draw(&Rectangle::new(
+            [(start_px, top_px), (end_px.max(start_px + 1), bottom_px)],
+            lane_fill().filled(),
+        ))
+        .map_err(draw_error)?;
+        for edge_px in [start_px, end_px] {
+            root.draw(&PathElement::new(
+                vec![(edge_px, top_px), (edge_px, bottom_px)],
+                interval_edge().stroke_width(2),
+            ))
+            .map_err(draw_error)?;
         }
-        let style = match placement.label.kind {
-            StripLabelKind::Event => style.clone(),
-            StripLabelKind::Interval => {
-                text_style(STRIP_FONT_PX, INTERVAL_INK, HPos::Left, VPos::Top)
-            }
-        };
+        let text_x_px = if bar.inside { start_px + 5 } else { end_px + 4 };
         root.draw_text(
-            &placement.label.text,
-            &style,
-            (placement.text_left_px, row_top_px + 2),
+            &bar.text,
+            &lane_text_style(),
+            (text_x_px, (top_px + bottom_px) / 2),
         )
         .map_err(draw_error)?;
+    }
+    for label in &layout.labels {
+        let row_top_px = strip_top_px + label.row as i32 * STRIP_ROW_HEIGHT_PX as i32;
+        root.draw_text(&label.text, &style, (label.text_left_px, row_top_px + 2))
+            .map_err(draw_error)?;
     }
     Ok(())
 }

@@ -31,8 +31,9 @@ const SCENARIO_EVENT_KIND: &str = "Scenario";
 /// ```
 ///
 /// `title` replaces the default title (the name of the CSV's directory, which is the
-/// scenario's `metadata.name`). `events` are added to the `Scenario` rows of
-/// `events.csv`; a marker given in both (same time and label) is drawn once.
+/// scenario's `metadata.name`). `events`, when not empty, replace the markers taken
+/// from the `Scenario` rows of `events.csv` (a run writes the same events to both, so
+/// `poolsim plot` of a run draws exactly what the run drew).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlotAnnotations {
@@ -65,8 +66,8 @@ const KNOWN_COLUMNS: [&str; 11] = [
 
 /// Reads `timeseries.csv` into a [`PlotInput`]: `time_s` becomes the time axis, every
 /// other column a [`Series`] (empty cells are `None`). Then, if they exist in the same
-/// directory, `events.csv` (its `Scenario` rows become markers labelled
-/// `"<reason> <object>"`) and `plot.json` ([`PlotAnnotations`]).
+/// directory, `events.csv` (its `Scenario` rows become markers labelled with their
+/// `message`, or `"<reason> <object>"` without one) and `plot.json` ([`PlotAnnotations`]).
 pub fn read_timeseries_csv(path: &Path) -> Result<PlotInput, PlotError> {
     let mut input = read_timeseries(path)?;
     let directory = path.parent().unwrap_or_else(|| Path::new(""));
@@ -88,10 +89,10 @@ pub fn read_timeseries_csv(path: &Path) -> Result<PlotInput, PlotError> {
         }
         input.hpa_target_pct = annotations.hpa_target_pct;
         input.intervals = annotations.intervals;
-        for event in annotations.events {
-            if !input.events.contains(&event) {
-                input.events.push(event);
-            }
+        if !annotations.events.is_empty() {
+            // The run wrote these from the same actions as the `Scenario` rows, in the
+            // plot's own words: taking both would mark every event twice.
+            input.events = annotations.events;
         }
     }
     input.events.sort_by(|a, b| {
@@ -221,6 +222,7 @@ fn read_scenario_events(path: &Path) -> Result<Vec<EventMarker>, PlotError> {
     let kind_index = column_index(&headers, path, "kind")?;
     let reason_index = column_index(&headers, path, "reason")?;
     let object_index = headers.iter().position(|header| header.trim() == "object");
+    let message_index = headers.iter().position(|header| header.trim() == "message");
 
     let mut markers = Vec::new();
     for record in reader.records() {
@@ -242,11 +244,19 @@ fn read_scenario_events(path: &Path) -> Result<Vec<EventMarker>, PlotError> {
             .and_then(|index| record.get(index))
             .unwrap_or("")
             .trim();
-        let label = [reason, object]
-            .into_iter()
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let message = message_index
+            .and_then(|index| record.get(index))
+            .unwrap_or("")
+            .trim();
+        let label = if message.is_empty() {
+            [reason, object]
+                .into_iter()
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            message.to_string()
+        };
         markers.push(EventMarker { time_s, label });
     }
     Ok(markers)

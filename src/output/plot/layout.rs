@@ -14,8 +14,9 @@ pub(crate) enum TimeUnit {
 
 /// Up to this span the axis counts seconds (5 minutes read well as 0..300 s).
 const SECONDS_AXIS_MAX_SPAN_S: f64 = 300.0;
-/// Up to this span the axis counts minutes (5 hours read well as 0..300 min).
-const MINUTES_AXIS_MAX_SPAN_S: f64 = 5.0 * 3600.0;
+/// Up to this span the axis counts minutes (3 hours read well as 0..180 min); a longer
+/// run reads better in hours.
+const MINUTES_AXIS_MAX_SPAN_S: f64 = 3.0 * 3600.0;
 
 impl TimeUnit {
     pub(crate) fn for_span_s(span_s: f64) -> Self {
@@ -104,12 +105,21 @@ pub(crate) struct ValueAxis {
 const VALUE_AXIS_MAX_TICKS: usize = 10;
 
 pub(crate) fn value_axis(max_value: f64, integer_only: bool) -> ValueAxis {
+    value_axis_with_ticks(max_value, integer_only, VALUE_AXIS_MAX_TICKS)
+}
+
+/// [`value_axis`] with at most `max_ticks` labelled ticks, for a short panel.
+pub(crate) fn value_axis_with_ticks(
+    max_value: f64,
+    integer_only: bool,
+    max_ticks: usize,
+) -> ValueAxis {
     let max_value = if max_value.is_finite() && max_value > 0.0 {
         max_value
     } else {
         1.0
     };
-    let mut step = nice_step(max_value, VALUE_AXIS_MAX_TICKS);
+    let mut step = nice_step(max_value, max_ticks);
     if integer_only {
         step = step.max(1.0);
     }
@@ -180,6 +190,44 @@ pub(crate) fn assign_label_rows(spans: &[LabelSpan], gap_px: f64, max_rows: usiz
         rows[index] = row;
     }
     rows
+}
+
+/// A polyline turning back on itself by more than this (cosine of the angle between
+/// the incoming and outgoing directions below it) is cut at that vertex; see
+/// [`sharp_turn_cuts`].
+const SHARP_TURN_COSINE: f64 = -0.5;
+
+/// The vertices (indices into `points_px`) where a polyline in pixel space turns by
+/// more than 120°, such as a one-sample dip to 0 and back.
+///
+/// plotters' rasteriser joins thick strokes with a mitre whose inner corner is not
+/// limited, so a near-reversal draws a spike far outside the plot (seen in
+/// `autohealing-needs-an-event-17300`, where `vms_total` drops to 0 for one sample).
+/// Cutting the line there and drawing the two pieces separately leaves butt ends that
+/// overlap at the vertex instead. Repeated pixels are skipped when measuring turns.
+pub(crate) fn sharp_turn_cuts(points_px: &[(i32, i32)]) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    // The last distinct vertex and the direction that arrived at it.
+    let mut previous: Option<(usize, (f64, f64))> = None;
+    let mut last_index = 0;
+    for index in 1..points_px.len() {
+        let (from, to) = (points_px[last_index], points_px[index]);
+        if from == to {
+            continue;
+        }
+        let (dx, dy) = (f64::from(to.0 - from.0), f64::from(to.1 - from.1));
+        let length = dx.hypot(dy);
+        let direction = (dx / length, dy / length);
+        if let Some((vertex, incoming)) = previous {
+            let cosine = incoming.0 * direction.0 + incoming.1 * direction.1;
+            if cosine < SHARP_TURN_COSINE {
+                cuts.push(vertex);
+            }
+        }
+        previous = Some((index, direction));
+        last_index = index;
+    }
+    cuts
 }
 
 /// The column as polylines, broken wherever a cell is empty (or not finite).
@@ -275,6 +323,23 @@ pub(crate) fn overshoot_polygons(
     polygons
 }
 
+/// How long guests ran above desired, in seconds: the sample intervals that start with
+/// an overshoot, which is how `timeseries.csv` holds each value until the next row.
+pub(crate) fn overshoot_duration_s(
+    time: &[f64],
+    desired: &[Option<f64>],
+    guests: &[Option<f64>],
+) -> f64 {
+    time.windows(2)
+        .zip(desired.iter().zip(guests))
+        .filter(|(_, (d, g))| match (d, g) {
+            (Some(d), Some(g)) => g - d > 0.0,
+            _ => false,
+        })
+        .map(|(pair, _)| pair[1] - pair[0])
+        .sum()
+}
+
 /// The largest `guests - desired` over the samples where both are known, or 0.
 pub(crate) fn max_overshoot(desired: &[Option<f64>], guests: &[Option<f64>]) -> f64 {
     desired
@@ -294,6 +359,8 @@ mod tests {
         assert_eq!(TimeUnit::for_span_s(300.0), TimeUnit::Seconds);
         assert_eq!(TimeUnit::for_span_s(90.0 * 60.0), TimeUnit::Minutes);
         assert_eq!(TimeUnit::for_span_s(24.0 * 3600.0), TimeUnit::Hours);
+        assert_eq!(TimeUnit::for_span_s(3.0 * 3600.0), TimeUnit::Minutes);
+        assert_eq!(TimeUnit::for_span_s(4.0 * 3600.0), TimeUnit::Hours);
     }
 
     #[test]
@@ -360,6 +427,20 @@ mod tests {
     }
 
     #[test]
+    fn a_dip_and_back_is_cut_at_its_bottom() {
+        // Down one sample and straight back up: the bottom vertex (index 2) is cut.
+        let points = [(0, 10), (10, 10), (11, 100), (12, 10), (20, 10)];
+        assert_eq!(sharp_turn_cuts(&points), vec![2]);
+    }
+
+    #[test]
+    fn right_angles_and_repeated_pixels_are_not_cut() {
+        let step = [(0, 10), (10, 10), (10, 10), (10, 50), (30, 50)];
+        assert!(sharp_turn_cuts(&step).is_empty());
+        assert!(sharp_turn_cuts(&[(0, 0)]).is_empty());
+    }
+
+    #[test]
     fn empty_cells_break_lines() {
         let runs = line_runs(
             &[0.0, 5.0, 10.0, 15.0],
@@ -396,6 +477,8 @@ mod tests {
         assert!(polygon.contains(&(25.0, 2.0)));
         assert!(polygon.iter().all(|&(_, y)| y >= 2.0));
         assert_eq!(max_overshoot(&desired, &guests), 1.0);
+        // Samples at 10 s and 20 s overshoot, each held for 10 s.
+        assert_eq!(overshoot_duration_s(&time, &desired, &guests), 20.0);
     }
 
     #[test]

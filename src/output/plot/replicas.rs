@@ -6,20 +6,25 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::draw::{
-    build_chart, draw_axes, draw_error, draw_event_lines, draw_event_ticks, draw_interval_bands,
-    draw_legend, draw_runs, draw_strip, draw_title, interval_fill, layout_strip, legend_origin,
-    main_panel_top_px, Chart, Dash, LegendEntry, LegendSample, StripLabel, StripLabelKind,
-    TimeAxis, XMapper, BLACK_INK, BLUE, BLUISH_GREEN, DASHED, FIGURE_WIDTH_PX,
-    MAIN_PANEL_HEIGHT_PX, ORANGE, REDDISH_PURPLE, SKY_BLUE, VERMILLION,
+    build_chart, draw_annotations, draw_axes, draw_error, draw_event_lines, draw_event_ticks,
+    draw_interval_bands, draw_legend, draw_runs, draw_title, event_times, interval_fill,
+    layout_annotations, legend_origin, main_panel_top_px, strip_labels_for, Chart, Dash, LaneBar,
+    LegendEntry, LegendSample, TimeAxis, XMapper, BLACK_INK, BLUE, BLUISH_GREEN, DASHED,
+    FIGURE_WIDTH_PX, MAIN_PANEL_HEIGHT_PX, ORANGE, REDDISH_PURPLE, SKY_BLUE, VERMILLION,
 };
 use super::layout::{
-    line_runs, max_overshoot, overshoot_polygons, step_runs, value_axis, ValueAxis,
+    line_runs, max_overshoot, overshoot_duration_s, overshoot_polygons, step_runs, value_axis,
+    value_axis_with_ticks, ValueAxis,
 };
-use super::{check_column_length, check_time_axis, Figure, PlotError, PlotInput, Series};
+use super::{
+    check_column_length, check_events, check_time_axis, Figure, PlotError, PlotInput, Series,
+};
 
 /// Height of the CPU panel added below the main panel.
 const CPU_PANEL_HEIGHT_PX: u32 = 260;
 const CPU_PANEL_TOP_PX: u32 = 14;
+/// The CPU panel is short: 0-100 % in steps of 20 keeps its tick labels apart.
+const CPU_AXIS_MAX_TICKS: usize = 6;
 
 /// How one replica column is drawn. Lines that often coincide (in steady state VMs,
 /// ready VMs and guests are all equal) are drawn widest first, so each stays visible
@@ -100,8 +105,9 @@ const DESIRED_COLUMN: &str = "desired_replicas";
 const GUESTS_COLUMN: &str = "guests_running";
 const CPU_COLUMN: &str = "cpu_utilization_pct";
 
+/// Strong enough to read at a glance, and warm where the disruption grey is neutral.
 fn overshoot_fill() -> RGBAColor {
-    VERMILLION.mix(0.28)
+    VERMILLION.mix(0.38)
 }
 
 pub(super) struct ReplicasFigure<'a> {
@@ -146,60 +152,33 @@ impl<'a> ReplicasFigure<'a> {
                 )));
             }
         }
-        if let Some(event) = input.events.iter().find(|event| !event.time_s.is_finite()) {
-            return Err(PlotError::Invalid(format!(
-                "event `{}` has no finite time",
-                event.label
-            )));
-        }
+        check_events(&input.events)?;
         Ok(ReplicasFigure {
             input,
             cpu: present(input, CPU_COLUMN),
         })
     }
 
-    /// Events and intervals that fall inside the run, as strip labels in time order.
-    fn strip_labels(&self, time_axis: &TimeAxis) -> Vec<StripLabel> {
-        let seconds_per_unit = time_axis.unit.seconds_per_unit();
-        let first_s = time_axis.range.start * seconds_per_unit;
-        let last_s = time_axis.range.end * seconds_per_unit;
-        let mut labels: Vec<StripLabel> = self
+    /// Disruptions that overlap the run, clipped to it, as lane bars in time order.
+    fn lane_bars(&self, time_axis: &TimeAxis) -> Vec<LaneBar> {
+        let (first_s, last_s) = time_axis.span_s();
+        let mut bars: Vec<LaneBar> = self
             .input
             .intervals
             .iter()
             .filter(|interval| interval.end_s >= first_s && interval.start_s <= last_s)
-            .map(|interval| StripLabel {
-                time_s: interval.start_s.max(first_s),
+            .map(|interval| LaneBar {
+                start_s: interval.start_s.max(first_s),
+                end_s: interval.end_s.min(last_s),
                 text: interval.label.clone(),
-                kind: StripLabelKind::Interval,
             })
-            .chain(
-                self.input
-                    .events
-                    .iter()
-                    .filter(|event| event.time_s >= first_s && event.time_s <= last_s)
-                    .map(|event| StripLabel {
-                        time_s: event.time_s,
-                        text: event.label.clone(),
-                        kind: StripLabelKind::Event,
-                    }),
-            )
             .collect();
-        labels.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
-        labels
+        bars.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        bars
     }
 
     fn event_times_s(&self, time_axis: &TimeAxis) -> Vec<f64> {
-        let seconds_per_unit = time_axis.unit.seconds_per_unit();
-        self.input
-            .events
-            .iter()
-            .map(|event| event.time_s)
-            .filter(|&t| {
-                t >= time_axis.range.start * seconds_per_unit
-                    && t <= time_axis.range.end * seconds_per_unit
-            })
-            .collect()
+        event_times(&strip_labels_for(&self.input.events, time_axis))
     }
 
     fn interval_spans_s(&self) -> Vec<(f64, f64)> {
@@ -236,15 +215,16 @@ impl<'a> ReplicasFigure<'a> {
 
         // The strip's height depends on how many rows its labels need, and placing them
         // needs the plot's horizontal extent, which does not depend on the strip.
-        let strip_labels = self.strip_labels(time_axis);
-        let strip = {
+        let strip_labels = strip_labels_for(&self.input.events, time_axis);
+        let lane_bars = self.lane_bars(time_axis);
+        let annotations = {
             let provisional = build_chart(area, main_panel_top_px(0), time_axis, &replica_axis)?;
             let x_map = XMapper::new(&provisional, time_axis);
-            layout_strip(root, &strip_labels, &x_map)
+            layout_annotations(root, &strip_labels, &lane_bars, &x_map)
         };
         let mut chart = build_chart(
             area,
-            main_panel_top_px(strip.rows),
+            main_panel_top_px(annotations.height_px()),
             time_axis,
             &replica_axis,
         )?;
@@ -272,7 +252,10 @@ impl<'a> ReplicasFigure<'a> {
                         )))
                         .map_err(draw_error)?;
                 }
-                Some(max_overshoot(&desired.values, &guests.values))
+                Some((
+                    max_overshoot(&desired.values, &guests.values),
+                    overshoot_duration_s(&input.time_s, &desired.values, &guests.values),
+                ))
             }
             _ => None,
         };
@@ -285,7 +268,7 @@ impl<'a> ReplicasFigure<'a> {
         }
 
         draw_event_ticks(root, &event_times_s, &x_map, plot_y_px.end)?;
-        draw_strip(root, &strip, &x_map, plot_y_px)?;
+        draw_annotations(root, &annotations, &x_map, plot_y_px)?;
 
         let mut legend: Vec<LegendEntry> = LEGEND_ORDER
             .iter()
@@ -295,9 +278,13 @@ impl<'a> ReplicasFigure<'a> {
                 sample: legend_sample(spec),
             })
             .collect();
-        if let Some(max) = overshoot {
+        if let Some((max, duration_s)) = overshoot {
             let label = if max > 0.0 {
-                format!("overshoot (max +{})", format_count(max))
+                format!(
+                    "overshoot: +{} for {}",
+                    format_count(max),
+                    format_duration(duration_s)
+                )
             } else {
                 "overshoot (none)".to_string()
             };
@@ -310,7 +297,7 @@ impl<'a> ReplicasFigure<'a> {
         }
         if !input.intervals.is_empty() {
             legend.push(LegendEntry {
-                label: "disruption (labelled)".to_string(),
+                label: "node disruption".to_string(),
                 sample: LegendSample::Area {
                     fill: interval_fill(),
                 },
@@ -362,7 +349,7 @@ impl<'a> ReplicasFigure<'a> {
         let axis_max = max_value(cpu)
             .max(100.0)
             .max(target_pct.unwrap_or(0.0) * 1.1);
-        let cpu_axis: ValueAxis = value_axis(axis_max, true);
+        let cpu_axis: ValueAxis = value_axis_with_ticks(axis_max, true, CPU_AXIS_MAX_TICKS);
         let mut chart = build_chart(area, CPU_PANEL_TOP_PX, time_axis, &cpu_axis)?;
         let x_map = XMapper::new(&chart, time_axis);
         let plot_y_px = chart.plotting_area().get_pixel_range().1;
@@ -376,7 +363,21 @@ impl<'a> ReplicasFigure<'a> {
         )?;
         draw_event_lines(root, &self.event_times_s(time_axis), &x_map, plot_y_px)?;
 
-        let mut legend = Vec::new();
+        let cpu_style = BLUE.stroke_width(2);
+        draw_runs(
+            &mut chart,
+            &Self::to_chart_runs(time_axis, line_runs(&self.input.time_s, &cpu.values)),
+            cpu_style,
+            None,
+        )?;
+        let mut legend = vec![LegendEntry {
+            label: "CPU utilization".to_string(),
+            sample: LegendSample::Line {
+                style: cpu_style,
+                dash: None,
+            },
+        }];
+        // The target goes on top: a utilization held at the target must not hide it.
         if let Some(target) = target_pct {
             let line = vec![vec![
                 (time_axis.range.start, target),
@@ -392,20 +393,6 @@ impl<'a> ReplicasFigure<'a> {
                 },
             });
         }
-        let style = BLUE.stroke_width(2);
-        draw_runs(
-            &mut chart,
-            &Self::to_chart_runs(time_axis, line_runs(&self.input.time_s, &cpu.values)),
-            style,
-            None,
-        )?;
-        legend.insert(
-            0,
-            LegendEntry {
-                label: "CPU utilization".to_string(),
-                sample: LegendSample::Line { style, dash: None },
-            },
-        );
         draw_legend(root, legend_origin(&chart), &legend)
     }
 }
@@ -421,6 +408,17 @@ fn legend_sample(spec: &LineSpec) -> LegendSample {
         LineShape::Step => LegendSample::Step {
             style: spec.colour.stroke_width(spec.width_px.max(2)),
         },
+    }
+}
+
+/// A span of simulated time in the unit that reads best: "40 s", "11.5 min", "2.3 h".
+fn format_duration(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{} s", format_count(seconds.round()))
+    } else if seconds < 3.0 * 3600.0 {
+        format!("{} min", format_count((seconds / 6.0).round() / 10.0))
+    } else {
+        format!("{} h", format_count((seconds / 360.0).round() / 10.0))
     }
 }
 
