@@ -397,3 +397,54 @@ fn v2_behavior_adds_one_vm_per_minute_and_halves_per_minute() {
     // scaleDown stabilization 60 s: the load drops at 25m, nothing moves before 26m.
     assert!(downs[0].0 >= 26 * 60, "{downs:?}");
 }
+
+#[test]
+fn a_smaller_tolerance_setting_scales_where_the_default_holds() {
+    // The tolerance scenario above (52% against 50%, ratio 1.04) with the
+    // kube-controller-manager flag set to 0.01: the HPA now scales 3 -> 4.
+    let scenario = lab_scenario(
+        "hpa-tolerance-setting",
+        "15m",
+        "vmpool_lab05-webserver-cpu1.yaml",
+        &v1_hpa(2, 5),
+        "  settings: {hpaTolerance: 0.01}
+  load: [{at: 0s, cores: 1.5}]
+  events:
+    - {at: 0s, scale: {pool: lab05-webserver, replicas: 3}}\n",
+    );
+    let result = run_text(&scenario);
+    let changes = replica_changes(rows(&result));
+    assert!(
+        changes.iter().any(|&(_, from, to)| from == 3 && to == 4),
+        "{changes:?}"
+    );
+}
+
+#[test]
+fn the_downscale_stabilization_setting_shortens_the_hold() {
+    let shipped = std::fs::read_to_string(repo_path("scenarios/lab05-hpa-load-wave.yaml"))
+        .expect("shipped scenario");
+    let shortened = shipped.replacen(
+        "spec:\n",
+        "spec:\n  settings: {hpaDownscaleStabilization: 1m}\n",
+        1,
+    );
+    assert_ne!(shipped, shortened, "the settings line went in");
+    let first_scale_down = |result: &RunResult| {
+        replica_changes(rows(result))
+            .into_iter()
+            .find(|&(_, from, to)| to < from)
+            .map(|(time_s, _, _)| time_s)
+            .expect("a scale-down")
+    };
+    let default_s = first_scale_down(&run_shipped("lab05-hpa-load-wave"));
+    let short_s = first_scale_down(&run_text(&shortened));
+    // The load drops at 25m; the default window holds replicas for 5 minutes after
+    // the last high recommendation, the 1-minute window for about one.
+    let drop_s = 25 * 60;
+    assert!(default_s >= drop_s + 5 * 60, "default at {default_s}s");
+    assert!(
+        (drop_s + 60..drop_s + 3 * 60).contains(&short_s),
+        "1m window at {short_s}s"
+    );
+}

@@ -181,6 +181,30 @@ settings! {
     /// default is 60 s).
     metrics_resolution_ms: u64 = 15 * SECOND_MS, "metricsResolution", SettingType::DurationMs;
 
+    /// kube-controller-manager `--horizontal-pod-autoscaler-sync-period`, 15 s
+    /// (`pkg/controller/podautoscaler/config/v1alpha1/defaults.go`,
+    /// `RecommendedDefaultHPAControllerConfiguration`). The HPA syncs on the first
+    /// metrics scrape at or after each period.
+    hpa_sync_period_ms: u64 = 15 * SECOND_MS, "hpaSyncPeriod", SettingType::DurationMs;
+    /// `--horizontal-pod-autoscaler-tolerance`, 0.1 (same file): a usage ratio within
+    /// 1 ± tolerance changes nothing.
+    hpa_tolerance: f64 = 0.1, "hpaTolerance", SettingType::Ratio;
+    /// `--horizontal-pod-autoscaler-cpu-initialization-period`, 5 min (same file).
+    hpa_cpu_initialization_period_ms: u64 = 5 * MINUTE_MS, "hpaCpuInitializationPeriod", SettingType::DurationMs;
+    /// `--horizontal-pod-autoscaler-initial-readiness-delay`, 30 s (same file).
+    hpa_initial_readiness_delay_ms: u64 = 30 * SECOND_MS, "hpaInitialReadinessDelay", SettingType::DurationMs;
+    /// `--horizontal-pod-autoscaler-downscale-stabilization`, 5 min (same file): the
+    /// window of the legacy path (HPAs without `behavior`).
+    hpa_downscale_stabilization_ms: u64 = 5 * MINUTE_MS, "hpaDownscaleStabilization", SettingType::DurationMs;
+    /// The `HPAConfigurableTolerance` feature gate (alpha, off by default): per-HPA
+    /// `behavior.scaleUp/scaleDown.tolerance` (`horizontal.go`, `tolerancesForHpa`).
+    hpa_configurable_tolerance: bool = false, "hpaConfigurableTolerance", SettingType::Flag;
+    /// An option, not upstream's code: HPAs without `behavior` take the default
+    /// behavior policies, as the Kubernetes docs describe them, instead of the legacy
+    /// path the controller code runs (`horizontal.go`: `normalizeDesiredReplicas` when
+    /// `Behavior == nil`). Off: model the code.
+    hpa_absent_behavior_uses_default_policies: bool = false, "hpaAbsentBehaviorUsesDefaultPolicies", SettingType::Flag;
+
     /// Check every invariant after each event (always on in debug builds and tests).
     check_invariants: bool = false, "checkInvariants", SettingType::Flag;
 

@@ -76,9 +76,27 @@ pub struct MetricsState {
 
 pub fn start(world: &mut World) {
     world.metrics.resolution_ms = world.settings.metrics_resolution_ms;
+    world.metrics.hpa_settings = hpa_settings(&world.settings);
     world.metrics.hpa_sync_ms = world.metrics.hpa_settings.sync_period_ms.max(1);
     let period = world.metrics.resolution_ms.max(1);
     world.schedule_timer_at(SimTime(period), Timer::Metrics);
+}
+
+/// The HPA controller's flags, from the scenario's settings.
+fn hpa_settings(settings: &crate::cluster::Settings) -> HpaSettings {
+    HpaSettings {
+        sync_period_ms: settings.hpa_sync_period_ms,
+        tolerance: settings.hpa_tolerance,
+        cpu_initialization_period_ms: settings.hpa_cpu_initialization_period_ms,
+        initial_readiness_delay_ms: settings.hpa_initial_readiness_delay_ms,
+        downscale_stabilization_window_ms: settings.hpa_downscale_stabilization_ms,
+        configurable_tolerance_enabled: settings.hpa_configurable_tolerance,
+        absent_behavior_mode: if settings.hpa_absent_behavior_uses_default_policies {
+            hpa::AbsentBehaviorMode::DefaultPolicies
+        } else {
+            hpa::AbsentBehaviorMode::Legacy
+        },
+    }
 }
 
 /// The HPA's last observed CPU utilization, for the timeseries.
