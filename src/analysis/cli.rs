@@ -29,12 +29,20 @@ pub struct SweepArgs {
     pub shard: Option<String>,
     #[arg(long)]
     pub algorithm: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// What the commands that write results share: where, and how much to print.
+#[derive(clap::Args, Debug)]
+pub struct OutputArgs {
+    /// Results go under DIR/<metadata.name>/.
     #[arg(long, default_value = "output")]
     pub out: PathBuf,
     /// Print nothing on success.
     #[arg(long)]
     pub quiet: bool,
-    /// Print the percentile table as JSON.
+    /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -45,12 +53,8 @@ pub struct MergeArgs {
     /// Shard folders, or folders holding them (e.g. output/NAME/sweep-shards).
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
-    #[arg(long, default_value = "output")]
-    pub out: PathBuf,
-    #[arg(long)]
-    pub quiet: bool,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `poolsim compare`.
@@ -74,13 +78,8 @@ pub struct CompareArgs {
     /// by more than MARGIN (a number, or a percentage of the baseline like 10%).
     #[arg(long, value_name = "METRIC[:MARGIN],..")]
     pub fail_if_worse: Option<String>,
-    #[arg(long, default_value = "output")]
-    pub out: PathBuf,
-    #[arg(long)]
-    pub quiet: bool,
-    /// Print the table (and gate checks) as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 fn invalid(message: impl std::fmt::Display) -> Outcome {
@@ -134,7 +133,7 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
         }
         None => None,
     };
-    let prepared = match prepare(&args.scenario, args.quiet) {
+    let prepared = match prepare(&args.scenario, args.output.quiet) {
         Ok(prepared) => prepared,
         Err(outcome) => return outcome,
     };
@@ -152,7 +151,7 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
     };
     let seeds = shard.map_or_else(|| all_seeds.clone(), |shard| shard.select(&all_seeds));
     let jobs = args.jobs.map_or_else(default_jobs, |j| j as usize);
-    let progress = Progress::new("sweep", seeds.len(), args.quiet || args.json);
+    let progress = Progress::new("sweep", seeds.len(), args.output.quiet || args.output.json);
     let results = match run_seeds(&prepared, Some(&algorithm), &seeds, jobs, &progress) {
         Ok(results) => results,
         Err(message) => return invalid(format!("{}: {message}", args.scenario.display())),
@@ -165,21 +164,21 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
         results,
         events: scenario_events(&prepared),
     };
-    let scenario_dir = args.out.join(&data.scenario);
+    let scenario_dir = args.output.out.join(&data.scenario);
     match shard {
         Some(shard) => {
             let dir = scenario_dir.join("sweep-shards").join(shard.name());
             if let Err(e) = sweep::write_shard(&dir, &data, shard) {
                 return invalid(e);
             }
-            report_sweep(&data, &dir, args.quiet, args.json);
+            report_sweep(&data, &dir, args.output.quiet, args.output.json);
         }
         None => {
             let dir = scenario_dir.join("sweep");
             if let Err(e) = sweep::write_sweep(&dir, &data) {
                 return invalid(e);
             }
-            report_sweep(&data, &dir, args.quiet, args.json);
+            report_sweep(&data, &dir, args.output.quiet, args.output.json);
         }
     }
     Outcome::Success
@@ -212,11 +211,11 @@ pub fn merge_command(args: MergeArgs) -> Outcome {
         Ok(data) => data,
         Err(message) => return invalid(message),
     };
-    let dir = args.out.join(&data.scenario).join("sweep");
+    let dir = args.output.out.join(&data.scenario).join("sweep");
     if let Err(e) = sweep::write_sweep(&dir, &data) {
         return invalid(e);
     }
-    report_sweep(&data, &dir, args.quiet, args.json);
+    report_sweep(&data, &dir, args.output.quiet, args.output.json);
     Outcome::Success
 }
 
@@ -249,7 +248,7 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
         Some(Err(message)) => return invalid(message),
         None => Vec::new(),
     };
-    let prepared = match prepare(&args.scenario, args.quiet) {
+    let prepared = match prepare(&args.scenario, args.output.quiet) {
         Ok(prepared) => prepared,
         Err(outcome) => return outcome,
     };
@@ -264,7 +263,7 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
     let progress = Progress::new(
         "compare",
         seeds.len() * algorithms.len(),
-        args.quiet || args.json,
+        args.output.quiet || args.output.json,
     );
     let mut data = CompareData {
         scenario: prepared.scenario.name.clone(),
@@ -281,16 +280,16 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
         }
     }
     let checks = compare::evaluate_gate(&data, &baseline, &rules);
-    let dir = args.out.join(&data.scenario).join("compare");
+    let dir = args.output.out.join(&data.scenario).join("compare");
     if let Err(e) = compare::write_compare(&dir, &data, &checks) {
         return invalid(e);
     }
-    if args.json {
+    if args.output.json {
         print_json(&compare::comparison_json(&data, &checks));
     } else {
         let colours = colours_wanted();
         let failures = checks.iter().filter(|c| !c.passed);
-        if !args.quiet {
+        if !args.output.quiet {
             println!(
                 "{}: {} algorithm(s), {} seed(s) each",
                 data.scenario,
