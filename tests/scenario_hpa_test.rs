@@ -448,3 +448,64 @@ fn the_downscale_stabilization_setting_shortens_the_hold() {
         "1m window at {short_s}s"
     );
 }
+
+#[test]
+fn a_selector_label_missing_from_the_vmi_template_leaves_the_hpa_without_pods() {
+    // The pool selects `kubevirt.io/vmpool` (admission only checks the VM template's
+    // labels), but the VMI template labels its pods `app: web` only: the launcher pods
+    // do not match `status.labelSelector`, so the HPA finds no pods, warns, and never
+    // scales, however high the load.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("lab05")).expect("mkdir");
+    for entry in std::fs::read_dir(repo_path("scenarios/lab05")).expect("lab05") {
+        let entry = entry.expect("entry");
+        std::fs::copy(
+            entry.path(),
+            dir.path().join("lab05").join(entry.file_name()),
+        )
+        .expect("copy");
+    }
+    let pool = std::fs::read_to_string(repo_path(
+        "scenarios/lab05/vmpool_lab05-webserver-cpu1.yaml",
+    ))
+    .expect("pool");
+    let vmi_labels = "      template:\n        metadata:\n          labels:\n            kubevirt.io/vmpool: lab05-webserver\n";
+    assert!(pool.contains(vmi_labels), "the VMI template labels moved");
+    let unlabelled = pool.replace(
+        vmi_labels,
+        "      template:\n        metadata:\n          labels:\n            app: web\n",
+    );
+    std::fs::write(dir.path().join("lab05/pool-unlabelled.yaml"), unlabelled).expect("write");
+    let scenario = lab_scenario(
+        "hpa-no-pods",
+        "10m",
+        "pool-unlabelled.yaml",
+        &v1_hpa(2, 5),
+        "  load: [{at: 0s, cores: 4}]\n",
+    );
+    let path = dir.path().join("scenario.yaml");
+    std::fs::write(&path, scenario).expect("write");
+    let prepared = prepare(&path).unwrap_or_else(|d| panic!("{d:?}"));
+    assert!(
+        prepared
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("an HPA on this pool finds no pods")),
+        "{:?}",
+        prepared.warnings
+    );
+    let result = run_prepared(&prepared, &RunOptions::default()).expect("runs");
+    let rows = rows(&result);
+    assert!(rows.iter().all(|r| r.desired_replicas == 2));
+    assert!(rows.iter().all(|r| r.cpu_utilization_pct.is_none()));
+    let text = events_csv(&result.world).expect("events");
+    assert!(
+        text.lines().any(|l| l.contains("HorizontalPodAutoscaler")
+            && l.contains("FailedGetResourceMetric")
+            // `GetResourceReplicas` asks the metrics API first, which answers nothing
+            // for a selector that matches no pods (`rest_metrics_client.go`).
+            && l.contains("no metrics returned from resource metrics API")),
+        "{text}"
+    );
+    assert!(rescale_events(&result).is_empty());
+}
