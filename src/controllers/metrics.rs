@@ -149,6 +149,15 @@ impl<'a> Usage<'a> {
     /// as a lookup in the set of endpoint VMI uids.
     fn is_endpoint(&mut self, pod_key: &ObjectKey, vmi_uid: &str) -> bool {
         let endpoints = &self.endpoints_by_key;
+        // The usual case first: the next endpoint fronts this very VMI (one uid
+        // comparison instead of key comparisons).
+        if endpoints
+            .get(self.cursor)
+            .is_some_and(|(_, uid)| *uid == vmi_uid)
+        {
+            self.cursor += 1;
+            return true;
+        }
         while self.cursor < endpoints.len() && endpoints[self.cursor].0 < pod_key {
             self.cursor += 1;
         }
@@ -262,8 +271,14 @@ fn scrape(world: &mut World, now: SimTime) {
         };
         let started = pod.start_time.unwrap_or(now);
         let rate_cores = usage.cores(key, truth.guests.get(owner.uid.as_str()));
-        while previous.next_if(|entry| entry.key < *key).is_some() {}
-        let mut entry = match previous.next_if(|entry| entry.key == *key) {
+        // A uid names one object, so an entry with the pod's uid is the pod's (checked
+        // first: one comparison where the key walk takes several).
+        let same_pod = previous.next_if(|entry| entry.uid == pod.meta.uid);
+        let found = same_pod.or_else(|| {
+            while previous.next_if(|entry| entry.key < *key).is_some() {}
+            previous.next_if(|entry| entry.key == *key)
+        });
+        let mut entry = match found {
             Some(entry) if entry.uid == pod.meta.uid => entry,
             // New, or a new pod under an old key: a fresh counter from its start.
             _ => PodCpu {
@@ -352,6 +367,11 @@ fn stored_points_at<'a>(
     key: &ObjectKey,
     uid: &str,
 ) -> Option<&'a StoredPoints> {
+    // A uid names one object: the usual case is the entry at the cursor.
+    if let Some(entry) = pods.get(*cursor).filter(|entry| entry.uid == uid) {
+        *cursor += 1;
+        return entry.stored.as_ref();
+    }
     while *cursor < pods.len() && pods[*cursor].key < *key {
         *cursor += 1;
     }
