@@ -85,8 +85,22 @@ struct PodCpu {
     node_known: bool,
 }
 
+/// Which of a namespace's pods (in key order) a label selector selected, in the
+/// kube-controller-manager informer as it stood at this tick's scrape.
+#[derive(Debug)]
+struct Selection {
+    namespace: String,
+    selector: LabelSelector,
+    selected: Vec<bool>,
+}
+
 #[derive(Debug, Default)]
 pub struct MetricsState {
+    /// The Services' selections at this tick's scrape. The HPA syncs right after it,
+    /// before any watch event reaches the informer, so a pool whose selector equals a
+    /// Service's (the usual case: the Service fronts the pool) reuses the selection
+    /// instead of matching every pod's labels again.
+    selections: Vec<Selection>,
     /// Running launcher pods with their counters and stored points, in the store's
     /// pod key order.
     pods: Vec<PodCpu>,
@@ -194,7 +208,12 @@ impl<'a> Usage<'a> {
 }
 
 /// Usage per guest now, from the load split over ready endpoints.
-fn usage_cores(objects: &ObjectSet, demand: f64) -> Usage<'_> {
+fn usage_cores<'a>(
+    objects: &'a ObjectSet,
+    demand: f64,
+    selections: &mut Vec<Selection>,
+) -> Usage<'a> {
+    selections.clear();
     let mut endpoints_by_key = Vec::new();
     let mut endpoints = 0usize;
     let mut selecting_services = 0usize;
@@ -208,8 +227,11 @@ fn usage_cores(objects: &ObjectSet, demand: f64) -> Usage<'_> {
             .pods
             .range(start..)
             .take_while(|(key, _)| key.namespace == svc.meta.namespace);
+        let mut selected = Vec::new();
         for (key, pod) in in_namespace {
-            if svc.selector.matches(&pod.meta.labels)
+            let matches = svc.selector.matches(&pod.meta.labels);
+            selected.push(matches);
+            if matches
                 && pod.ready
                 && !pod.meta.is_deleting()
                 && pod.node_name.is_some()
@@ -220,6 +242,11 @@ fn usage_cores(objects: &ObjectSet, demand: f64) -> Usage<'_> {
                 }
             }
         }
+        selections.push(Selection {
+            namespace: svc.meta.namespace.clone(),
+            selector: svc.selector.clone(),
+            selected,
+        });
     }
     if selecting_services > 1 {
         // One Service's pods come in key order; several must be merged.
@@ -247,7 +274,11 @@ fn usage_cores(objects: &ObjectSet, demand: f64) -> Usage<'_> {
 fn scrape(world: &mut World, now: SimTime) {
     let resolution_ms = world.metrics.resolution_ms;
     let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
-    let mut usage = usage_cores(objects, world.load.cores_at(now));
+    let mut usage = usage_cores(
+        objects,
+        world.load.cores_at(now),
+        &mut world.metrics.selections,
+    );
     let truth = &world.truth;
     // Nodes that do not answer, found once per scrape (usually none).
     let silent_nodes: Vec<&str> = truth
@@ -394,11 +425,25 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
         // the metrics state beside the pod table: both are in key order).
         let namespace = hpa.meta.namespace.as_str();
         let mut cursor = 0;
+        let known = world
+            .metrics
+            .selections
+            .iter()
+            .find(|s| s.namespace == namespace && s.selector == pool.spec.selector)
+            .map(|s| &s.selected);
         let pods: Vec<PodInput> = objects
             .pods
             .range(ObjectKey::new(namespace, "")..)
             .take_while(|(key, _)| key.namespace == namespace)
-            .filter(|(_, p)| selector_found && pool.spec.selector.matches(&p.meta.labels))
+            .enumerate()
+            .filter(|(index, (_, p))| {
+                selector_found
+                    && match known {
+                        Some(selected) => selected[*index],
+                        None => pool.spec.selector.matches(&p.meta.labels),
+                    }
+            })
+            .map(|(_, pod)| pod)
             .map(|(key, p)| PodInput {
                 name: p.meta.name.clone(),
                 phase: match p.phase {
