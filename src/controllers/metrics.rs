@@ -231,11 +231,7 @@ fn usage_cores<'a>(
         for (key, pod) in in_namespace {
             let matches = svc.selector.matches(&pod.meta.labels);
             selected.push(matches);
-            if matches
-                && pod.ready
-                && !pod.meta.is_deleting()
-                && pod.node_name.is_some()
-            {
+            if matches && pod.ready && !pod.meta.is_deleting() && pod.node_name.is_some() {
                 endpoints += 1;
                 if let Some(owner) = pod.meta.controller_ref() {
                     endpoints_by_key.push((key, owner.uid.as_str()));
