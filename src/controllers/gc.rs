@@ -3,7 +3,7 @@
 //! these kinds).
 
 use crate::api::*;
-use crate::cluster::informer::InformerId;
+use crate::cluster::informer::{DependentKind, InformerId};
 use crate::cluster::store::WatchEvent;
 use crate::cluster::world::World;
 
@@ -11,35 +11,28 @@ pub fn on_deleted(world: &mut World, event: &WatchEvent) {
     let Some(old) = event.old.as_deref() else {
         return;
     };
-    let owner_uid = old.meta().uid.clone();
-    let namespace = old.meta().namespace.clone();
-    let objects = world.informer(InformerId::KubeControllerManager);
-    let owned = |meta: &ObjectMeta| meta.owner_references.iter().any(|r| r.uid == owner_uid);
-    let vms: Vec<ObjectKey> = objects
-        .in_namespace::<VirtualMachine>(&namespace)
-        .filter(|o| owned(&o.meta))
-        .map(|o| o.meta.key())
-        .collect();
-    let vmis: Vec<ObjectKey> = objects
-        .in_namespace::<VirtualMachineInstance>(&namespace)
-        .filter(|o| owned(&o.meta))
-        .map(|o| o.meta.key())
-        .collect();
-    let pods: Vec<ObjectKey> = objects
-        .in_namespace::<Pod>(&namespace)
-        .filter(|o| owned(&o.meta))
-        .map(|o| o.meta.key())
-        .collect();
-    let dvs: Vec<ObjectKey> = objects
-        .in_namespace::<DataVolume>(&namespace)
-        .filter(|o| owned(&o.meta))
-        .map(|o| o.meta.key())
-        .collect();
-    let pvcs: Vec<ObjectKey> = objects
-        .in_namespace::<PersistentVolumeClaim>(&namespace)
-        .filter(|o| owned(&o.meta))
-        .map(|o| o.meta.key())
-        .collect();
+    let owner_uid = old.meta().uid.as_str();
+    let namespace = old.meta().namespace.as_str();
+    // The informer's owner → dependents index, in deletion order (kind, then key).
+    let informer = &world.informers[InformerId::KubeControllerManager.index()];
+    let Some(dependents) = informer.dependents.get(owner_uid) else {
+        return;
+    };
+    let (mut vms, mut vmis, mut pods, mut dvs, mut pvcs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (kind, key) in dependents
+        .iter()
+        .filter(|(_, key)| key.namespace == namespace)
+    {
+        let list = match kind {
+            DependentKind::VirtualMachine => &mut vms,
+            DependentKind::VirtualMachineInstance => &mut vmis,
+            DependentKind::Pod => &mut pods,
+            DependentKind::DataVolume => &mut dvs,
+            DependentKind::PersistentVolumeClaim => &mut pvcs,
+        };
+        list.push(key.clone());
+    }
     let now = world.now();
     for key in vms {
         let _ = world.store.delete::<VirtualMachine>(&key, None, now);

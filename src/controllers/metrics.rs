@@ -31,7 +31,7 @@ use crate::hpa::replica_calculator::{
     PodInput, PodMetric, PodPhase as HpaPodPhase, PodReadyCondition, ResourceAmounts,
 };
 use crate::hpa::{self, HpaHistory, HpaSettings, ScaleInput};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// cAdvisor's cumulative CPU counter of one launcher pod.
 #[derive(Debug, Clone, Copy)]
@@ -61,12 +61,51 @@ const FRESH_CONTAINER_MIN_RESOLUTION_MS: u64 = 10_000;
 /// CPU a guest uses when idle, in cores (inferred: an idle Linux guest with qemu).
 const IDLE_CORES: f64 = 0.02;
 
+/// One running launcher pod as the kubelet and metrics-server see it: its CPU
+/// counter and the points metrics-server stored for it.
+///
+/// Kept in a `Vec` in the store's pod key order, so a scrape walks it beside the
+/// store's pod table and the HPA walks it beside its informer's pod table: per pod a
+/// key comparison with the neighbour, instead of several string-keyed map lookups,
+/// inserts and cloned uids per pod every 15 s (the bulk of a long run's cost).
+#[derive(Debug, Clone)]
+struct PodCpu {
+    /// The store key of the pod, for the side-by-side walks.
+    key: ObjectKey,
+    /// The pod's uid: a pod deleted and recreated under the same key is a new
+    /// container with a new counter, as the uid-keyed storage upstream sees it.
+    uid: String,
+    /// The kubelet's counter; it runs whether or not the node answers scrapes.
+    counter: CpuCounter,
+    /// metrics-server's `podStorage` points; `None` when the pod was not in the last
+    /// batch (its node did not answer), which forgets it as `podStorage.Store` does.
+    stored: Option<StoredPoints>,
+    /// Whether ground truth knows the pod's node. Nodes are never removed from ground
+    /// truth, so this is only rechecked when the number of known nodes changes.
+    node_known: bool,
+}
+
+/// Which of a namespace's pods (in key order) a label selector selected, in the
+/// kube-controller-manager informer as it stood at this tick's scrape.
+#[derive(Debug)]
+struct Selection {
+    namespace: String,
+    selector: LabelSelector,
+    selected: Vec<bool>,
+}
+
 #[derive(Debug, Default)]
 pub struct MetricsState {
-    /// The kubelet's CPU counter per launcher pod uid.
-    counters: BTreeMap<String, CpuCounter>,
-    /// metrics-server's stored points per pod uid (`podStorage.last` / `prev`).
-    samples: BTreeMap<String, StoredPoints>,
+    /// The Services' selections at this tick's scrape. The HPA syncs right after it,
+    /// before any watch event reaches the informer, so a pool whose selector equals a
+    /// Service's (the usual case: the Service fronts the pool) reuses the selection
+    /// instead of matching every pod's labels again.
+    selections: Vec<Selection>,
+    /// Running launcher pods with their counters and stored points, in the store's
+    /// pod key order.
+    pods: Vec<PodCpu>,
+    /// How many ground-truth nodes existed when `PodCpu::node_known` was computed.
+    truth_nodes_seen: usize,
     histories: BTreeMap<ObjectKey, HpaHistory>,
     pub hpa_settings: HpaSettings,
     /// The metrics-server resolution and the HPA sync period.
@@ -123,21 +162,62 @@ pub fn tick(world: &mut World) {
 
 /// The load split over ready endpoints, as a rate per guest.
 struct Usage<'a> {
-    /// VMI uids of the launcher pods that are ready endpoints of a Service.
-    endpoint_vmis: BTreeSet<&'a str>,
+    /// Ready endpoint pods as (pod key, VMI uid of its controller), in key order
+    /// (merged when several Services select pods).
+    endpoints_by_key: Vec<(&'a ObjectKey, &'a str)>,
+    /// Where the side-by-side walk over `endpoints_by_key` stands.
+    cursor: usize,
+    /// The endpoint VMI uids sorted, built only when a pod's own key does not show it
+    /// is an endpoint (a running guest behind a pod that is not ready, say).
+    sorted_uids: Option<Vec<&'a str>>,
     /// Demand per endpoint in cores (a pod selected by two Services counts twice in
     /// the division, as it is two endpoints).
     share: f64,
 }
 
-impl Usage<'_> {
+impl<'a> Usage<'a> {
+    /// Whether the VMI `vmi_uid`, whose launcher pod has store key `pod_key`, is behind
+    /// a ready endpoint. Called with keys in increasing order; the answer is the same
+    /// as a lookup in the set of endpoint VMI uids.
+    fn is_endpoint(&mut self, pod_key: &ObjectKey, vmi_uid: &str) -> bool {
+        let endpoints = &self.endpoints_by_key;
+        // The usual case first: the next endpoint fronts this very VMI (one uid
+        // comparison instead of key comparisons).
+        if endpoints
+            .get(self.cursor)
+            .is_some_and(|(_, uid)| *uid == vmi_uid)
+        {
+            self.cursor += 1;
+            return true;
+        }
+        while self.cursor < endpoints.len() && endpoints[self.cursor].0 < pod_key {
+            self.cursor += 1;
+        }
+        // Usually the informer's pod under the same key is that endpoint.
+        let same_key = endpoints[self.cursor..]
+            .iter()
+            .take_while(|(key, _)| *key == pod_key)
+            .any(|(_, uid)| *uid == vmi_uid);
+        if same_key {
+            return true;
+        }
+        // Otherwise another pod may front the same VMI: ask the whole set.
+        let sorted = self.sorted_uids.get_or_insert_with(|| {
+            let mut uids: Vec<&str> = endpoints.iter().map(|(_, uid)| *uid).collect();
+            uids.sort_unstable();
+            uids.dedup();
+            uids
+        });
+        sorted.binary_search(&vmi_uid).is_ok()
+    }
+
     /// The CPU a guest uses now, in cores: a running guest idles at its baseline, and
     /// one behind a ready endpoint adds its share, up to its vCPUs.
-    fn cores(&self, guest: Option<&Guest>) -> f64 {
+    fn cores(&mut self, pod_key: &ObjectKey, guest: Option<&Guest>) -> f64 {
         let Some(guest) = guest.filter(|g| g.state == GuestState::Running) else {
             return 0.0;
         };
-        if self.endpoint_vmis.contains(guest.vmi_uid.as_str()) {
+        if self.is_endpoint(pod_key, &guest.vmi_uid) {
             (IDLE_CORES + self.share).min(f64::from(guest.vcpus))
         } else {
             IDLE_CORES
@@ -146,25 +226,45 @@ impl Usage<'_> {
 }
 
 /// Usage per guest now, from the load split over ready endpoints.
-fn usage_cores<'a>(objects: &'a ObjectSet, demand: f64) -> Usage<'a> {
+fn usage_cores<'a>(
+    objects: &'a ObjectSet,
+    demand: f64,
+    selections: &mut Vec<Selection>,
+) -> Usage<'a> {
+    selections.clear();
+    let mut endpoints_by_key = Vec::new();
     let mut endpoints = 0usize;
-    let mut endpoint_vmis = BTreeSet::new();
+    let mut selecting_services = 0usize;
     for svc in objects.services.values() {
         if svc.selector.is_empty() {
             continue;
         }
-        for pod in objects.in_namespace::<Pod>(&svc.meta.namespace) {
-            if svc.selector.matches(&pod.meta.labels)
-                && pod.ready
-                && !pod.meta.is_deleting()
-                && pod.node_name.is_some()
-            {
+        selecting_services += 1;
+        let start = ObjectKey::new(&svc.meta.namespace, "");
+        let in_namespace = objects
+            .pods
+            .range(start..)
+            .take_while(|(key, _)| key.namespace == svc.meta.namespace);
+        let mut selected = Vec::new();
+        for (key, pod) in in_namespace {
+            let matches = svc.selector.matches(&pod.meta.labels);
+            selected.push(matches);
+            if matches && pod.ready && !pod.meta.is_deleting() && pod.node_name.is_some() {
                 endpoints += 1;
                 if let Some(owner) = pod.meta.controller_ref() {
-                    endpoint_vmis.insert(owner.uid.as_str());
+                    endpoints_by_key.push((key, owner.uid.as_str()));
                 }
             }
         }
+        selections.push(Selection {
+            namespace: svc.meta.namespace.clone(),
+            selector: svc.selector.clone(),
+            selected,
+        });
+    }
+    if selecting_services > 1 {
+        // One Service's pods come in key order; several must be merged.
+        endpoints_by_key.sort_by(|a, b| a.0.cmp(b.0));
     }
     let share = if endpoints == 0 {
         0.0
@@ -172,107 +272,121 @@ fn usage_cores<'a>(objects: &'a ObjectSet, demand: f64) -> Usage<'a> {
         demand / endpoints as f64
     };
     Usage {
-        endpoint_vmis,
+        endpoints_by_key,
+        cursor: 0,
+        sorted_uids: None,
         share,
     }
 }
 
 /// One metrics-server scrape: the kubelets advance their counters, the reporting
 /// nodes answer, and `podStorage.Store` keeps what this batch and the last one allow.
+///
+/// The previous state is walked beside the store's pod table (both in key order), so
+/// a pod's counter and points are found without a lookup, and nothing is allocated for
+/// a pod that was already running at the last scrape.
 fn scrape(world: &mut World, now: SimTime) {
     let resolution_ms = world.metrics.resolution_ms;
     let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
-    let usage = usage_cores(objects, world.load.cores_at(now));
-    let pods: Vec<(String, String, String, SimTime)> = world
-        .store
-        .objects()
-        .pods
-        .values()
-        .filter(|p| p.phase == PodPhase::Running)
-        .filter_map(|p| {
-            let node = p.node_name.clone()?;
-            let vmi_uid = p.meta.controller_ref()?.uid.clone();
-            let started = p.start_time.unwrap_or(now);
-            Some((p.meta.uid.clone(), vmi_uid, node, started))
-        })
+    let mut usage = usage_cores(
+        objects,
+        world.load.cores_at(now),
+        &mut world.metrics.selections,
+    );
+    let truth = &world.truth;
+    // Nodes that do not answer, found once per scrape (usually none).
+    let silent_nodes: Vec<&str> = truth
+        .nodes
+        .iter()
+        .filter(|(_, node)| !node.reporting())
+        .map(|(name, _)| name.as_str())
         .collect();
-    let mut running = BTreeSet::new();
-    let mut answered = Vec::new();
-    for (pod_uid, vmi_uid, node, started) in pods {
-        running.insert(pod_uid.clone());
-        let rate_cores = usage.cores(world.truth.guests.get(&vmi_uid));
+    let metrics = &mut world.metrics;
+    let recheck_nodes = metrics.truth_nodes_seen != truth.nodes.len();
+    metrics.truth_nodes_seen = truth.nodes.len();
+    let mut previous = std::mem::take(&mut metrics.pods).into_iter().peekable();
+    let mut current = Vec::with_capacity(previous.len());
+    for (key, pod) in &world.store.objects().pods {
+        if pod.phase != PodPhase::Running {
+            continue;
+        }
+        let (Some(node), Some(owner)) = (pod.node_name.as_deref(), pod.meta.controller_ref())
+        else {
+            continue;
+        };
+        let started = pod.start_time.unwrap_or(now);
+        let rate_cores = usage.cores(key, truth.guests.get(owner.uid.as_str()));
+        // A uid names one object, so an entry with the pod's uid is the pod's (checked
+        // first: one comparison where the key walk takes several).
+        let same_pod = previous.next_if(|entry| entry.uid == pod.meta.uid);
+        let found = same_pod.or_else(|| {
+            while previous.next_if(|entry| entry.key < *key).is_some() {}
+            previous.next_if(|entry| entry.key == *key)
+        });
+        let mut entry = match found {
+            Some(entry) if entry.uid == pod.meta.uid => entry,
+            // New, or a new pod under an old key: a fresh counter from its start.
+            _ => PodCpu {
+                key: key.clone(),
+                uid: pod.meta.uid.clone(),
+                counter: CpuCounter {
+                    cumulative: 0.0,
+                    rate_cores,
+                    updated: started.min(now),
+                },
+                stored: None,
+                node_known: truth.nodes.contains_key(node),
+            },
+        };
+        if recheck_nodes {
+            entry.node_known = truth.nodes.contains_key(node);
+        }
         // The counter runs on the node whether or not anyone can read it.
-        let counter = world
-            .metrics
-            .counters
-            .entry(pod_uid.clone())
-            .or_insert(CpuCounter {
-                cumulative: 0.0,
-                rate_cores,
-                updated: started.min(now),
-            });
+        let counter = &mut entry.counter;
         counter.cumulative += counter.rate_cores * now.since(counter.updated) as f64;
         counter.rate_cores = rate_cores;
         counter.updated = now;
-        // `scraper.Scrape`: a node that does not answer adds none of its pods.
-        if world.truth.node_reporting(&node) {
-            answered.push(ScrapedPoint {
-                pod_uid,
+        // `scraper.Scrape`: a node that does not answer adds none of its pods, and
+        // the batch replaces the stored points, so the pod is forgotten.
+        let answered = entry.node_known && !silent_nodes.contains(&node);
+        entry.stored = answered.then(|| {
+            store_point(
+                entry.stored,
                 started,
-                point: (now, counter.cumulative),
-            });
-        }
+                (now, entry.counter.cumulative),
+                resolution_ms,
+            )
+        });
+        current.push(entry);
     }
-    world
-        .metrics
-        .counters
-        .retain(|uid, _| running.contains(uid));
-    world.metrics.samples = store_batch(&world.metrics.samples, answered, resolution_ms);
+    metrics.pods = current;
 }
 
-/// One pod's point in a scrape batch.
-#[derive(Debug, Clone)]
-struct ScrapedPoint {
-    pod_uid: String,
+/// `podStorage.Store` for one pod in the batch: its new stored points. It keeps a
+/// previous point if it was in the last batch (`previous`, the same container), or
+/// gets a synthetic one at its start with zero usage if its container started between
+/// `freshContainerMinMetricsResolution` and one resolution before the point. A pod
+/// missing from the batch is forgotten (the caller stores nothing for it).
+fn store_point(
+    previous: Option<StoredPoints>,
     started: SimTime,
     point: Point,
-}
-
-/// `podStorage.Store`: the new stored points are built from this batch alone. A pod
-/// keeps a previous point if it was in the last batch (the same container), or gets a
-/// synthetic one at its start with zero usage if its container started between
-/// `freshContainerMinMetricsResolution` and one resolution before the point. A pod
-/// missing from the batch is forgotten.
-fn store_batch(
-    stored: &BTreeMap<String, StoredPoints>,
-    batch: Vec<ScrapedPoint>,
     resolution_ms: u64,
-) -> BTreeMap<String, StoredPoints> {
-    batch
-        .into_iter()
-        .map(|scraped| {
-            let age_ms = scraped.point.0.since(scraped.started);
-            let prev = if (FRESH_CONTAINER_MIN_RESOLUTION_MS..resolution_ms).contains(&age_ms) {
-                Some((scraped.started, 0.0))
-            } else {
-                stored
-                    .get(&scraped.pod_uid)
-                    .map(|points| points.last)
-                    .filter(|last| last.0 < scraped.point.0)
-            };
-            let points = StoredPoints {
-                last: scraped.point,
-                prev,
-            };
-            (scraped.pod_uid, points)
-        })
-        .collect()
+) -> StoredPoints {
+    let age_ms = point.0.since(started);
+    let prev = if (FRESH_CONTAINER_MIN_RESOLUTION_MS..resolution_ms).contains(&age_ms) {
+        Some((started, 0.0))
+    } else {
+        previous
+            .map(|points| points.last)
+            .filter(|last| last.0 < point.0)
+    };
+    StoredPoints { last: point, prev }
 }
 
 /// The metric metrics-server serves for a pod (`podStorage.GetMetrics`): the rate
 /// between its two stored points, if it has both.
-fn pod_metric(world: &World, pod_uid: &str) -> Option<PodMetric> {
-    let stored = world.metrics.samples.get(pod_uid)?;
+fn pod_metric(stored: &StoredPoints) -> Option<PodMetric> {
     let (t0, c0) = stored.prev?;
     let (t1, c1) = stored.last;
     if t1 <= t0 {
@@ -290,6 +404,27 @@ fn pod_metric(world: &World, pod_uid: &str) -> Option<PodMetric> {
     })
 }
 
+/// The stored points of the pod `key` with `uid`, found by walking `pods` (in key
+/// order) from `cursor`; calls must come in increasing key order.
+fn stored_points_at<'a>(
+    pods: &'a [PodCpu],
+    cursor: &mut usize,
+    key: &ObjectKey,
+    uid: &str,
+) -> Option<&'a StoredPoints> {
+    // A uid names one object: the usual case is the entry at the cursor.
+    if let Some(entry) = pods.get(*cursor).filter(|entry| entry.uid == uid) {
+        *cursor += 1;
+        return entry.stored.as_ref();
+    }
+    while *cursor < pods.len() && pods[*cursor].key < *key {
+        *cursor += 1;
+    }
+    pods.get(*cursor)
+        .filter(|entry| entry.key == *key && entry.uid == uid)
+        .and_then(|entry| entry.stored.as_ref())
+}
+
 fn sync_autoscalers(world: &mut World, now: SimTime) {
     let objects = world.informer(InformerId::KubeControllerManager);
     let hpas: Vec<HorizontalPodAutoscaler> = objects.hpas.values().cloned().collect();
@@ -300,14 +435,30 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
             continue;
         };
         let selector_found = !pool.status.label_selector.is_empty();
-        // One pass over the namespace's pods, each with its metric.
+        // One pass over the namespace's pods, each with its metric (found by walking
+        // the metrics state beside the pod table: both are in key order).
         let namespace = hpa.meta.namespace.as_str();
+        let mut cursor = 0;
+        let known = world
+            .metrics
+            .selections
+            .iter()
+            .find(|s| s.namespace == namespace && s.selector == pool.spec.selector)
+            .map(|s| &s.selected);
         let pods: Vec<PodInput> = objects
             .pods
             .range(ObjectKey::new(namespace, "")..)
             .take_while(|(key, _)| key.namespace == namespace)
-            .filter(|(_, p)| selector_found && pool.spec.selector.matches(&p.meta.labels))
-            .map(|(_, p)| PodInput {
+            .enumerate()
+            .filter(|(index, (_, p))| {
+                selector_found
+                    && match known {
+                        Some(selected) => selected[*index],
+                        None => pool.spec.selector.matches(&p.meta.labels),
+                    }
+            })
+            .map(|(_, pod)| pod)
+            .map(|(key, p)| PodInput {
                 name: p.meta.name.clone(),
                 phase: match p.phase {
                     PodPhase::Pending => HpaPodPhase::Pending,
@@ -325,7 +476,8 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
                     cpu_milli: Some(p.requests.cpu_milli),
                     memory_milli: Some(p.requests.memory_bytes * 1000),
                 },
-                metric: pod_metric(world, &p.meta.uid),
+                metric: stored_points_at(&world.metrics.pods, &mut cursor, key, &p.meta.uid)
+                    .and_then(pod_metric),
             })
             .collect();
         let settings = world.metrics.hpa_settings.clone();
@@ -371,48 +523,74 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
 mod tests {
     use super::*;
 
-    fn scraped(pod_uid: &str, started_ms: u64, at_ms: u64, cumulative: f64) -> ScrapedPoint {
-        ScrapedPoint {
-            pod_uid: pod_uid.to_string(),
-            started: SimTime(started_ms),
-            point: (SimTime(at_ms), cumulative),
-        }
-    }
-
     const RESOLUTION_MS: u64 = 15_000;
+
+    /// One scrape of a pod that started at `started_ms`, seen at `at_ms` with
+    /// `cumulative` core-milliseconds, after `previous` (the last batch's points).
+    fn stored(
+        previous: Option<StoredPoints>,
+        started_ms: u64,
+        at_ms: u64,
+        cumulative: f64,
+    ) -> StoredPoints {
+        store_point(
+            previous,
+            SimTime(started_ms),
+            (SimTime(at_ms), cumulative),
+            RESOLUTION_MS,
+        )
+    }
 
     #[test]
     fn a_pod_needs_two_scrapes_and_is_forgotten_when_its_node_misses_one() {
-        let first = store_batch(
-            &BTreeMap::new(),
-            vec![scraped("a", 0, 60_000, 100.0)],
-            RESOLUTION_MS,
-        );
-        assert_eq!(first["a"].prev, None, "one point gives no rate");
-        let second = store_batch(&first, vec![scraped("a", 0, 75_000, 400.0)], RESOLUTION_MS);
-        assert_eq!(second["a"].prev, Some((SimTime(60_000), 100.0)));
-        // The node does not answer: the batch lacks the pod, and so does the storage.
-        let missed = store_batch(&second, Vec::new(), RESOLUTION_MS);
-        assert!(missed.is_empty());
-        // It answers again: one point only, no rate until the next scrape.
-        let back = store_batch(
-            &missed,
-            vec![scraped("a", 0, 105_000, 900.0)],
-            RESOLUTION_MS,
-        );
-        assert_eq!(back["a"].prev, None);
+        let first = stored(None, 0, 60_000, 100.0);
+        assert_eq!(first.prev, None, "one point gives no rate");
+        assert!(pod_metric(&first).is_none());
+        let second = stored(Some(first), 0, 75_000, 400.0);
+        assert_eq!(second.prev, Some((SimTime(60_000), 100.0)));
+        let metric = pod_metric(&second).expect("two points give a rate");
+        assert_eq!(metric.usage.cpu_milli, Some(20), "300 core-ms over 15 s");
+        assert_eq!(metric.window_ms, 15_000);
+        // The node does not answer: nothing is stored, so the next batch that has the
+        // pod again starts from one point, with no rate until the scrape after.
+        let back = stored(None, 0, 105_000, 900.0);
+        assert_eq!(back.prev, None);
+        assert!(pod_metric(&back).is_none());
     }
 
     #[test]
     fn a_container_started_ten_seconds_to_one_resolution_ago_gets_a_synthetic_start_point() {
-        let batch = vec![
-            scraped("fresh", 48_000, 60_000, 240.0),
-            scraped("too-fresh", 55_000, 60_000, 100.0),
-            scraped("older", 40_000, 60_000, 400.0),
-        ];
-        let stored = store_batch(&BTreeMap::new(), batch, RESOLUTION_MS);
-        assert_eq!(stored["fresh"].prev, Some((SimTime(48_000), 0.0)));
-        assert_eq!(stored["too-fresh"].prev, None);
-        assert_eq!(stored["older"].prev, None);
+        assert_eq!(
+            stored(None, 48_000, 60_000, 240.0).prev,
+            Some((SimTime(48_000), 0.0))
+        );
+        assert_eq!(stored(None, 55_000, 60_000, 100.0).prev, None, "too fresh");
+        assert_eq!(stored(None, 40_000, 60_000, 400.0).prev, None, "older");
+    }
+
+    #[test]
+    fn stored_points_are_found_by_walking_in_key_order_and_need_the_same_uid() {
+        let entry = |name: &str, uid: &str, at_ms: u64| PodCpu {
+            key: ObjectKey::new("ns", name),
+            uid: uid.to_string(),
+            counter: CpuCounter {
+                cumulative: 0.0,
+                rate_cores: 0.0,
+                updated: SimTime(0),
+            },
+            stored: Some(stored(None, 0, at_ms, 0.0)),
+            node_known: true,
+        };
+        let pods = vec![entry("a", "uid-1", 1), entry("c", "uid-3", 3)];
+        let mut cursor = 0;
+        let mut at = |name: &str, uid: &str| {
+            stored_points_at(&pods, &mut cursor, &ObjectKey::new("ns", name), uid)
+                .map(|points| points.last.0 .0)
+        };
+        assert_eq!(at("a", "uid-1"), Some(1));
+        assert_eq!(at("b", "uid-2"), None, "no entry under that key");
+        assert_eq!(at("c", "uid-9"), None, "a new pod under an old key");
+        assert_eq!(at("c", "uid-3"), Some(3));
+        assert_eq!(at("d", "uid-4"), None);
     }
 }

@@ -310,7 +310,8 @@ pub fn pod_gc(world: &mut World) {
     world.schedule_timer(period, Timer::PodGc);
     let now = world.now();
     let quarantine = world.settings.pod_gc_quarantine_ms;
-    let objects = world.informer(InformerId::KubeControllerManager);
+    let informer = &world.informers[InformerId::KubeControllerManager.index()];
+    let objects = &informer.objects;
     let mut force_delete = Vec::new();
     let mut orphans_seen = Vec::new();
     // Nodes by name, built once per pass: a lookup per pod then neither allocates a
@@ -320,6 +321,23 @@ pub fn pod_gc(world: &mut World) {
         .values()
         .map(|node| (node.meta.name.as_str(), node))
         .collect();
+    // Pod GC acts only on pods bound to a node that is gone, or terminating on a node
+    // that is out of service and not ready. The informer counts pods per node name, so
+    // whether either can apply is known from the nodes alone; usually neither does, and
+    // the pass over every pod is skipped (it would find nothing and forget every
+    // orphan it remembered, as done here).
+    let orphans_possible = informer
+        .pods_per_node
+        .keys()
+        .any(|node| !nodes.contains_key(node.as_str()));
+    let terminating_possible = nodes.values().any(|node| {
+        node.ready != ConditionStatus::True
+            && node.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE)
+    });
+    if !orphans_possible && !terminating_possible {
+        world.pod_gc_orphans.clear();
+        return;
+    }
     for pod in objects.pods.values() {
         let Some(node_name) = pod.node_name.as_deref() else {
             continue;

@@ -36,6 +36,32 @@ pub struct PoolControllerState {
     pub revisions: BTreeMap<ObjectKey, Vec<algo::RevisionView>>,
     /// VMs each pool created (for the "VMs created" metric and ground-truth attribution).
     pub created_total: u64,
+    /// The VM views of each pool's last observation, reused for VMs that have not
+    /// changed since (see [`ViewCache`]).
+    views: BTreeMap<ObjectKey, ViewCache>,
+}
+
+/// The `VmView`s of a pool's last observation, with what they were built from.
+///
+/// A pool sync observes every VM of its namespace, and a scale-out of N VMs brings
+/// O(N) syncs, so rebuilding every view (labels, names, node lookups cloned each
+/// time) is quadratic. A view depends only on its VM, the VM's VMI and that VMI's
+/// node, so a VM whose VM and VMI resource versions are unchanged, with no node's
+/// readiness or out-of-service taint changed, keeps its view.
+#[derive(Debug, Default)]
+struct ViewCache {
+    /// Per node in key order: name, Ready status, out-of-service taint.
+    nodes: Vec<(String, ConditionStatus, bool)>,
+    /// Per view, the resource versions of its VM and VMI (if any) it was built from.
+    stamps: Vec<ViewStamp>,
+    /// The views, in VM name order (as `Observation::vms`).
+    views: Vec<algo::VmView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ViewStamp {
+    vm_resource_version: u64,
+    vmi_resource_version: Option<u64>,
 }
 
 fn pool_key_of(meta: &ObjectMeta) -> Option<ObjectKey> {
@@ -230,8 +256,9 @@ fn to_algo_phase(phase: VmiPhase) -> algo::VmiPhase {
     }
 }
 
-/// The pool controller's view of one pool, from the virt-controller informer.
-pub fn observe(world: &World, pool: &VirtualMachinePool) -> Observation {
+/// The pool controller's view of one pool, from the virt-controller informer, and the
+/// stamps of its VM views (to cache them once the sync is done; see [`ViewCache`]).
+fn observe(world: &World, pool: &VirtualMachinePool, cache: ViewCache) -> (Observation, ViewCache) {
     let objects = world.informer(InformerId::VirtController);
     let key = pool.meta.key();
     let spec = &pool.spec;
@@ -281,11 +308,8 @@ pub fn observe(world: &World, pool: &VirtualMachinePool) -> Observation {
         current_revision: format!("{}-{}", pool.meta.name, pool.meta.generation),
         template: template_digest(&spec.template),
     };
-    let vms = objects
-        .in_namespace::<VirtualMachine>(&pool.meta.namespace)
-        .map(|vm| vm_view(objects, vm))
-        .collect();
-    Observation {
+    let (vms, stamps) = observe_vms(objects, &pool.meta.namespace, cache);
+    let observation = Observation {
         now_ms: world.now().0,
         pool: pool_view,
         vms,
@@ -297,11 +321,83 @@ pub fn observe(world: &World, pool: &VirtualMachinePool) -> Observation {
             .unwrap_or_default(),
         burst_replicas: world.settings.pool_burst_replicas as usize,
         expectations_satisfied: expectations_satisfied(world, &key),
-    }
+    };
+    (observation, stamps)
 }
 
-fn vm_view(objects: &ObjectSet, vm: &VirtualMachine) -> algo::VmView {
-    let vmi = objects.vmis.get(&vm.meta.key()).map(|vmi| {
+/// Every VM of `namespace` as a view, in name order, reusing the cached view of each
+/// VM whose VM and VMI are unchanged (all are rebuilt when a node's readiness or
+/// out-of-service taint changed). VMs and VMIs share keys, so both tables are walked
+/// side by side, as are the cached views.
+fn observe_vms(
+    objects: &ObjectSet,
+    namespace: &str,
+    cache: ViewCache,
+) -> (Vec<algo::VmView>, ViewCache) {
+    let nodes: Vec<(String, ConditionStatus, bool)> = objects
+        .nodes
+        .values()
+        .map(|n| {
+            (
+                n.meta.name.clone(),
+                n.ready,
+                n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE),
+            )
+        })
+        .collect();
+    let reusable = cache.nodes == nodes;
+    let mut cached = cache
+        .stamps
+        .into_iter()
+        .zip(cache.views)
+        .filter(|_| reusable)
+        .peekable();
+    let start = ObjectKey::new(namespace, "");
+    let mut vmis = objects
+        .vmis
+        .range(start.clone()..)
+        .take_while(|(key, _)| key.namespace == namespace)
+        .peekable();
+    let mut views = Vec::new();
+    let mut stamps = Vec::new();
+    let vms = objects
+        .vms
+        .range(start..)
+        .take_while(|(key, _)| key.namespace == namespace);
+    for (key, vm) in vms {
+        while vmis.next_if(|(vmi_key, _)| *vmi_key < key).is_some() {}
+        let vmi = vmis
+            .next_if(|(vmi_key, _)| *vmi_key == key)
+            .map(|(_, vmi)| vmi);
+        let stamp = ViewStamp {
+            vm_resource_version: vm.meta.resource_version,
+            vmi_resource_version: vmi.map(|vmi| vmi.meta.resource_version),
+        };
+        while cached
+            .next_if(|(_, view)| view.name < vm.meta.name)
+            .is_some()
+        {}
+        let view = match cached.next_if(|(_, view)| view.name == vm.meta.name) {
+            Some((old_stamp, view)) if old_stamp == stamp => view,
+            _ => vm_view(objects, vm, vmi),
+        };
+        views.push(view);
+        stamps.push(stamp);
+    }
+    let cache = ViewCache {
+        nodes,
+        stamps,
+        views: Vec::new(),
+    };
+    (views, cache)
+}
+
+fn vm_view(
+    objects: &ObjectSet,
+    vm: &VirtualMachine,
+    vmi: Option<&VirtualMachineInstance>,
+) -> algo::VmView {
+    let vmi = vmi.map(|vmi| {
         let node = vmi
             .status
             .node_name
@@ -363,9 +459,11 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     else {
         world.pool_state.expectations.remove(key);
         world.pool_state.revisions.remove(key);
+        world.pool_state.views.remove(key);
         return;
     };
-    let observation = observe(world, &pool);
+    let cache = world.pool_state.views.remove(key).unwrap_or_default();
+    let (observation, mut cache) = observe(world, &pool, cache);
     let actions = {
         let streams = world.streams;
         let rng = world
@@ -383,6 +481,8 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         failed |= !apply_action(world, &pool, &observation, action);
     }
     update_status(world, &pool, &observation, failed);
+    cache.views = observation.vms;
+    world.pool_state.views.insert(key.clone(), cache);
     if failed {
         world.requeue_rate_limited(ControllerId::Pool, key.clone());
     } else {

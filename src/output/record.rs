@@ -104,12 +104,24 @@ pub fn take_sample(world: &World) -> Sample {
         }
     }
     let truth = world.truth();
+    // The nodes that are powered off, found once per sample (usually none): a guest
+    // only starts on a node of ground truth (the kubelet starts it), and ground truth
+    // never loses a node, so a guest's node is powered unless it is in this list.
+    let powered_off: Vec<&str> = truth
+        .nodes
+        .iter()
+        .filter(|(_, node)| !node.powered)
+        .map(|(name, _)| name.as_str())
+        .collect();
     let guests_running = truth
         .guests
         .values()
         .filter(|g| g.pool.as_deref().is_some_and(|p| pool_names.contains(p)))
         .filter(|g| matches!(g.state, GuestState::Running | GuestState::ShuttingDown))
-        .filter(|g| truth.nodes.get(&g.node).is_some_and(|n| n.powered))
+        .filter(|g| {
+            debug_assert!(truth.nodes.contains_key(&g.node), "guest on unknown node");
+            !powered_off.contains(&g.node.as_str())
+        })
         .count() as i64;
     let dv_names: BTreeSet<&str> = pools
         .iter()
