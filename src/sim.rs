@@ -85,8 +85,8 @@ pub fn prepare_loaded(
                         event.pos,
                         &format!("{field}.scale.pool"),
                         format!(
-                            "no VirtualMachinePool {pool:?} in the scenario's manifests; pools: {}",
-                            pool_names.join(", ")
+                            "no VirtualMachinePool {pool:?} in the scenario's manifests; {}",
+                            known_pools(&pool_names)
                         ),
                     );
                 }
@@ -191,7 +191,15 @@ pub fn prepare_loaded(
                 .is_some_and(|index| index.parse::<u32>().is_ok())
         });
         if !plausible {
-            report.error(reference.pos, &reference.field, format!("no pool creates a VM named {:?}: pool VMs are named <pool>-<index> (pools: {})", reference.name, pool_names.join(", ")));
+            report.error(
+                reference.pos,
+                &reference.field,
+                format!(
+                    "no pool creates a VM named {:?}: pool VMs are named <pool>-<index> ({})",
+                    reference.name,
+                    known_pools(&pool_names)
+                ),
+            );
         }
     }
     let (errors, found_warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = report
@@ -279,6 +287,15 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
 }
 
 /// RFC 7386 JSON merge patch over YAML trees: maps merge key by key, `null` removes.
+/// The pools a scenario defines, for messages about a name that is not one of them.
+fn known_pools(names: &[String]) -> String {
+    if names.is_empty() {
+        "the scenario defines no VirtualMachinePool (or its manifest did not decode)".into()
+    } else {
+        format!("pools: {}", names.join(", "))
+    }
+}
+
 pub fn merge_patch(target: &Node, patch: &Node) -> Node {
     match (&target.kind, &patch.kind) {
         (NodeKind::Map(target_entries), NodeKind::Map(patch_entries)) => {

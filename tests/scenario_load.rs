@@ -854,3 +854,30 @@ fn b42_unreadable_file() {
         .to_string()
         .starts_with("error: /nonexistent/poolsim/scenario.yaml: cannot read the scenario file"));
 }
+
+#[test]
+fn a_scale_event_without_any_pool_says_the_scenario_defines_none() {
+    let text = b"apiVersion: poolsim.io/v1alpha1
+kind: Scenario
+metadata: {name: no-pool}
+spec:
+  duration: 10m
+  cluster: {nodes: 1}
+  events:
+    - {at: 1m, scale: {pool: web, replicas: 2}}
+";
+    let errors = poolsim::sim::prepare_bytes(text, std::path::Path::new("no-pool.yaml"))
+        .err()
+        .expect("a scale of a pool that does not exist is an error");
+    let message = errors
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(message.contains("no-pool.yaml:8:"), "{message}");
+    assert!(message.contains("events[0].scale.pool"), "{message}");
+    assert!(
+        message.contains("the scenario defines no VirtualMachinePool"),
+        "{message}"
+    );
+}
