@@ -11,11 +11,12 @@
 // Case tables are tuples, mirroring upstream's anonymous test structs row for row.
 #![allow(clippy::type_complexity)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use poolsim::hpa::replica_calculator::{
     get_raw_resource_replicas, get_resource_replicas, group_pods, CalcTiming, MetricSample,
-    PodInput, PodMetric, PodPhase, PodReadyCondition, ResourceAmounts, Tolerances,
+    PodInput, PodMetric, PodPhase, PodReadyCondition, ResourceAmounts, SampleValue, SamplesByPod,
+    Tolerances,
 };
 use poolsim::hpa::spec::ResourceName;
 
@@ -658,25 +659,24 @@ fn pod(
     }
 }
 
-fn metrics_of(entries: &[(&str, u64, u64)]) -> BTreeMap<String, MetricSample> {
+fn metrics_of<'a>(entries: &[(&'a str, u64, u64)]) -> SamplesByPod<'a> {
     entries
         .iter()
-        .map(|(name, timestamp_ms, window_ms)| {
+        .map(|&(name, timestamp_ms, window_ms)| {
             (
-                name.to_string(),
-                MetricSample {
-                    pod_name: name.to_string(),
+                name,
+                SampleValue {
                     value_milli: 1,
-                    timestamp_ms: *timestamp_ms,
-                    window_ms: *window_ms,
+                    timestamp_ms,
+                    window_ms,
                 },
             )
         })
         .collect()
 }
 
-fn names(list: &[&str]) -> BTreeSet<String> {
-    list.iter().map(|name| name.to_string()).collect()
+fn names<'a>(list: &[&'a str]) -> BTreeSet<&'a str> {
+    list.iter().copied().collect()
 }
 
 /// TestGroupPods.
@@ -686,7 +686,7 @@ fn group_pods_cases() {
     let cases: Vec<(
         &str,
         Vec<PodInput>,
-        BTreeMap<String, MetricSample>,
+        SamplesByPod,
         ResourceName,
         usize,
         &[&str],
@@ -858,8 +858,9 @@ fn group_pods_cases() {
     }
     let mut deleted = pod("deleted", PodPhase::Pending, None, None);
     deleted.deleting = true;
+    let deleted = [deleted];
     let groups = group_pods(
-        &[deleted],
+        &deleted,
         &metrics_of(&[("deleted", 0, 0)]),
         ResourceName::Cpu,
         &timing(),

@@ -154,14 +154,28 @@ pub struct CalcTiming {
 
 /// The outcome of `groupPods`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PodGroups {
+pub struct PodGroups<'a> {
     pub ready_count: usize,
     /// Pending pods, and (cpu only) pods not yet trusted for their cpu sample.
-    pub unready: BTreeSet<String>,
+    pub unready: BTreeSet<&'a str>,
     /// Running pods without a metric.
-    pub missing: BTreeSet<String>,
+    pub missing: BTreeSet<&'a str>,
     /// Deleting, Failed or Succeeded pods.
-    pub ignored: BTreeSet<String>,
+    pub ignored: BTreeSet<&'a str>,
+}
+
+/// The metric samples of one calculation by pod name, borrowed from the inputs (the
+/// calculation runs every sync of every HPA: names are not copied into its maps).
+/// A pod assumed to use some amount (a missing or unready pod when rebalancing)
+/// gets a sample of its own.
+pub type SamplesByPod<'a> = BTreeMap<&'a str, SampleValue>;
+
+/// What the calculation reads of one metric sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleValue {
+    pub value_milli: i64,
+    pub timestamp_ms: u64,
+    pub window_ms: u64,
 }
 
 /// `groupPods`: sorts pods into ready (counted), unready, missing and ignored.
@@ -171,18 +185,19 @@ pub struct PodGroups {
 /// window began before the last readiness transition; after that period, only when it
 /// is not Ready and turned unready within `delay_of_initial_readiness` of its start
 /// (it has never been ready).
-pub fn group_pods(
-    pods: &[PodInput],
-    metrics: &BTreeMap<String, MetricSample>,
+pub fn group_pods<'a>(
+    pods: &'a [PodInput],
+    metrics: &SamplesByPod<'_>,
     resource: ResourceName,
     timing: &CalcTiming,
-) -> PodGroups {
+) -> PodGroups<'a> {
     let mut groups = PodGroups::default();
     for pod in pods {
-        match classify_pod(pod, metrics.get(&pod.name), resource, timing) {
-            PodClass::Ignored => drop(groups.ignored.insert(pod.name.clone())),
-            PodClass::Unready => drop(groups.unready.insert(pod.name.clone())),
-            PodClass::Missing => drop(groups.missing.insert(pod.name.clone())),
+        let name = pod.name.as_str();
+        match classify_pod(pod, metrics.get(name), resource, timing) {
+            PodClass::Ignored => drop(groups.ignored.insert(name)),
+            PodClass::Unready => drop(groups.unready.insert(name)),
+            PodClass::Missing => drop(groups.missing.insert(name)),
             PodClass::Ready => groups.ready_count += 1,
         }
     }
@@ -201,7 +216,7 @@ enum PodClass {
 /// One pod's group, given its metric sample (see [`group_pods`]).
 fn classify_pod(
     pod: &PodInput,
-    metric: Option<&MetricSample>,
+    metric: Option<&SampleValue>,
     resource: ResourceName,
     timing: &CalcTiming,
 ) -> PodClass {
@@ -243,7 +258,7 @@ fn classify_pod(
 pub fn calculate_pod_requests(
     pods: &[PodInput],
     resource: ResourceName,
-) -> Result<BTreeMap<String, i64>, CalcError> {
+) -> Result<BTreeMap<&str, i64>, CalcError> {
     let mut requests = BTreeMap::new();
     for pod in pods {
         let request = pod
@@ -253,7 +268,7 @@ pub fn calculate_pod_requests(
                 resource,
                 pod_name: pod.name.clone(),
             })?;
-        requests.insert(pod.name.clone(), request);
+        requests.insert(pod.name.as_str(), request);
     }
     Ok(requests)
 }
@@ -263,8 +278,8 @@ pub fn calculate_pod_requests(
 /// utilization %, average usage). Sums are exact (upstream switched to big integers
 /// to avoid overflow), the percentage is clamped to the i32 range.
 pub fn get_resource_utilization_ratio(
-    metrics: &BTreeMap<String, MetricSample>,
-    requests: &BTreeMap<String, i64>,
+    metrics: &SamplesByPod<'_>,
+    requests: &BTreeMap<&str, i64>,
     target_utilization_pct: i32,
 ) -> Result<(f64, i32, i64), CalcError> {
     let mut metrics_total: i128 = 0;
@@ -309,10 +324,7 @@ fn utilization_ratio(
 
 /// `GetMetricUsageRatio`: average usage (integer division) over all samples, and its
 /// ratio to the target.
-pub fn get_metric_usage_ratio(
-    metrics: &BTreeMap<String, MetricSample>,
-    target_usage_milli: i64,
-) -> (f64, i64) {
+pub fn get_metric_usage_ratio(metrics: &SamplesByPod<'_>, target_usage_milli: i64) -> (f64, i64) {
     let total: i128 = metrics
         .values()
         .map(|sample| i128::from(sample.value_milli))
@@ -333,22 +345,29 @@ pub struct ReplicaCalculation {
     pub timestamp_ms: u64,
 }
 
-fn index_samples(samples: &[MetricSample]) -> BTreeMap<String, MetricSample> {
+fn index_samples(samples: &[MetricSample]) -> SamplesByPod<'_> {
     samples
         .iter()
-        .map(|sample| (sample.pod_name.clone(), sample.clone()))
+        .map(|sample| {
+            let value = SampleValue {
+                value_milli: sample.value_milli,
+                timestamp_ms: sample.timestamp_ms,
+                window_ms: sample.window_ms,
+            };
+            (sample.pod_name.as_str(), value)
+        })
         .collect()
 }
 
-fn remove_metrics_for_pods(metrics: &mut BTreeMap<String, MetricSample>, pods: &BTreeSet<String>) {
+fn remove_metrics_for_pods<'a>(metrics: &mut SamplesByPod<'a>, pods: &BTreeSet<&'a str>) {
     for pod_name in pods {
         metrics.remove(pod_name);
     }
 }
 
-fn placeholder_sample(pod_name: &str, value_milli: i64) -> MetricSample {
-    MetricSample {
-        pod_name: pod_name.to_string(),
+/// The sample a pod is assumed to have when the calculation rebalances.
+fn placeholder_sample(value_milli: i64) -> SampleValue {
+    SampleValue {
         value_milli,
         timestamp_ms: 0,
         window_ms: 0,
@@ -407,42 +426,6 @@ pub fn get_resource_replicas(
     if pods.is_empty() {
         return Err(CalcError::NoPodsReturned);
     }
-    if sorted_by_unique_name(pods, metrics) {
-        return sorted_resource_replicas(
-            current_replicas,
-            target_utilization_pct,
-            resource,
-            tolerances,
-            pods,
-            metrics,
-            timing,
-            timestamp_ms,
-        );
-    }
-    mapped_resource_replicas(
-        current_replicas,
-        target_utilization_pct,
-        resource,
-        tolerances,
-        pods,
-        metrics,
-        timing,
-        timestamp_ms,
-    )
-}
-
-/// [`get_resource_replicas`] with upstream's name-keyed maps, for any input.
-#[allow(clippy::too_many_arguments)]
-fn mapped_resource_replicas(
-    current_replicas: i32,
-    target_utilization_pct: i32,
-    resource: ResourceName,
-    tolerances: &Tolerances,
-    pods: &[PodInput],
-    metrics: &[MetricSample],
-    timing: &CalcTiming,
-    timestamp_ms: u64,
-) -> Result<ReplicaCalculation, CalcError> {
     let mut samples = index_samples(metrics);
     let groups = group_pods(pods, &samples, resource, timing);
     remove_metrics_for_pods(&mut samples, &groups.ignored);
@@ -478,20 +461,20 @@ fn mapped_resource_replicas(
             for pod_name in &groups.missing {
                 let request = requests.get(pod_name).copied().unwrap_or(0);
                 samples.insert(
-                    pod_name.clone(),
-                    placeholder_sample(pod_name, request * fallback_utilization_pct / 100),
+                    pod_name,
+                    placeholder_sample(request * fallback_utilization_pct / 100),
                 );
             }
         } else if usage_ratio > 1.0 {
             // On a scale-up, a missing pod is assumed to use nothing.
             for pod_name in &groups.missing {
-                samples.insert(pod_name.clone(), placeholder_sample(pod_name, 0));
+                samples.insert(pod_name, placeholder_sample(0));
             }
         }
     }
     if scale_up_with_unready {
         for pod_name in &groups.unready {
-            samples.insert(pod_name.clone(), placeholder_sample(pod_name, 0));
+            samples.insert(pod_name, placeholder_sample(0));
         }
     }
 
@@ -502,143 +485,6 @@ fn mapped_resource_replicas(
         usage_ratio,
         new_usage_ratio,
         samples.len(),
-        tolerances,
-    )))
-}
-
-/// Whether pod names and sample names each strictly increase: then a name identifies
-/// one pod and one sample, and both lists can be walked side by side. The HPA
-/// controller's lister yields one namespace's pods in name order, and the metrics
-/// follow the pods, so this holds for every sync of a simulation.
-fn sorted_by_unique_name(pods: &[PodInput], metrics: &[MetricSample]) -> bool {
-    pods.windows(2).all(|pair| pair[0].name < pair[1].name)
-        && metrics
-            .windows(2)
-            .all(|pair| pair[0].pod_name < pair[1].pod_name)
-}
-
-/// [`get_resource_replicas`] for inputs sorted by unique name: the same groups, sums
-/// and decisions, with the name-keyed maps and sets (a clone of every pod name into
-/// four of them, each sync of every HPA) replaced by one walk of pods beside samples.
-/// A sample whose pod is not in `pods` is extraneous: it counts as a sample but has
-/// no request, exactly as in the map-based calculation.
-#[allow(clippy::too_many_arguments)]
-fn sorted_resource_replicas(
-    current_replicas: i32,
-    target_utilization_pct: i32,
-    resource: ResourceName,
-    tolerances: &Tolerances,
-    pods: &[PodInput],
-    metrics: &[MetricSample],
-    timing: &CalcTiming,
-    timestamp_ms: u64,
-) -> Result<ReplicaCalculation, CalcError> {
-    let mut next_sample = 0;
-    let mut extraneous = 0usize;
-    let mut classes = Vec::with_capacity(pods.len());
-    for pod in pods {
-        while next_sample < metrics.len() && metrics[next_sample].pod_name < pod.name {
-            next_sample += 1;
-            extraneous += 1;
-        }
-        let sample = metrics
-            .get(next_sample)
-            .filter(|sample| sample.pod_name == pod.name);
-        if sample.is_some() {
-            next_sample += 1;
-        }
-        let class = classify_pod(pod, sample, resource, timing);
-        classes.push((class, sample.map_or(0, |sample| sample.value_milli)));
-    }
-    extraneous += metrics.len() - next_sample;
-    let count = |wanted: PodClass| classes.iter().filter(|(class, _)| *class == wanted).count();
-    let (ready_count, unready_count, missing_count) = (
-        count(PodClass::Ready),
-        count(PodClass::Unready),
-        count(PodClass::Missing),
-    );
-    // The samples left after ignored and unready pods are removed.
-    if ready_count + extraneous == 0 {
-        return Err(CalcError::NoMetricsForReadyPods);
-    }
-    let mut requests = Vec::with_capacity(pods.len());
-    for pod in pods {
-        let request = pod
-            .requests
-            .get(resource)
-            .ok_or_else(|| CalcError::MissingRequest {
-                resource,
-                pod_name: pod.name.clone(),
-            })?;
-        requests.push(request);
-    }
-    // Sums over the ready pods' samples (extraneous samples have no request).
-    let (mut metrics_total, mut requests_total) = (0i128, 0i128);
-    for ((class, value), request) in classes.iter().zip(&requests) {
-        if *class == PodClass::Ready {
-            metrics_total += i128::from(*value);
-            requests_total += i128::from(*request);
-        }
-    }
-    let (usage_ratio, utilization_pct, raw_average_milli) = utilization_ratio(
-        metrics_total,
-        requests_total,
-        ready_count as i128,
-        target_utilization_pct,
-    )?;
-    let result = |replicas| ReplicaCalculation {
-        replicas,
-        utilization_pct: Some(utilization_pct),
-        raw_average_milli,
-        timestamp_ms,
-    };
-
-    let scale_up_with_unready = unready_count > 0 && usage_ratio > 1.0;
-    if !scale_up_with_unready && missing_count == 0 {
-        if tolerances.is_within(usage_ratio) {
-            return Ok(result(current_replicas));
-        }
-        return Ok(result(ceil_to_replicas(usage_ratio * ready_count as f64)));
-    }
-
-    // Placeholders, as in the map-based path: missing pods use their whole request
-    // (or the target above 100 %) on a scale-down and nothing on a scale-up; unready
-    // pods use nothing on a scale-up.
-    let fallback_utilization_pct = i64::from(target_utilization_pct.max(100));
-    let missing_assumed = |request: i64| {
-        if usage_ratio < 1.0 {
-            Some(request * fallback_utilization_pct / 100)
-        } else if usage_ratio > 1.0 {
-            Some(0)
-        } else {
-            None
-        }
-    };
-    let (mut samples_len, mut entries) = (ready_count + extraneous, ready_count as i128);
-    for ((class, _), request) in classes.iter().zip(&requests) {
-        let assumed = match class {
-            PodClass::Missing => missing_assumed(*request),
-            PodClass::Unready if scale_up_with_unready => Some(0),
-            _ => None,
-        };
-        if let Some(assumed) = assumed {
-            metrics_total += i128::from(assumed);
-            requests_total += i128::from(*request);
-            entries += 1;
-            samples_len += 1;
-        }
-    }
-    let (new_usage_ratio, _, _) = utilization_ratio(
-        metrics_total,
-        requests_total,
-        entries,
-        target_utilization_pct,
-    )?;
-    Ok(result(rebalanced_replicas(
-        current_replicas,
-        usage_ratio,
-        new_usage_ratio,
-        samples_len,
         tolerances,
     )))
 }
@@ -697,16 +543,13 @@ pub fn get_raw_resource_replicas(
         };
         if let Some(assumed_milli) = assumed_milli {
             for pod_name in &groups.missing {
-                samples.insert(
-                    pod_name.clone(),
-                    placeholder_sample(pod_name, assumed_milli),
-                );
+                samples.insert(pod_name, placeholder_sample(assumed_milli));
             }
         }
     }
     if scale_up_with_unready {
         for pod_name in &groups.unready {
-            samples.insert(pod_name.clone(), placeholder_sample(pod_name, 0));
+            samples.insert(pod_name, placeholder_sample(0));
         }
     }
 
@@ -718,122 +561,4 @@ pub fn get_raw_resource_replicas(
         samples.len(),
         tolerances,
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// A pod named `pod-{index}` with a random phase, readiness, start, request and
-    /// (maybe) metric.
-    fn arbitrary_pod() -> impl Strategy<Value = (u8, u8, bool, u64, u64, Option<i64>, u64)> {
-        (
-            0u8..4,                      // phase
-            0u8..3,                      // Ready condition: none, false, true
-            any::<bool>(),               // deleting
-            0u64..200_000,               // start time
-            0u64..200_000,               // last readiness transition
-            prop::option::of(0i64..900), // cpu request (None: missing request)
-            0u64..100_000,               // metric timestamp
-        )
-    }
-
-    fn pod_input(index: usize, spec: (u8, u8, bool, u64, u64, Option<i64>, u64)) -> PodInput {
-        let (phase, ready, deleting, start_ms, transition_ms, request, _) = spec;
-        PodInput {
-            name: format!("pod-{index:03}"),
-            phase: [
-                PodPhase::Pending,
-                PodPhase::Running,
-                PodPhase::Succeeded,
-                PodPhase::Failed,
-            ][usize::from(phase)],
-            deleting,
-            ready_condition: (ready > 0).then_some(PodReadyCondition {
-                ready: ready == 2,
-                last_transition_ms: transition_ms,
-            }),
-            start_time_ms: Some(start_ms),
-            requests: ResourceAmounts {
-                cpu_milli: request,
-                memory_milli: None,
-            },
-            metric: None,
-        }
-    }
-
-    proptest! {
-        /// The side-by-side walk gives exactly what the name-keyed maps give, for any
-        /// mix of ready, unready, missing, ignored and extraneous pods.
-        #[test]
-        fn the_sorted_walk_equals_the_map_based_calculation(
-            specs in prop::collection::vec(arbitrary_pod(), 1..24),
-            sampled in prop::collection::vec((any::<bool>(), 0i64..2_000), 24),
-            extraneous in prop::collection::vec(0usize..30, 0..4),
-            current_replicas in 1i32..40,
-            target_pct in 20i32..150,
-        ) {
-            let pods: Vec<PodInput> = specs
-                .iter()
-                .enumerate()
-                .map(|(index, spec)| pod_input(index, *spec))
-                .collect();
-            let mut metrics: Vec<MetricSample> = specs
-                .iter()
-                .enumerate()
-                .filter(|(index, _)| sampled[*index].0)
-                .map(|(index, spec)| MetricSample {
-                    pod_name: format!("pod-{index:03}"),
-                    value_milli: sampled[index].1,
-                    timestamp_ms: spec.6,
-                    window_ms: 15_000,
-                })
-                .collect();
-            // Samples of pods the lister did not return (named between or after them).
-            for index in extraneous {
-                metrics.push(MetricSample {
-                    pod_name: format!("pod-{index:03}x"),
-                    value_milli: 100,
-                    timestamp_ms: 50_000,
-                    window_ms: 15_000,
-                });
-            }
-            metrics.sort_by(|a, b| a.pod_name.cmp(&b.pod_name));
-            metrics.dedup_by(|a, b| a.pod_name == b.pod_name);
-            prop_assume!(!metrics.is_empty());
-            prop_assert!(sorted_by_unique_name(&pods, &metrics));
-            let timing = CalcTiming {
-                now_ms: 120_000,
-                cpu_initialization_period_ms: 300_000,
-                delay_of_initial_readiness_ms: 30_000,
-            };
-            let tolerances = Tolerances::symmetric(0.1);
-            let timestamp_ms = metrics[0].timestamp_ms;
-            let args = (current_replicas, target_pct, ResourceName::Cpu, &tolerances);
-            let walked = sorted_resource_replicas(
-                args.0, args.1, args.2, args.3, &pods, &metrics, &timing, timestamp_ms,
-            );
-            let mapped = mapped_resource_replicas(
-                args.0, args.1, args.2, args.3, &pods, &metrics, &timing, timestamp_ms,
-            );
-            prop_assert_eq!(walked, mapped);
-        }
-    }
-
-    #[test]
-    fn unsorted_or_repeated_names_take_the_map_based_path() {
-        let pod = |name: &str| PodInput {
-            name: name.to_string(),
-            phase: PodPhase::Running,
-            deleting: false,
-            ready_condition: None,
-            start_time_ms: None,
-            requests: ResourceAmounts::default(),
-            metric: None,
-        };
-        assert!(sorted_by_unique_name(&[pod("a"), pod("b")], &[]));
-        assert!(!sorted_by_unique_name(&[pod("b"), pod("a")], &[]));
-        assert!(!sorted_by_unique_name(&[pod("a"), pod("a")], &[]));
-    }
 }
