@@ -131,7 +131,7 @@ fn check_guests(world: &World) {
     // Live guests per VM (a VMI is keyed by its VM's name), split by whether their
     // node reports.
     let mut live_on_reporting_nodes: BTreeMap<&ObjectKey, usize> = BTreeMap::new();
-    for guest in truth.guests.values() {
+    for guest in truth.guests().values() {
         let live = matches!(
             guest.state,
             GuestState::Running | GuestState::ShuttingDown | GuestState::Booting
@@ -147,7 +147,7 @@ fn check_guests(world: &World) {
             world.now()
         );
     }
-    let pool_guests = truth.guests.values().filter(|g| g.pool.is_some()).count() as u64;
+    let pool_guests = truth.guests().values().filter(|g| g.pool.is_some()).count() as u64;
     assert!(
         pool_guests <= world.pool_state.created_total,
         "invariant broken at {}: {pool_guests} pool guests but only {} VMs created",

@@ -11,12 +11,10 @@
 // Case tables are tuples, mirroring upstream's anonymous test structs row for row.
 #![allow(clippy::type_complexity)]
 
-use std::collections::BTreeSet;
-
 use poolsim::hpa::replica_calculator::{
     get_raw_resource_replicas, get_resource_replicas, group_pods, CalcTiming, MetricSample,
-    PodInput, PodMetric, PodPhase, PodReadyCondition, ResourceAmounts, SampleValue, SamplesByPod,
-    Tolerances,
+    PodInput, PodMetric, PodNames, PodPhase, PodReadyCondition, ResourceAmounts, SampleValue,
+    SamplesByPod, Tolerances,
 };
 use poolsim::hpa::spec::ResourceName;
 
@@ -47,11 +45,11 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn pods(&self) -> Vec<PodInput> {
+    fn pods(&self) -> Vec<PodInput<'static>> {
         let count = (self.current_replicas as usize).max(self.phases.len());
         (0..count)
             .map(|i| PodInput {
-                name: format!("test-pod-{i}"),
+                name: format!("test-pod-{i}").into(),
                 phase: self.phases.get(i).copied().unwrap_or(PodPhase::Running),
                 deleting: self.deleting.get(i).copied().unwrap_or(false),
                 ready_condition: Some(PodReadyCondition {
@@ -71,7 +69,7 @@ impl Fixture {
             .collect()
     }
 
-    fn samples(&self, per_container: bool) -> Vec<MetricSample> {
+    fn samples(&self, per_container: bool) -> Vec<MetricSample<'static>> {
         self.levels_milli
             .iter()
             .enumerate()
@@ -80,7 +78,8 @@ impl Fixture {
                     .metric_pod_names
                     .get(i)
                     .map(|name| name.to_string())
-                    .unwrap_or_else(|| format!("test-pod-{i}")),
+                    .unwrap_or_else(|| format!("test-pod-{i}"))
+                    .into(),
                 value_milli: if per_container {
                     level * CONTAINERS_PER_POD
                 } else {
@@ -644,9 +643,9 @@ fn pod(
     phase: PodPhase,
     start_time_ms: Option<u64>,
     ready: Option<(bool, u64)>,
-) -> PodInput {
+) -> PodInput<'_> {
     PodInput {
-        name: name.to_string(),
+        name: name.into(),
         phase,
         deleting: false,
         ready_condition: ready.map(|(ready, last_transition_ms)| PodReadyCondition {
@@ -675,7 +674,7 @@ fn metrics_of<'a>(entries: &[(&'a str, u64, u64)]) -> SamplesByPod<'a> {
         .collect()
 }
 
-fn names<'a>(list: &[&'a str]) -> BTreeSet<&'a str> {
+fn names<'a>(list: &[&'a str]) -> PodNames<'a> {
     list.iter().copied().collect()
 }
 
@@ -885,22 +884,20 @@ fn metric_samples_skip_pods_without_the_resource() {
         window_ms: 15_000,
     });
     let without_metric = pod("b", PodPhase::Running, None, None);
-    let samples = poolsim::hpa::replica_calculator::metric_samples_from_pods(
-        &[with_cpu, without_metric],
-        ResourceName::Cpu,
-    );
+    let pods = [with_cpu, without_metric];
+    let samples =
+        poolsim::hpa::replica_calculator::metric_samples_from_pods(&pods, ResourceName::Cpu);
     assert_eq!(samples.len(), 1);
     assert_eq!(
         (
-            samples[0].pod_name.as_str(),
+            samples[0].pod_name.as_ref(),
             samples[0].value_milli,
             samples[0].timestamp_ms
         ),
         ("a", 250, 7)
     );
-    let memory = poolsim::hpa::replica_calculator::metric_samples_from_pods(
-        &[pod("c", PodPhase::Running, None, None)],
-        ResourceName::Memory,
-    );
+    let pods = [pod("c", PodPhase::Running, None, None)];
+    let memory =
+        poolsim::hpa::replica_calculator::metric_samples_from_pods(&pods, ResourceName::Memory);
     assert!(memory.is_empty());
 }

@@ -26,12 +26,12 @@ fn target() -> ScaleTargetRef {
 }
 
 /// Pods started 10 min ago, Ready since then, with a fresh cpu sample.
-fn pods(requests_milli: &[i64], usage_milli: &[i64]) -> Vec<PodInput> {
+fn pods(requests_milli: &[i64], usage_milli: &[i64]) -> Vec<PodInput<'static>> {
     requests_milli
         .iter()
         .enumerate()
         .map(|(i, request)| PodInput {
-            name: format!("test-pod-{i}"),
+            name: format!("test-pod-{i}").into(),
             phase: PodPhase::Running,
             deleting: false,
             ready_condition: Some(PodReadyCondition {

@@ -5,7 +5,7 @@
 //! only their informer, so they act on stale state exactly as real controllers do;
 //! that staleness is why the pool controller keeps expectations.
 
-use super::store::{ObjectSet, WatchEvent};
+use super::store::{KindVersions, ObjectSet, WatchEvent};
 use crate::api::{Kind, Object, ObjectKey, OwnerReference, Pod, Resources};
 use crate::engine::SimTime;
 use priority_queue::PriorityQueue;
@@ -37,6 +37,8 @@ impl InformerId {
 pub struct Informer {
     pub objects: ObjectSet,
     pub last_resource_version: u64,
+    /// The resource version of the last event applied, per kind.
+    pub kind_versions: KindVersions,
     /// An index over `objects`: the summed requests of the pods bound to each node and
     /// not terminated, by node name (nodes with none are absent). The scheduler reads
     /// it for every pod it places; kept up to date here, one pod change at a time, it
@@ -121,6 +123,8 @@ impl Informer {
             adjust_pods_per_node(&mut self.pods_per_node, pod, true);
         }
         self.last_resource_version = event.resource_version;
+        self.kind_versions
+            .record(event.kind, event.resource_version);
     }
 }
 

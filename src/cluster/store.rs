@@ -217,12 +217,30 @@ pub enum ApiError {
     NotFound { kind: &'static str, key: ObjectKey },
 }
 
+/// The resource version of the last change to each kind, so a reader that derives
+/// something from every object of a kind (the metrics scrape, from every pod) can tell
+/// that nothing of that kind changed since it last looked. Kept by the store for its
+/// writes and by each informer for the watch events it applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KindVersions([u64; Kind::ALL.len()]);
+
+impl KindVersions {
+    pub fn get(&self, kind: Kind) -> u64 {
+        self.0[kind as usize]
+    }
+
+    pub(crate) fn record(&mut self, kind: Kind, resource_version: u64) {
+        self.0[kind as usize] = resource_version;
+    }
+}
+
 /// The API server's storage: objects, resource versions, and the watch events to
 /// deliver to informers.
 #[derive(Debug, Default)]
 pub struct Store {
     objects: ObjectSet,
     resource_version: u64,
+    kind_versions: KindVersions,
     next_uid: u64,
     /// Watch events produced since the world last drained them.
     pending: Vec<WatchEvent>,
@@ -241,6 +259,11 @@ impl Store {
 
     pub fn resource_version(&self) -> u64 {
         self.resource_version
+    }
+
+    /// The resource version of the last write to each kind.
+    pub fn kind_versions(&self) -> &KindVersions {
+        &self.kind_versions
     }
 
     pub fn take_watch_events(&mut self) -> Vec<WatchEvent> {
@@ -263,6 +286,7 @@ impl Store {
         object: Option<Object>,
         old: Option<Object>,
     ) {
+        self.kind_versions.record(kind, self.resource_version);
         self.pending.push(WatchEvent {
             event_type,
             kind,

@@ -54,8 +54,12 @@ pub struct Guest {
 #[derive(Debug, Default)]
 pub struct GroundTruth {
     pub nodes: BTreeMap<String, NodeTruth>,
-    /// Guests by VMI uid.
-    pub guests: BTreeMap<String, Guest>,
+    /// Guests by VMI uid. Private so that every change goes through
+    /// [`GroundTruth::guests_mut`], which counts it.
+    guests: BTreeMap<String, Guest>,
+    /// Bumped by every [`GroundTruth::guests_mut`]: readers that derive something from
+    /// every guest (the metrics scrape) redo it only when this moved.
+    guests_version: u64,
     /// RWO volume attachments: claim → node.
     pub attachments: BTreeMap<ObjectKey, String>,
 }
@@ -77,5 +81,22 @@ impl GroundTruth {
 
     pub fn guest_on(&self, vmi_uid: &str) -> Option<&Guest> {
         self.guests.get(vmi_uid)
+    }
+
+    /// Guests by VMI uid.
+    pub fn guests(&self) -> &BTreeMap<String, Guest> {
+        &self.guests
+    }
+
+    /// Guests by VMI uid, to change: counted as a change whether or not the caller
+    /// changes anything (a spurious bump only costs a reader one recomputation).
+    pub fn guests_mut(&mut self) -> &mut BTreeMap<String, Guest> {
+        self.guests_version += 1;
+        &mut self.guests
+    }
+
+    /// How many times the guests may have changed (see [`GroundTruth::guests_mut`]).
+    pub fn guests_version(&self) -> u64 {
+        self.guests_version
     }
 }

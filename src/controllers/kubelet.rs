@@ -274,7 +274,7 @@ fn readiness_probe_passes(world: &World, pod: &Pod) -> bool {
     pod.meta.controller_ref().is_some_and(|owner| {
         world
             .truth
-            .guests
+            .guests()
             .get(&owner.uid)
             .is_some_and(|guest| guest.state == GuestState::Running)
     })
@@ -346,7 +346,7 @@ fn stop_pod(world: &mut World, pod: &Pod, node: &str) {
 
 /// Start an ACPI shutdown of a guest; returns how long it takes, or None if no guest.
 fn begin_guest_shutdown(world: &mut World, vmi_uid: &str, grace_ms: u64) -> Option<u64> {
-    let guest = world.truth.guests.get(vmi_uid)?;
+    let guest = world.truth.guests().get(vmi_uid)?;
     if guest.state == GuestState::ShuttingDown {
         return Some(guest.stops_at.map_or(0, |t| t.since(world.queue.now())));
     }
@@ -356,7 +356,7 @@ fn begin_guest_shutdown(world: &mut World, vmi_uid: &str, grace_ms: u64) -> Opti
     );
     let duration = uniform_ms(world.rng("guest-shutdown"), low, high).min(grace_ms);
     let stops_at = world.queue.now() + duration;
-    if let Some(guest) = world.truth.guests.get_mut(vmi_uid) {
+    if let Some(guest) = world.truth.guests_mut().get_mut(vmi_uid) {
         guest.state = GuestState::ShuttingDown;
         guest.stops_at = Some(stops_at);
     }
@@ -425,7 +425,7 @@ pub fn sync_vmi(world: &mut World, key: &ObjectKey) {
         return;
     }
     let uid = vmi.meta.uid.clone();
-    let guest_state = world.truth.guests.get(&uid).map(|g| g.state);
+    let guest_state = world.truth.guests().get(&uid).map(|g| g.state);
     if vmi.meta.is_deleting() {
         if matches!(guest_state, Some(GuestState::Running | GuestState::Booting)) {
             let grace_ms = vmi.spec.termination_grace_period_s * 1000;
@@ -477,7 +477,7 @@ fn start_guest(world: &mut World, vmi: &VirtualMachineInstance, node: &str, pool
     let total = lognormal_ms(world.rng("guest-boot"), p50, p95);
     let elapsed = world.now().since(vmi.meta.creation_timestamp);
     let boot_ms = total.saturating_sub(elapsed).max(1000);
-    world.truth.guests.insert(
+    world.truth.guests_mut().insert(
         vmi.meta.uid.clone(),
         Guest {
             vmi: vmi.meta.key(),
@@ -498,7 +498,7 @@ fn start_guest(world: &mut World, vmi: &VirtualMachineInstance, node: &str, pool
 }
 
 pub fn guest_booted(world: &mut World, vmi_uid: &str) {
-    let Some(guest) = world.truth.guests.get_mut(vmi_uid) else {
+    let Some(guest) = world.truth.guests_mut().get_mut(vmi_uid) else {
         return;
     };
     if guest.state != GuestState::Booting {
@@ -541,7 +541,7 @@ fn set_vmi_phase(world: &mut World, key: &ObjectKey, phase: VmiPhase) {
 }
 
 pub fn guest_stopped(world: &mut World, vmi_uid: &str) {
-    let Some(guest) = world.truth.guests.remove(vmi_uid) else {
+    let Some(guest) = world.truth.guests_mut().remove(vmi_uid) else {
         return;
     };
     // The VMI's name outlives this guest when the VM was restarted elsewhere (same
@@ -565,7 +565,7 @@ pub fn guest_stopped(world: &mut World, vmi_uid: &str) {
 
 /// A guest crashes (scenario `killGuest`).
 pub fn kill_guest(world: &mut World, vmi_uid: &str) -> bool {
-    let Some(guest) = world.truth.guests.remove(vmi_uid) else {
+    let Some(guest) = world.truth.guests_mut().remove(vmi_uid) else {
         return false;
     };
     if reporting(world, &guest.node) {
@@ -576,7 +576,10 @@ pub fn kill_guest(world: &mut World, vmi_uid: &str) -> bool {
 
 /// A node powers off: its guests and containers are gone.
 pub fn power_off(world: &mut World, node: &str) {
-    world.truth.guests.retain(|_, guest| guest.node != node);
+    world
+        .truth
+        .guests_mut()
+        .retain(|_, guest| guest.node != node);
     let pods: Vec<String> = world
         .store
         .objects()
@@ -635,7 +638,7 @@ pub fn resync_node(world: &mut World, node: &str) {
         .retain(|claim, attached| attached != node || live_claims.contains(claim));
     let orphans: Vec<(String, ObjectKey)> = world
         .truth
-        .guests
+        .guests()
         .values()
         .filter(|g| g.node == node && !live_instances.contains(&g.vmi_uid))
         .map(|g| (g.vmi_uid.clone(), g.vmi.clone()))

@@ -8,7 +8,10 @@
 //!
 //! Pure functions: the current time is passed in, nothing is read from a clock.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use foldhash::fast::FixedState;
 
 use thiserror::Error;
 
@@ -59,9 +62,13 @@ pub struct PodMetric {
 }
 
 /// A pod selected by the scale target's selector, as the HPA's pod lister sees it.
+///
+/// The name is borrowed from the caller's pod table where it can be: the HPA reads
+/// every selected pod on every sync, and copying each name was a good part of a long
+/// run's cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodInput {
-    pub name: String,
+pub struct PodInput<'a> {
+    pub name: Cow<'a, str>,
     pub phase: PodPhase,
     /// `metadata.deletionTimestamp` is set.
     pub deleting: bool,
@@ -77,8 +84,8 @@ pub struct PodInput {
 
 /// One entry of `PodMetricsInfo` for one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetricSample {
-    pub pod_name: String,
+pub struct MetricSample<'a> {
+    pub pod_name: Cow<'a, str>,
     pub value_milli: i64,
     pub timestamp_ms: u64,
     pub window_ms: u64,
@@ -86,12 +93,15 @@ pub struct MetricSample {
 
 /// What the resource metrics API returns for the selected pods, in pod order: pods
 /// without a metric, or whose metric lacks `resource`, are absent (`getPodMetrics`).
-pub fn metric_samples_from_pods(pods: &[PodInput], resource: ResourceName) -> Vec<MetricSample> {
+pub fn metric_samples_from_pods<'a>(
+    pods: &'a [PodInput<'_>],
+    resource: ResourceName,
+) -> Vec<MetricSample<'a>> {
     pods.iter()
         .filter_map(|pod| {
             let metric = pod.metric?;
             Some(MetricSample {
-                pod_name: pod.name.clone(),
+                pod_name: Cow::Borrowed(pod.name.as_ref()),
                 value_milli: metric.usage.get(resource)?,
                 timestamp_ms: metric.timestamp_ms,
                 window_ms: metric.window_ms,
@@ -152,23 +162,32 @@ pub struct CalcTiming {
     pub delay_of_initial_readiness_ms: u64,
 }
 
+/// A map by pod name, as upstream's `map[string]...` (`PodMetricsInfo`, the requests
+/// of `calculateRequests`). Hashed with a fixed seed, so runs are repeatable; nothing
+/// the calculation computes depends on the iteration order (its sums are exact
+/// integer sums), which is also why upstream can use Go's randomly ordered maps.
+pub type ByPodName<'a, V> = HashMap<&'a str, V, FixedState>;
+
+/// A set of pod names (upstream's `sets.Set[string]`); see [`ByPodName`].
+pub type PodNames<'a> = HashSet<&'a str, FixedState>;
+
 /// The outcome of `groupPods`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PodGroups<'a> {
     pub ready_count: usize,
     /// Pending pods, and (cpu only) pods not yet trusted for their cpu sample.
-    pub unready: BTreeSet<&'a str>,
+    pub unready: PodNames<'a>,
     /// Running pods without a metric.
-    pub missing: BTreeSet<&'a str>,
+    pub missing: PodNames<'a>,
     /// Deleting, Failed or Succeeded pods.
-    pub ignored: BTreeSet<&'a str>,
+    pub ignored: PodNames<'a>,
 }
 
 /// The metric samples of one calculation by pod name, borrowed from the inputs (the
 /// calculation runs every sync of every HPA: names are not copied into its maps).
 /// A pod assumed to use some amount (a missing or unready pod when rebalancing)
 /// gets a sample of its own.
-pub type SamplesByPod<'a> = BTreeMap<&'a str, SampleValue>;
+pub type SamplesByPod<'a> = ByPodName<'a, SampleValue>;
 
 /// What the calculation reads of one metric sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,14 +205,14 @@ pub struct SampleValue {
 /// is not Ready and turned unready within `delay_of_initial_readiness` of its start
 /// (it has never been ready).
 pub fn group_pods<'a>(
-    pods: &'a [PodInput],
+    pods: &'a [PodInput<'_>],
     metrics: &SamplesByPod<'_>,
     resource: ResourceName,
     timing: &CalcTiming,
 ) -> PodGroups<'a> {
     let mut groups = PodGroups::default();
     for pod in pods {
-        let name = pod.name.as_str();
+        let name = pod.name.as_ref();
         match classify_pod(pod, metrics.get(name), resource, timing) {
             PodClass::Ignored => drop(groups.ignored.insert(name)),
             PodClass::Unready => drop(groups.unready.insert(name)),
@@ -215,7 +234,7 @@ enum PodClass {
 
 /// One pod's group, given its metric sample (see [`group_pods`]).
 fn classify_pod(
-    pod: &PodInput,
+    pod: &PodInput<'_>,
     metric: Option<&SampleValue>,
     resource: ResourceName,
     timing: &CalcTiming,
@@ -255,20 +274,20 @@ fn classify_pod(
 /// `calculateRequests` for pods without pod-level requests and no container filter:
 /// each pod's request is the sum over its containers; a container without a request
 /// fails the whole calculation.
-pub fn calculate_pod_requests(
-    pods: &[PodInput],
+pub fn calculate_pod_requests<'a>(
+    pods: &'a [PodInput<'_>],
     resource: ResourceName,
-) -> Result<BTreeMap<&str, i64>, CalcError> {
-    let mut requests = BTreeMap::new();
+) -> Result<ByPodName<'a, i64>, CalcError> {
+    let mut requests = ByPodName::with_capacity_and_hasher(pods.len(), FixedState::default());
     for pod in pods {
         let request = pod
             .requests
             .get(resource)
             .ok_or_else(|| CalcError::MissingRequest {
                 resource,
-                pod_name: pod.name.clone(),
+                pod_name: pod.name.to_string(),
             })?;
-        requests.insert(pod.name.as_str(), request);
+        requests.insert(pod.name.as_ref(), request);
     }
     Ok(requests)
 }
@@ -279,7 +298,7 @@ pub fn calculate_pod_requests(
 /// to avoid overflow), the percentage is clamped to the i32 range.
 pub fn get_resource_utilization_ratio(
     metrics: &SamplesByPod<'_>,
-    requests: &BTreeMap<&str, i64>,
+    requests: &ByPodName<'_, i64>,
     target_utilization_pct: i32,
 ) -> Result<(f64, i32, i64), CalcError> {
     let mut metrics_total: i128 = 0;
@@ -345,21 +364,20 @@ pub struct ReplicaCalculation {
     pub timestamp_ms: u64,
 }
 
-fn index_samples(samples: &[MetricSample]) -> SamplesByPod<'_> {
-    samples
-        .iter()
-        .map(|sample| {
-            let value = SampleValue {
-                value_milli: sample.value_milli,
-                timestamp_ms: sample.timestamp_ms,
-                window_ms: sample.window_ms,
-            };
-            (sample.pod_name.as_str(), value)
-        })
-        .collect()
+fn index_samples<'a>(samples: &'a [MetricSample<'_>]) -> SamplesByPod<'a> {
+    let mut by_pod = SamplesByPod::with_capacity_and_hasher(samples.len(), FixedState::default());
+    for sample in samples {
+        let value = SampleValue {
+            value_milli: sample.value_milli,
+            timestamp_ms: sample.timestamp_ms,
+            window_ms: sample.window_ms,
+        };
+        by_pod.insert(sample.pod_name.as_ref(), value);
+    }
+    by_pod
 }
 
-fn remove_metrics_for_pods<'a>(metrics: &mut SamplesByPod<'a>, pods: &BTreeSet<&'a str>) {
+fn remove_metrics_for_pods<'a>(metrics: &mut SamplesByPod<'a>, pods: &PodNames<'a>) {
     for pod_name in pods {
         metrics.remove(pod_name);
     }
@@ -415,8 +433,8 @@ pub fn get_resource_replicas(
     target_utilization_pct: i32,
     resource: ResourceName,
     tolerances: &Tolerances,
-    pods: &[PodInput],
-    metrics: &[MetricSample],
+    pods: &[PodInput<'_>],
+    metrics: &[MetricSample<'_>],
     timing: &CalcTiming,
 ) -> Result<ReplicaCalculation, CalcError> {
     let Some(first_sample) = metrics.first() else {
@@ -497,8 +515,8 @@ pub fn get_raw_resource_replicas(
     target_average_milli: i64,
     resource: ResourceName,
     tolerances: &Tolerances,
-    pods: &[PodInput],
-    metrics: &[MetricSample],
+    pods: &[PodInput<'_>],
+    metrics: &[MetricSample<'_>],
     timing: &CalcTiming,
 ) -> Result<ReplicaCalculation, CalcError> {
     let Some(first_sample) = metrics.first() else {

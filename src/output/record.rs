@@ -114,7 +114,7 @@ pub fn take_sample(world: &World) -> Sample {
         .map(|(name, _)| name.as_str())
         .collect();
     let guests_running = truth
-        .guests
+        .guests()
         .values()
         .filter(|g| g.pool.as_deref().is_some_and(|p| pool_names.contains(p)))
         .filter(|g| matches!(g.state, GuestState::Running | GuestState::ShuttingDown))
