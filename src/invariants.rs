@@ -15,7 +15,11 @@
 //!   two VMs with the same index (`pkg/virt-controller/watch/pool/pool.go`,
 //!   `calculateNewVMNames` picks free indexes only);
 //! - an informer cache that has received every watch event equals the store: the
-//!   caches are fed only by watch events, so once caught up they cannot differ.
+//!   caches are fed only by watch events, so once caught up they cannot differ;
+//! - what the metrics scrape reuses between scrapes (each pod's usage class) is what a
+//!   pass over every pod gives, whenever the versions it is keyed on have not moved
+//!   (`controllers/metrics.rs`, `ScrapeInputs`); likewise the replica counts the
+//!   sampler reuses (`output/record.rs`, `CountInputs`).
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
@@ -51,6 +55,11 @@ impl Checker {
         self.last_time = now;
         check(world);
         self.check_caches(world);
+        let reused = crate::controllers::metrics::check_reused_scrape_state(world)
+            .and_then(|()| world.samples.check_reused_counts(world));
+        if let Err(broken) = reused {
+            panic!("invariant broken at {now}: {broken}");
+        }
     }
 
     /// An informer that has received every watch event must equal the store. Compared
@@ -226,6 +235,18 @@ mod tests {
         let cache = &mut world.informers[InformerId::NodeAgents.index()].objects;
         let key = cache.vms.keys().next().cloned().expect("the pool made VMs");
         cache.vms.remove(&key);
+        Checker::default().check(&world);
+    }
+
+    #[test]
+    #[should_panic(expected = "the sampler would reuse")]
+    fn reused_replica_counts_that_differ_from_a_count_are_caught() {
+        let mut world = finished_world();
+        // The sample's inputs are unchanged, but the counts kept are off by one VM.
+        let mut samples = std::mem::take(&mut world.samples);
+        samples.record(&world);
+        samples.corrupt_reused_counts_for_test();
+        world.samples = samples;
         Checker::default().check(&world);
     }
 

@@ -475,8 +475,9 @@ impl World {
                 crate::controllers::scenario::perform(self, action);
             }
             Ev::Sample => {
-                let sample = crate::output::record::take_sample(self);
-                self.samples.rows.push(sample);
+                let mut samples = std::mem::take(&mut self.samples);
+                samples.record(self);
+                self.samples = samples;
                 let next = self.now() + self.sample_interval_ms;
                 if next <= self.duration {
                     self.queue.schedule(next, Ev::Sample);

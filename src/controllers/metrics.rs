@@ -23,7 +23,7 @@
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
-use crate::cluster::store::ObjectSet;
+use crate::cluster::store::{ObjectSet, Table};
 use crate::cluster::truth::{Guest, GuestState};
 use crate::cluster::world::{Timer, World};
 use crate::engine::SimTime;
@@ -31,6 +31,7 @@ use crate::hpa::replica_calculator::{
     PodInput, PodMetric, PodPhase as HpaPodPhase, PodReadyCondition, ResourceAmounts,
 };
 use crate::hpa::{self, HpaHistory, HpaSettings, ScaleInput};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// cAdvisor's cumulative CPU counter of one launcher pod.
@@ -175,6 +176,11 @@ pub struct MetricsState {
     inputs: Option<ScrapeInputs>,
     /// Ready endpoints over all Services at the last scrape: the divisor of the demand.
     endpoints: usize,
+    /// Bumped whenever a scrape rebuilds `pods`, so what was derived from its layout
+    /// (an HPA's [`SelectedPods`]) can tell it is stale.
+    scrape_generation: u64,
+    /// Each HPA's selected pods, by HPA key.
+    selected_pods: BTreeMap<ObjectKey, SelectedPods>,
     histories: BTreeMap<ObjectKey, HpaHistory>,
     pub hpa_settings: HpaSettings,
     /// The metrics-server resolution and the HPA sync period.
@@ -378,15 +384,8 @@ fn scrape(world: &mut World, now: SimTime) {
         .is_none_or(|last| last.truth_nodes != inputs.truth_nodes);
     let mut previous = std::mem::take(&mut metrics.pods).into_iter().peekable();
     let mut current = Vec::with_capacity(previous.len());
-    for (key, pod) in &world.store.objects().pods {
-        if pod.phase != PodPhase::Running {
-            continue;
-        }
-        let (Some(node), Some(owner)) = (pod.node_name.as_deref(), pod.meta.controller_ref())
-        else {
-            continue;
-        };
-        let guest_usage = usage.classify(key, truth.guests().get(owner.uid.as_str()));
+    for (key, pod, node, vmi_uid) in launcher_pods(&world.store.objects().pods) {
+        let guest_usage = usage.classify(key, truth.guests().get(vmi_uid));
         // A uid names one object, so an entry with the pod's uid is the pod's (checked
         // first: one comparison where the key walk takes several).
         let same_pod = previous.next_if(|entry| entry.uid == pod.meta.uid);
@@ -423,7 +422,74 @@ fn scrape(world: &mut World, now: SimTime) {
     }
     metrics.pods = current;
     metrics.endpoints = usage.endpoints;
+    metrics.scrape_generation += 1;
     metrics.inputs = Some(inputs);
+}
+
+/// The running pods with a node and a controller (the VMI whose guest they run), in
+/// key order, with that node and the VMI's uid: the pods a scrape measures.
+fn launcher_pods(pods: &Table<Pod>) -> impl Iterator<Item = (&ObjectKey, &Pod, &str, &str)> + '_ {
+    pods.iter().filter_map(|(key, pod)| {
+        if pod.phase != PodPhase::Running {
+            return None;
+        }
+        let node = pod.node_name.as_deref()?;
+        let owner = pod.meta.controller_ref()?;
+        Some((key, pod, node, owner.uid.as_str()))
+    })
+}
+
+/// For the invariant checker: when nothing a scrape's per-pod work depends on has
+/// changed since the last scrape (so the next one will reuse it), what it keeps (each
+/// pod's usage class and whether its node answers, and the number of endpoints) must
+/// be what a pass over every pod gives now. A write that changed a pod, a Service or a
+/// guest without moving a version would break this.
+pub(crate) fn check_reused_scrape_state(world: &World) -> Result<(), String> {
+    let metrics = &world.metrics;
+    let inputs = scrape_inputs(world);
+    if metrics.inputs.as_ref() != Some(&inputs) {
+        return Ok(());
+    }
+    let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
+    let mut selections = Vec::new();
+    let mut usage = usage_cores(objects, &mut selections);
+    if usage.endpoints != metrics.endpoints {
+        return Err(format!(
+            "the metrics scrape keeps {} ready endpoints, the Services have {}",
+            metrics.endpoints, usage.endpoints
+        ));
+    }
+    let truth = &world.truth;
+    let mut kept = metrics.pods.iter();
+    for (key, pod, node, vmi_uid) in launcher_pods(&world.store.objects().pods) {
+        let fresh = (
+            usage.classify(key, truth.guests().get(vmi_uid)),
+            truth.nodes.contains_key(node) && !inputs.silent_nodes.iter().any(|n| n == node),
+        );
+        match kept.next() {
+            Some(entry) if entry.key == *key && entry.uid == pod.meta.uid => {
+                if (entry.usage, entry.answered) != fresh {
+                    return Err(format!(
+                        "the metrics scrape keeps {:?} (answered {}) for pod {key}, a full pass gives {:?} (answered {})",
+                        entry.usage, entry.answered, fresh.0, fresh.1
+                    ));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "the metrics scrape keeps {:?} where the store has running pod {key}",
+                    other.map(|entry| &entry.key)
+                ))
+            }
+        }
+    }
+    match kept.next() {
+        Some(entry) => Err(format!(
+            "the metrics scrape keeps pod {} that is no longer running",
+            entry.key
+        )),
+        None => Ok(()),
+    }
 }
 
 /// What this scrape's per-pod work would be derived from (see [`ScrapeInputs`]).
@@ -488,25 +554,99 @@ fn pod_metric(stored: &StoredPoints) -> Option<PodMetric> {
     })
 }
 
-/// The stored points of the pod `key` with `uid`, found by walking `pods` (in key
+/// The entry of the pod `key` with `uid` in `pods`, found by walking `pods` (in key
 /// order) from `cursor`; calls must come in increasing key order.
-fn stored_points_at<'a>(
-    pods: &'a [PodCpu],
-    cursor: &mut usize,
-    key: &ObjectKey,
-    uid: &str,
-) -> Option<&'a StoredPoints> {
+fn entry_at(pods: &[PodCpu], cursor: &mut usize, key: &ObjectKey, uid: &str) -> Option<usize> {
     // A uid names one object: the usual case is the entry at the cursor.
-    if let Some(entry) = pods.get(*cursor).filter(|entry| entry.uid == uid) {
+    if pods.get(*cursor).is_some_and(|entry| entry.uid == uid) {
         *cursor += 1;
-        return entry.stored.as_ref();
+        return Some(*cursor - 1);
     }
     while *cursor < pods.len() && pods[*cursor].key < *key {
         *cursor += 1;
     }
     pods.get(*cursor)
-        .filter(|entry| entry.key == *key && entry.uid == uid)
-        .and_then(|entry| entry.stored.as_ref())
+        .is_some_and(|entry| entry.key == *key && entry.uid == uid)
+        .then_some(*cursor)
+}
+
+/// The pods one HPA's target selects, as its pod lister sees them, without their
+/// metrics; and where each one's metrics are. Rebuilt only when the scrape rebuilt its
+/// pod table (the informer's pods or the metrics state changed) or the target's
+/// selector changed: between those, only the metrics move.
+#[derive(Debug)]
+struct SelectedPods {
+    scrape_generation: u64,
+    selector: LabelSelector,
+    selector_found: bool,
+    pods: Vec<PodInput<'static>>,
+    /// Per pod, its entry in `MetricsState::pods`, if it has one.
+    entries: Vec<Option<usize>>,
+}
+
+/// The pods the pool's selector selects in the kube-controller-manager's informer, in
+/// key order, each as the HPA's pod lister sees it (without its metric).
+fn select_pods(
+    objects: &ObjectSet,
+    metrics: &MetricsState,
+    namespace: &str,
+    pool: &VirtualMachinePool,
+) -> SelectedPods {
+    let selector_found = !pool.status.label_selector.is_empty();
+    let mut selected = SelectedPods {
+        scrape_generation: metrics.scrape_generation,
+        selector: pool.spec.selector.clone(),
+        selector_found,
+        pods: Vec::new(),
+        entries: Vec::new(),
+    };
+    if !selector_found {
+        return selected;
+    }
+    // A Service with the pool's selector already matched every pod at this scrape.
+    let known = metrics
+        .selections
+        .iter()
+        .find(|s| s.namespace == namespace && s.selector == pool.spec.selector)
+        .map(|s| &s.selected);
+    let in_namespace = objects
+        .pods
+        .range(ObjectKey::new(namespace, "")..)
+        .take_while(|(key, _)| key.namespace == namespace)
+        .enumerate()
+        .filter(|(index, (_, p))| match known {
+            Some(selected) => selected[*index],
+            None => pool.spec.selector.matches(&p.meta.labels),
+        });
+    // Each pod's metrics entry, found by walking the metrics state beside the pod
+    // table: both are in key order.
+    let mut cursor = 0;
+    for (_, (key, p)) in in_namespace {
+        selected.pods.push(PodInput {
+            name: Cow::Owned(p.meta.name.clone()),
+            phase: match p.phase {
+                PodPhase::Pending => HpaPodPhase::Pending,
+                PodPhase::Running => HpaPodPhase::Running,
+                PodPhase::Succeeded => HpaPodPhase::Succeeded,
+                PodPhase::Failed => HpaPodPhase::Failed,
+            },
+            deleting: p.meta.is_deleting(),
+            ready_condition: (p.phase != PodPhase::Pending).then_some(PodReadyCondition {
+                ready: p.ready,
+                last_transition_ms: p.ready_transition.0,
+            }),
+            start_time_ms: p.start_time.map(|t| t.0),
+            requests: ResourceAmounts {
+                cpu_milli: Some(p.requests.cpu_milli),
+                memory_milli: Some(p.requests.memory_bytes * 1000),
+            },
+            metric: None,
+        });
+        selected
+            .entries
+            .push(entry_at(&metrics.pods, &mut cursor, key, &p.meta.uid));
+    }
+    selected
 }
 
 fn sync_autoscalers(world: &mut World, now: SimTime) {
@@ -519,53 +659,31 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
             continue;
         };
         let selector_found = !pool.status.label_selector.is_empty();
-        // One pass over the namespace's pods, each with its metric (found by walking
-        // the metrics state beside the pod table: both are in key order).
-        let namespace = hpa.meta.namespace.as_str();
-        let mut cursor = 0;
-        let known = world
-            .metrics
-            .selections
-            .iter()
-            .find(|s| s.namespace == namespace && s.selector == pool.spec.selector)
-            .map(|s| &s.selected);
-        let pods: Vec<PodInput> = objects
-            .pods
-            .range(ObjectKey::new(namespace, "")..)
-            .take_while(|(key, _)| key.namespace == namespace)
-            .enumerate()
-            .filter(|(index, (_, p))| {
-                selector_found
-                    && match known {
-                        Some(selected) => selected[*index],
-                        None => pool.spec.selector.matches(&p.meta.labels),
-                    }
-            })
-            .map(|(_, pod)| pod)
-            .map(|(key, p)| PodInput {
-                name: std::borrow::Cow::Borrowed(p.meta.name.as_str()),
-                phase: match p.phase {
-                    PodPhase::Pending => HpaPodPhase::Pending,
-                    PodPhase::Running => HpaPodPhase::Running,
-                    PodPhase::Succeeded => HpaPodPhase::Succeeded,
-                    PodPhase::Failed => HpaPodPhase::Failed,
-                },
-                deleting: p.meta.is_deleting(),
-                ready_condition: (p.phase != PodPhase::Pending).then_some(PodReadyCondition {
-                    ready: p.ready,
-                    last_transition_ms: p.ready_transition.0,
-                }),
-                start_time_ms: p.start_time.map(|t| t.0),
-                requests: ResourceAmounts {
-                    cpu_milli: Some(p.requests.cpu_milli),
-                    memory_milli: Some(p.requests.memory_bytes * 1000),
-                },
-                metric: stored_points_at(&world.metrics.pods, &mut cursor, key, &p.meta.uid)
-                    .and_then(pod_metric),
-            })
-            .collect();
-        let settings = world.metrics.hpa_settings.clone();
-        let history = world.metrics.histories.entry(hpa.meta.key()).or_default();
+        let metrics = &mut world.metrics;
+        let reusable = metrics
+            .selected_pods
+            .get(&hpa.meta.key())
+            .is_some_and(|last| {
+                last.scrape_generation == metrics.scrape_generation
+                    && last.selector_found == selector_found
+                    && last.selector == pool.spec.selector
+            });
+        if !reusable {
+            let selected = select_pods(objects, metrics, &hpa.meta.namespace, &pool);
+            metrics.selected_pods.insert(hpa.meta.key(), selected);
+        }
+        let selected = metrics
+            .selected_pods
+            .get_mut(&hpa.meta.key())
+            .expect("selected just above");
+        for (pod, entry) in selected.pods.iter_mut().zip(&selected.entries) {
+            pod.metric = entry
+                .and_then(|index| metrics.pods[index].stored.as_ref())
+                .and_then(pod_metric);
+        }
+        let pods = &selected.pods;
+        let settings = &metrics.hpa_settings;
+        let history = metrics.histories.entry(hpa.meta.key()).or_default();
         let scale = ScaleInput {
             spec_replicas: pool.spec.replicas,
             selector_found,
@@ -576,8 +694,8 @@ fn sync_autoscalers(world: &mut World, now: SimTime) {
             &hpa.status,
             history,
             scale,
-            &pods,
-            &settings,
+            pods,
+            settings,
         );
         for event in &result.events {
             world.record(
@@ -653,7 +771,7 @@ mod tests {
     }
 
     #[test]
-    fn stored_points_are_found_by_walking_in_key_order_and_need_the_same_uid() {
+    fn entries_are_found_by_walking_in_key_order_and_need_the_same_uid() {
         let entry = |name: &str, uid: &str, at_ms: u64| PodCpu {
             key: ObjectKey::new("ns", name),
             uid: uid.to_string(),
@@ -671,13 +789,86 @@ mod tests {
         let pods = vec![entry("a", "uid-1", 1), entry("c", "uid-3", 3)];
         let mut cursor = 0;
         let mut at = |name: &str, uid: &str| {
-            stored_points_at(&pods, &mut cursor, &ObjectKey::new("ns", name), uid)
-                .map(|points| points.last.0 .0)
+            entry_at(&pods, &mut cursor, &ObjectKey::new("ns", name), uid)
+                .map(|index| pods[index].stored.expect("stored").last.0 .0)
         };
         assert_eq!(at("a", "uid-1"), Some(1));
         assert_eq!(at("b", "uid-2"), None, "no entry under that key");
         assert_eq!(at("c", "uid-9"), None, "a new pod under an old key");
         assert_eq!(at("c", "uid-3"), Some(3));
         assert_eq!(at("d", "uid-4"), None);
+    }
+
+    /// The lab's HPA scenario, run to its end with every invariant checked (the
+    /// reused scrape state among them), then scraped once more.
+    fn scraped_world() -> World {
+        use crate::sim::{build_world, prepare, RunOptions};
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/lab05-hpa-load-wave.yaml");
+        let prepared = prepare(&path).expect("the shipped scenario prepares");
+        let algorithm = crate::algorithm::resolve("kubevirt-pool").expect("built in");
+        let options = RunOptions {
+            check_invariants: true,
+            ..RunOptions::default()
+        };
+        let mut world = build_world(&prepared, &options, algorithm);
+        world.run();
+        assert!(world.fatal.is_none());
+        let now = world.now();
+        scrape(&mut world, now);
+        world
+    }
+
+    #[test]
+    fn a_scrape_with_nothing_changed_reuses_its_pods_and_a_full_pass_agrees() {
+        let mut world = scraped_world();
+        let generation = world.metrics.scrape_generation;
+        let now = world.now();
+        scrape(&mut world, now);
+        assert_eq!(
+            world.metrics.scrape_generation, generation,
+            "nothing changed: the pod table is reused"
+        );
+        assert!(world
+            .metrics
+            .pods
+            .iter()
+            .any(|entry| matches!(entry.usage, GuestUsage::Endpoint { .. })));
+        assert_eq!(check_reused_scrape_state(&world), Ok(()));
+    }
+
+    #[test]
+    fn reused_scrape_state_that_a_full_pass_disagrees_with_is_caught() {
+        let mut world = scraped_world();
+        world.metrics.pods[0].usage = GuestUsage::Stopped;
+        let broken = check_reused_scrape_state(&world).expect_err("caught");
+        assert!(broken.contains("a full pass gives"), "{broken}");
+        let mut world = scraped_world();
+        world.metrics.endpoints += 1;
+        assert!(check_reused_scrape_state(&world).is_err());
+    }
+
+    #[test]
+    fn a_changed_guest_makes_the_next_scrape_look_at_every_pod() {
+        let mut world = scraped_world();
+        let generation = world.metrics.scrape_generation;
+        let pod = &world.store.objects().pods[&world.metrics.pods[0].key];
+        let vmi_uid = pod
+            .meta
+            .controller_ref()
+            .expect("a launcher pod")
+            .uid
+            .clone();
+        let guest = world
+            .truth
+            .guests_mut()
+            .get_mut(&vmi_uid)
+            .expect("its guest");
+        guest.state = GuestState::ShuttingDown;
+        let now = world.now();
+        scrape(&mut world, now);
+        assert_eq!(world.metrics.scrape_generation, generation + 1);
+        assert_eq!(world.metrics.pods[0].usage, GuestUsage::Stopped);
+        assert_eq!(check_reused_scrape_state(&world), Ok(()));
     }
 }
