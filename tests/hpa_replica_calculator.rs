@@ -11,10 +11,12 @@
 // Case tables are tuples, mirroring upstream's anonymous test structs row for row.
 #![allow(clippy::type_complexity)]
 
+use std::collections::BTreeSet;
+
 use poolsim::hpa::replica_calculator::{
     get_raw_resource_replicas, get_resource_replicas, group_pods, CalcTiming, MetricSample,
-    PodInput, PodMetric, PodNames, PodPhase, PodReadyCondition, ResourceAmounts, SampleValue,
-    SamplesByPod, Tolerances,
+    PodInput, PodMetric, PodPhase, PodReadyCondition, ResourceAmounts, SampleValue, SamplesByPod,
+    Tolerances,
 };
 use poolsim::hpa::spec::ResourceName;
 
@@ -658,7 +660,8 @@ fn pod(
     }
 }
 
-fn metrics_of<'a>(entries: &[(&'a str, u64, u64)]) -> SamplesByPod<'a> {
+/// Named samples, as the metrics API lists them (see `SamplesByPod::new`).
+fn metrics_of<'a>(entries: &[(&'a str, u64, u64)]) -> Vec<(&'a str, SampleValue)> {
     entries
         .iter()
         .map(|&(name, timestamp_ms, window_ms)| {
@@ -674,8 +677,16 @@ fn metrics_of<'a>(entries: &[(&'a str, u64, u64)]) -> SamplesByPod<'a> {
         .collect()
 }
 
-fn names<'a>(list: &[&'a str]) -> PodNames<'a> {
+fn names<'a>(list: &[&'a str]) -> BTreeSet<&'a str> {
     list.iter().copied().collect()
+}
+
+/// The names of the pods at `positions`.
+fn names_at<'a>(pods: &'a [PodInput<'_>], positions: &[usize]) -> BTreeSet<&'a str> {
+    positions
+        .iter()
+        .map(|&position| pods[position].name.as_ref())
+        .collect()
 }
 
 /// TestGroupPods.
@@ -685,7 +696,7 @@ fn group_pods_cases() {
     let cases: Vec<(
         &str,
         Vec<PodInput>,
-        SamplesByPod,
+        Vec<(&str, SampleValue)>,
         ResourceName,
         usize,
         &[&str],
@@ -849,23 +860,36 @@ fn group_pods_cases() {
         ),
     ];
     for (name, pods, metrics, resource, ready, unready, missing, ignored) in cases {
+        let metrics = SamplesByPod::new(&pods, metrics);
         let groups = group_pods(&pods, &metrics, resource, &timing());
         assert_eq!(groups.ready_count, ready, "{name}: ready");
-        assert_eq!(groups.unready, names(unready), "{name}: unready");
-        assert_eq!(groups.missing, names(missing), "{name}: missing");
-        assert_eq!(groups.ignored, names(ignored), "{name}: ignored");
+        assert_eq!(
+            names_at(&pods, &groups.unready),
+            names(unready),
+            "{name}: unready"
+        );
+        assert_eq!(
+            names_at(&pods, &groups.missing),
+            names(missing),
+            "{name}: missing"
+        );
+        assert_eq!(
+            names_at(&pods, &groups.ignored),
+            names(ignored),
+            "{name}: ignored"
+        );
     }
     let mut deleted = pod("deleted", PodPhase::Pending, None, None);
     deleted.deleting = true;
     let deleted = [deleted];
     let groups = group_pods(
         &deleted,
-        &metrics_of(&[("deleted", 0, 0)]),
+        &SamplesByPod::new(&deleted, metrics_of(&[("deleted", 0, 0)])),
         ResourceName::Cpu,
         &timing(),
     );
     assert_eq!(
-        groups.ignored,
+        names_at(&deleted, &groups.ignored),
         names(&["deleted"]),
         "ignore pods with deletion timestamps"
     );
@@ -900,4 +924,57 @@ fn metric_samples_skip_pods_without_the_resource() {
     let memory =
         poolsim::hpa::replica_calculator::metric_samples_from_pods(&pods, ResourceName::Memory);
     assert!(memory.is_empty());
+}
+
+/// `SamplesByPod` is upstream's `PodMetricsInfo` map by pod name, kept by position:
+/// whatever the order of the samples, each pod gets the last sample naming it, and a
+/// sample naming no listed pod still counts as a sample.
+#[test]
+fn samples_by_pod_behave_as_a_map_by_pod_name() {
+    let pods = [
+        pod("a", PodPhase::Running, None, None),
+        pod("b", PodPhase::Running, None, None),
+        pod("c", PodPhase::Running, None, None),
+    ];
+    let sample = |value_milli| SampleValue {
+        value_milli,
+        timestamp_ms: 0,
+        window_ms: 0,
+    };
+    let values = |samples: &SamplesByPod| -> Vec<Option<i64>> {
+        (0..pods.len())
+            .map(|position| samples.get(position).map(|s| s.value_milli))
+            .collect()
+    };
+
+    let in_order = SamplesByPod::new(
+        &pods,
+        [("a", sample(1)), ("b", sample(2)), ("c", sample(3))],
+    );
+    assert_eq!(values(&in_order), [Some(1), Some(2), Some(3)]);
+    assert_eq!(in_order.len(), 3);
+
+    let shuffled = SamplesByPod::new(
+        &pods,
+        [
+            ("c", sample(3)),
+            ("gone", sample(9)),
+            ("a", sample(1)),
+            ("c", sample(4)),
+        ],
+    );
+    assert_eq!(
+        values(&shuffled),
+        [Some(1), None, Some(4)],
+        "the later c wins"
+    );
+    assert_eq!(shuffled.len(), 3, "a, c and the extraneous sample");
+    let mut all: Vec<i64> = shuffled.values().map(|s| s.value_milli).collect();
+    all.sort_unstable();
+    assert_eq!(all, [1, 4, 9]);
+
+    let empty = SamplesByPod::new(&pods, []);
+    assert!(empty.is_empty());
+    assert_eq!(empty.len(), 0);
+    assert!(!SamplesByPod::new(&pods, [("gone", sample(9))]).is_empty());
 }

@@ -9,9 +9,7 @@
 //! Pure functions: the current time is passed in, nothing is read from a clock.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-
-use foldhash::fast::FixedState;
+use std::collections::BTreeMap;
 
 use thiserror::Error;
 
@@ -162,32 +160,107 @@ pub struct CalcTiming {
     pub delay_of_initial_readiness_ms: u64,
 }
 
-/// A map by pod name, as upstream's `map[string]...` (`PodMetricsInfo`, the requests
-/// of `calculateRequests`). Hashed with a fixed seed, so runs are repeatable; nothing
-/// the calculation computes depends on the iteration order (its sums are exact
-/// integer sums), which is also why upstream can use Go's randomly ordered maps.
-pub type ByPodName<'a, V> = HashMap<&'a str, V, FixedState>;
-
-/// A set of pod names (upstream's `sets.Set[string]`); see [`ByPodName`].
-pub type PodNames<'a> = HashSet<&'a str, FixedState>;
-
-/// The outcome of `groupPods`.
+/// The outcome of `groupPods`: each group as positions in the calculation's pod list
+/// (upstream's `sets.Set[string]` of pod names; pod names are unique in a namespace,
+/// so a position names the same pod).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PodGroups<'a> {
+pub struct PodGroups {
     pub ready_count: usize,
     /// Pending pods, and (cpu only) pods not yet trusted for their cpu sample.
-    pub unready: PodNames<'a>,
+    pub unready: Vec<usize>,
     /// Running pods without a metric.
-    pub missing: PodNames<'a>,
+    pub missing: Vec<usize>,
     /// Deleting, Failed or Succeeded pods.
-    pub ignored: PodNames<'a>,
+    pub ignored: Vec<usize>,
 }
 
-/// The metric samples of one calculation by pod name, borrowed from the inputs (the
-/// calculation runs every sync of every HPA: names are not copied into its maps).
-/// A pod assumed to use some amount (a missing or unready pod when rebalancing)
-/// gets a sample of its own.
-pub type SamplesByPod<'a> = ByPodName<'a, SampleValue>;
+/// The metric samples of one calculation: upstream's `PodMetricsInfo`, a map from pod
+/// name to sample, kept by position in the calculation's pod list.
+///
+/// The calculation runs on every sync of every HPA and reads each pod's sample, and
+/// its request, several times; finding them by position instead of hashing the name
+/// each time was most of the calculation's cost. Pod names are unique (the pods are
+/// one namespace's), so a position names one map entry. A sample whose name is not a
+/// pod of the list (an extraneous metric) is kept apart: upstream keeps it in the map,
+/// where it counts as a sample but has no request. A pod assumed to use some amount (a
+/// missing or unready pod when rebalancing) gets a sample of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SamplesByPod<'a> {
+    /// Per pod of the list, its sample.
+    of_pod: Vec<Option<SampleValue>>,
+    /// Samples naming no pod of the list, by name.
+    others: BTreeMap<&'a str, SampleValue>,
+}
+
+impl<'a> SamplesByPod<'a> {
+    /// The samples `(pod name, sample)` by the pods of `pods` they name; as in a map,
+    /// a later sample for the same name replaces an earlier one.
+    pub fn new(
+        pods: &[PodInput<'_>],
+        samples: impl IntoIterator<Item = (&'a str, SampleValue)>,
+    ) -> Self {
+        let mut by_pod = SamplesByPod {
+            of_pod: vec![None; pods.len()],
+            others: BTreeMap::new(),
+        };
+        // Samples usually come in pod order (the metrics API lists the selected pods
+        // as the lister does): the next pod is checked first, and a name index is
+        // built only when a sample is out of that order.
+        let mut next = 0;
+        let mut positions: Option<BTreeMap<&str, usize>> = None;
+        for (name, sample) in samples {
+            let position = if pods.get(next).is_some_and(|pod| pod.name == name) {
+                Some(next)
+            } else {
+                positions
+                    .get_or_insert_with(|| {
+                        let mut index = BTreeMap::new();
+                        for (position, pod) in pods.iter().enumerate() {
+                            index.entry(pod.name.as_ref()).or_insert(position);
+                        }
+                        index
+                    })
+                    .get(name)
+                    .copied()
+            };
+            match position {
+                Some(position) => {
+                    by_pod.of_pod[position] = Some(sample);
+                    next = position + 1;
+                }
+                None => drop(by_pod.others.insert(name, sample)),
+            }
+        }
+        by_pod
+    }
+
+    /// The sample of the pod at `position`.
+    pub fn get(&self, position: usize) -> Option<&SampleValue> {
+        self.of_pod.get(position).and_then(Option::as_ref)
+    }
+
+    /// How many samples: the map's `len`.
+    pub fn len(&self) -> usize {
+        self.of_pod.iter().flatten().count() + self.others.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.others.is_empty() && self.of_pod.iter().all(Option::is_none)
+    }
+
+    /// Every sample, those of the listed pods first.
+    pub fn values(&self) -> impl Iterator<Item = &SampleValue> {
+        self.of_pod.iter().flatten().chain(self.others.values())
+    }
+
+    fn insert(&mut self, position: usize, sample: SampleValue) {
+        self.of_pod[position] = Some(sample);
+    }
+
+    fn remove(&mut self, position: usize) {
+        self.of_pod[position] = None;
+    }
+}
 
 /// What the calculation reads of one metric sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,19 +277,18 @@ pub struct SampleValue {
 /// window began before the last readiness transition; after that period, only when it
 /// is not Ready and turned unready within `delay_of_initial_readiness` of its start
 /// (it has never been ready).
-pub fn group_pods<'a>(
-    pods: &'a [PodInput<'_>],
+pub fn group_pods(
+    pods: &[PodInput<'_>],
     metrics: &SamplesByPod<'_>,
     resource: ResourceName,
     timing: &CalcTiming,
-) -> PodGroups<'a> {
+) -> PodGroups {
     let mut groups = PodGroups::default();
-    for pod in pods {
-        let name = pod.name.as_ref();
-        match classify_pod(pod, metrics.get(name), resource, timing) {
-            PodClass::Ignored => drop(groups.ignored.insert(name)),
-            PodClass::Unready => drop(groups.unready.insert(name)),
-            PodClass::Missing => drop(groups.missing.insert(name)),
+    for (position, pod) in pods.iter().enumerate() {
+        match classify_pod(pod, metrics.get(position), resource, timing) {
+            PodClass::Ignored => groups.ignored.push(position),
+            PodClass::Unready => groups.unready.push(position),
+            PodClass::Missing => groups.missing.push(position),
             PodClass::Ready => groups.ready_count += 1,
         }
     }
@@ -273,23 +345,22 @@ fn classify_pod(
 
 /// `calculateRequests` for pods without pod-level requests and no container filter:
 /// each pod's request is the sum over its containers; a container without a request
-/// fails the whole calculation.
-pub fn calculate_pod_requests<'a>(
-    pods: &'a [PodInput<'_>],
+/// fails the whole calculation. The requests are by position in `pods` (upstream: a
+/// map by pod name).
+pub fn calculate_pod_requests(
+    pods: &[PodInput<'_>],
     resource: ResourceName,
-) -> Result<ByPodName<'a, i64>, CalcError> {
-    let mut requests = ByPodName::with_capacity_and_hasher(pods.len(), FixedState::default());
-    for pod in pods {
-        let request = pod
-            .requests
-            .get(resource)
-            .ok_or_else(|| CalcError::MissingRequest {
-                resource,
-                pod_name: pod.name.to_string(),
-            })?;
-        requests.insert(pod.name.as_ref(), request);
-    }
-    Ok(requests)
+) -> Result<Vec<i64>, CalcError> {
+    pods.iter()
+        .map(|pod| {
+            pod.requests
+                .get(resource)
+                .ok_or_else(|| CalcError::MissingRequest {
+                    resource,
+                    pod_name: pod.name.to_string(),
+                })
+        })
+        .collect()
 }
 
 /// `GetResourceUtilizationRatio`: utilization = Σusage·100 / Σrequests (integer
@@ -298,15 +369,16 @@ pub fn calculate_pod_requests<'a>(
 /// to avoid overflow), the percentage is clamped to the i32 range.
 pub fn get_resource_utilization_ratio(
     metrics: &SamplesByPod<'_>,
-    requests: &ByPodName<'_, i64>,
+    requests: &[i64],
     target_utilization_pct: i32,
 ) -> Result<(f64, i32, i64), CalcError> {
     let mut metrics_total: i128 = 0;
     let mut requests_total: i128 = 0;
     let mut entries: i128 = 0;
-    for (pod_name, sample) in metrics {
-        // Metrics for pods without a known request are extraneous and skipped.
-        let Some(request) = requests.get(pod_name) else {
+    // Only the listed pods have requests: metrics for other pods are extraneous and
+    // skipped.
+    for (sample, request) in metrics.of_pod.iter().zip(requests) {
+        let Some(sample) = sample else {
             continue;
         };
         metrics_total += i128::from(sample.value_milli);
@@ -364,22 +436,21 @@ pub struct ReplicaCalculation {
     pub timestamp_ms: u64,
 }
 
-fn index_samples<'a>(samples: &'a [MetricSample<'_>]) -> SamplesByPod<'a> {
-    let mut by_pod = SamplesByPod::with_capacity_and_hasher(samples.len(), FixedState::default());
-    for sample in samples {
+fn index_samples<'a>(pods: &[PodInput<'_>], samples: &'a [MetricSample<'_>]) -> SamplesByPod<'a> {
+    let values = samples.iter().map(|sample| {
         let value = SampleValue {
             value_milli: sample.value_milli,
             timestamp_ms: sample.timestamp_ms,
             window_ms: sample.window_ms,
         };
-        by_pod.insert(sample.pod_name.as_ref(), value);
-    }
-    by_pod
+        (sample.pod_name.as_ref(), value)
+    });
+    SamplesByPod::new(pods, values)
 }
 
-fn remove_metrics_for_pods<'a>(metrics: &mut SamplesByPod<'a>, pods: &PodNames<'a>) {
-    for pod_name in pods {
-        metrics.remove(pod_name);
+fn remove_metrics_for_pods(metrics: &mut SamplesByPod<'_>, pods: &[usize]) {
+    for &position in pods {
+        metrics.remove(position);
     }
 }
 
@@ -444,7 +515,7 @@ pub fn get_resource_replicas(
     if pods.is_empty() {
         return Err(CalcError::NoPodsReturned);
     }
-    let mut samples = index_samples(metrics);
+    let mut samples = index_samples(pods, metrics);
     let groups = group_pods(pods, &samples, resource, timing);
     remove_metrics_for_pods(&mut samples, &groups.ignored);
     remove_metrics_for_pods(&mut samples, &groups.unready);
@@ -476,23 +547,23 @@ pub fn get_resource_replicas(
             // On a scale-down, a missing pod is assumed to use its whole request, or
             // the target when the target is above 100 %.
             let fallback_utilization_pct = i64::from(target_utilization_pct.max(100));
-            for pod_name in &groups.missing {
-                let request = requests.get(pod_name).copied().unwrap_or(0);
+            for &position in &groups.missing {
+                let request = requests[position];
                 samples.insert(
-                    pod_name,
+                    position,
                     placeholder_sample(request * fallback_utilization_pct / 100),
                 );
             }
         } else if usage_ratio > 1.0 {
             // On a scale-up, a missing pod is assumed to use nothing.
-            for pod_name in &groups.missing {
-                samples.insert(pod_name, placeholder_sample(0));
+            for &position in &groups.missing {
+                samples.insert(position, placeholder_sample(0));
             }
         }
     }
     if scale_up_with_unready {
-        for pod_name in &groups.unready {
-            samples.insert(pod_name, placeholder_sample(0));
+        for &position in &groups.unready {
+            samples.insert(position, placeholder_sample(0));
         }
     }
 
@@ -526,7 +597,7 @@ pub fn get_raw_resource_replicas(
     if pods.is_empty() {
         return Err(CalcError::NoPodsReturned);
     }
-    let mut samples = index_samples(metrics);
+    let mut samples = index_samples(pods, metrics);
     let groups = group_pods(pods, &samples, resource, timing);
     remove_metrics_for_pods(&mut samples, &groups.ignored);
     remove_metrics_for_pods(&mut samples, &groups.unready);
@@ -560,14 +631,14 @@ pub fn get_raw_resource_replicas(
             None
         };
         if let Some(assumed_milli) = assumed_milli {
-            for pod_name in &groups.missing {
-                samples.insert(pod_name, placeholder_sample(assumed_milli));
+            for &position in &groups.missing {
+                samples.insert(position, placeholder_sample(assumed_milli));
             }
         }
     }
     if scale_up_with_unready {
-        for pod_name in &groups.unready {
-            samples.insert(pod_name, placeholder_sample(0));
+        for &position in &groups.unready {
+            samples.insert(position, placeholder_sample(0));
         }
     }
 
