@@ -13,6 +13,7 @@ use crate::cluster::informer::InformerId;
 use crate::cluster::store::ObjectSet;
 use crate::cluster::world::{ControllerId, World};
 use rand::Rng;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub fn sync(world: &mut World, key: &ObjectKey) {
@@ -38,10 +39,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     }
     let pod = pod.clone();
     let assumed = assumed_placements(objects, &world.scheduler_assumed);
-    let usage = NodeUsage {
-        bound: usage,
-        assumed: &assumed,
-    };
+    let usage = NodeUsage::new(usage, &assumed);
     let (candidates, reasons) = feasible_nodes(objects, &usage, &pod);
     if candidates.is_empty() {
         let total = objects.nodes.len();
@@ -130,15 +128,33 @@ fn assumed_placements<'a>(
 struct NodeUsage<'a> {
     bound: &'a BTreeMap<String, Resources>,
     assumed: &'a [(&'a Pod, &'a str)],
+    /// The assumed pods' requests summed per node, once per decision (a burst can
+    /// have hundreds of assumed pods, and every node is looked at twice).
+    assumed_by_node: BTreeMap<&'a str, Resources>,
 }
 
-impl NodeUsage<'_> {
-    fn on(&self, node: &str) -> Resources {
-        let mut used = self.bound.get(node).copied().unwrap_or_default();
-        for (pod, _) in self.assumed.iter().filter(|(_, n)| *n == node) {
+impl<'a> NodeUsage<'a> {
+    fn new(bound: &'a BTreeMap<String, Resources>, assumed: &'a [(&'a Pod, &'a str)]) -> Self {
+        let mut assumed_by_node: BTreeMap<&str, Resources> = BTreeMap::new();
+        for (pod, node) in assumed {
+            let used = assumed_by_node.entry(node).or_default();
             used.cpu_milli += pod.requests.cpu_milli;
             used.memory_bytes += pod.requests.memory_bytes;
             used.pods += 1;
+        }
+        NodeUsage {
+            bound,
+            assumed,
+            assumed_by_node,
+        }
+    }
+
+    fn on(&self, node: &str) -> Resources {
+        let mut used = self.bound.get(node).copied().unwrap_or_default();
+        if let Some(assumed) = self.assumed_by_node.get(node) {
+            used.cpu_milli += assumed.cpu_milli;
+            used.memory_bytes += assumed.memory_bytes;
+            used.pods += assumed.pods;
         }
         used
     }
@@ -192,8 +208,9 @@ fn feasible_nodes<'a>(
     objects: &'a ObjectSet,
     usage: &NodeUsage<'_>,
     pod: &Pod,
-) -> (Vec<&'a Node>, BTreeMap<String, usize>) {
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+) -> (Vec<&'a Node>, BTreeMap<Cow<'static, str>, usize>) {
+    // Reasons are mostly fixed texts, counted per node without copying them.
+    let mut reasons: BTreeMap<Cow<'static, str>, usize> = BTreeMap::new();
     let mut feasible = Vec::new();
     // A claim with Immediate binding must be bound before the pod can be placed
     // (`VolumeBinding` filter).
@@ -201,7 +218,7 @@ fn feasible_nodes<'a>(
         let claim_key = ObjectKey::new(&pod.meta.namespace, claim);
         let Some(pvc) = objects.pvcs.get(&claim_key) else {
             *reasons
-                .entry(format!("persistentvolumeclaim \"{claim}\" not found"))
+                .entry(format!("persistentvolumeclaim \"{claim}\" not found").into())
                 .or_default() += objects.nodes.len();
             return (feasible, reasons);
         };
@@ -212,33 +229,35 @@ fn feasible_nodes<'a>(
             .is_some_and(|sc| sc.volume_binding_mode == VolumeBindingMode::WaitForFirstConsumer);
         if pvc.phase != PvcPhase::Bound && !wait_for_consumer {
             *reasons
-                .entry("pod has unbound immediate PersistentVolumeClaims".into())
+                .entry(Cow::Borrowed(
+                    "pod has unbound immediate PersistentVolumeClaims",
+                ))
                 .or_default() += objects.nodes.len();
             return (feasible, reasons);
         }
     }
     for node in objects.nodes.values() {
-        let reason = if node.meta.is_deleting() {
-            Some("node(s) were being deleted".to_string())
+        let reason: Option<Cow<'static, str>> = if node.meta.is_deleting() {
+            Some("node(s) were being deleted".into())
         } else if node.unschedulable {
-            Some("node(s) were unschedulable".to_string())
+            Some("node(s) were unschedulable".into())
         } else if let Some(taint) = untolerated_taint(node, pod) {
-            Some(format!("node(s) had untolerated taint {{{taint}: }}"))
+            Some(format!("node(s) had untolerated taint {{{taint}: }}").into())
         } else if !pod
             .node_selector
             .iter()
             .all(|(k, v)| node.meta.labels.get(k) == Some(v))
         {
-            Some("node(s) didn't match Pod's node affinity/selector".to_string())
+            Some("node(s) didn't match Pod's node affinity/selector".into())
         } else {
             let used = usage.on(&node.meta.name);
             if used.cpu_milli + pod.requests.cpu_milli > node.allocatable.cpu_milli {
-                Some("Insufficient cpu".to_string())
+                Some("Insufficient cpu".into())
             } else if used.memory_bytes + pod.requests.memory_bytes > node.allocatable.memory_bytes
             {
-                Some("Insufficient memory".to_string())
+                Some("Insufficient memory".into())
             } else if used.pods + 1 > node.allocatable.pods {
-                Some("Too many pods".to_string())
+                Some("Too many pods".into())
             } else {
                 None
             }

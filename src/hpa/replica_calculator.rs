@@ -204,13 +204,20 @@ impl<'a> SamplesByPod<'a> {
             others: BTreeMap::new(),
         };
         // Samples usually come in pod order (the metrics API lists the selected pods
-        // as the lister does): the next pod is checked first, and a name index is
-        // built only when a sample is out of that order.
+        // as the lister does, less those without a metric): the next few pods are
+        // checked first, and a name index is built only when a sample is out of that
+        // order.
+        const LOOKAHEAD: usize = 16;
         let mut next = 0;
         let mut positions: Option<BTreeMap<&str, usize>> = None;
         for (name, sample) in samples {
-            let position = if pods.get(next).is_some_and(|pod| pod.name == name) {
-                Some(next)
+            let ahead = pods.get(next..).unwrap_or_default();
+            let position = if let Some(offset) = ahead
+                .iter()
+                .take(LOOKAHEAD)
+                .position(|pod| pod.name == name)
+            {
+                Some(next + offset)
             } else {
                 positions
                     .get_or_insert_with(|| {
