@@ -19,7 +19,9 @@
 //! - what the metrics scrape reuses between scrapes (each pod's usage class) is what a
 //!   pass over every pod gives, whenever the versions it is keyed on have not moved
 //!   (`controllers/metrics.rs`, `ScrapeInputs`); likewise the replica counts the
-//!   sampler reuses (`output/record.rs`, `CountInputs`).
+//!   sampler reuses (`output/record.rs`, `CountInputs`), and the scheduler's assumed
+//!   pods and their sums per node, kept one informer event at a time
+//!   (`controllers/scheduler.rs`, `AssumedPods`).
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
@@ -56,7 +58,17 @@ impl Checker {
         check(world);
         self.check_caches(world);
         let reused = crate::controllers::metrics::check_reused_scrape_state(world)
-            .and_then(|()| world.samples.check_reused_counts(world));
+            .and_then(|()| world.samples.check_reused_counts(world))
+            .and_then(|()| {
+                let informer = world.informer(InformerId::KubeControllerManager);
+                match world.scheduler_assumed.agrees_with(informer) {
+                    true => Ok(()),
+                    false => Err(
+                        "the scheduler's assumed pods differ from what its informer shows unbound"
+                            .to_string(),
+                    ),
+                }
+            });
         if let Err(broken) = reused {
             panic!("invariant broken at {now}: {broken}");
         }

@@ -299,7 +299,7 @@ pub struct World {
     pub(crate) pod_gc_orphans: BTreeMap<String, SimTime>,
     /// Scheduler: pods it bound that its informer does not show bound yet (pod key to
     /// node), its "assumed pods" (`controllers::scheduler`).
-    pub(crate) scheduler_assumed: BTreeMap<ObjectKey, String>,
+    pub(crate) scheduler_assumed: crate::controllers::scheduler::AssumedPods,
     /// Taint eviction: UIDs of pods it has already deleted (`controllers::node`).
     pub(crate) taint_evicted: std::collections::BTreeSet<String>,
     /// For scenario events: the node a `partitionNode`/`crashNode` with `nodeOf: VM`
@@ -340,7 +340,7 @@ impl World {
             samples: SampleLog::default(),
             warnings: Vec::new(),
             pod_gc_orphans: BTreeMap::new(),
-            scheduler_assumed: BTreeMap::new(),
+            scheduler_assumed: Default::default(),
             taint_evicted: Default::default(),
             failed_node_of: Default::default(),
             cdi_warned_sources: Default::default(),

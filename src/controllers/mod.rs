@@ -120,6 +120,7 @@ fn route_kube_controller_manager(world: &mut World, event: &WatchEvent) {
     };
     match object {
         Object::Pod(pod) => {
+            scheduler::on_pod_event(world, &event.key);
             if event.object.is_some() && pod.node_name.is_none() && !pod.meta.is_deleting() {
                 world.enqueue(ControllerId::Scheduler, event.key.clone());
             }

@@ -17,7 +17,12 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub fn sync(world: &mut World, key: &ObjectKey) {
-    forget_confirmed_assumptions(world);
+    debug_assert!(
+        world
+            .scheduler_assumed
+            .agrees_with(world.informer(InformerId::KubeControllerManager)),
+        "the assumed pods differ from what the informer confirms"
+    );
     let informer = &world.informers[InformerId::KubeControllerManager.index()];
     let objects = &informer.objects;
     let usage = &informer.node_requests;
@@ -33,13 +38,15 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     };
     if pod.node_name.is_some()
         || pod.meta.is_deleting()
-        || world.scheduler_assumed.contains_key(key)
+        || world.scheduler_assumed.pods.contains_key(key)
     {
         return;
     }
     let pod = pod.clone();
-    let assumed = assumed_placements(objects, &world.scheduler_assumed);
-    let usage = NodeUsage::new(usage, &assumed);
+    let usage = NodeUsage {
+        bound: usage,
+        assumed: &world.scheduler_assumed.requests_by_node,
+    };
     let (candidates, reasons) = feasible_nodes(objects, &usage, &pod);
     if candidates.is_empty() {
         let total = objects.nodes.len();
@@ -65,6 +72,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         objects,
         resource_version,
         &mut world.spread_cache,
+        &world.scheduler_assumed,
         &usage,
         &pod,
         &candidates,
@@ -87,74 +95,153 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     bind(world, &pod, &node);
 }
 
-/// Drops assumed pods the informer now shows bound, deleted or gone: from then on the
-/// informer's view counts them (`cache.go`, `AddPod` confirms an assumed pod).
-fn forget_confirmed_assumptions(world: &mut World) {
-    if world.scheduler_assumed.is_empty() {
-        return;
+/// The pods this scheduler has bound that its informer does not show bound yet, its
+/// "assumed pods" (kubernetes `pkg/scheduler/internal/cache/cache.go`: `AssumePod`
+/// adds a pod to its node's `NodeInfo` at once, `AddPod` confirms it when the informer
+/// shows it bound, `RemovePod` drops it), with their requests summed per node.
+///
+/// Kept one pod at a time, on binds and on the informer's pod events, as the cache
+/// upstream is: a burst of N pods placed in one pass of the queue costs O(N), where
+/// rescanning every assumed pod for every decision was O(N²).
+#[derive(Debug, Default)]
+pub struct AssumedPods {
+    /// Pod key → the node it was bound to and what it counts there.
+    pods: BTreeMap<ObjectKey, AssumedPod>,
+    /// The requests of the assumed pods that count, summed per node.
+    requests_by_node: BTreeMap<String, Resources>,
+}
+
+#[derive(Debug, Clone)]
+struct AssumedPod {
+    node: String,
+    /// Its requests, while it counts on its node: while the informer shows it, not
+    /// terminated.
+    counted: Option<Resources>,
+    /// Its labels, for topology spread.
+    labels: BTreeMap<String, String>,
+}
+
+impl AssumedPods {
+    /// Assume `pod` bound to `node`.
+    fn assume(&mut self, pod: &Pod, node: &str) {
+        self.forget(&pod.meta.key());
+        let assumed = AssumedPod {
+            node: node.to_string(),
+            counted: None,
+            labels: pod.meta.labels.clone(),
+        };
+        self.pods.insert(pod.meta.key(), assumed);
+        self.recount(&pod.meta.key(), Some(pod));
     }
-    let objects = world.informer(InformerId::KubeControllerManager);
-    let confirmed: Vec<ObjectKey> = world
-        .scheduler_assumed
-        .keys()
-        .filter(|key| {
-            objects
-                .pods
-                .get(*key)
-                .is_none_or(|p| p.node_name.is_some() || p.meta.is_deleting())
-        })
-        .cloned()
-        .collect();
-    for key in confirmed {
-        world.scheduler_assumed.remove(&key);
+
+    /// The informer's pod `key` changed to `pod` (`None`: gone): a pod it shows bound,
+    /// deleting or gone is confirmed (or dropped) and no longer assumed; otherwise what
+    /// it counts follows the informer's copy.
+    fn observe(&mut self, key: &ObjectKey, pod: Option<&Pod>) {
+        if !self.pods.contains_key(key) {
+            return;
+        }
+        match pod {
+            Some(pod) if pod.node_name.is_none() && !pod.meta.is_deleting() => {
+                self.recount(key, Some(pod))
+            }
+            _ => self.forget(key),
+        }
+    }
+
+    fn forget(&mut self, key: &ObjectKey) {
+        self.recount(key, None);
+        self.pods.remove(key);
+    }
+
+    /// Sets what the assumed pod `key` counts on its node from the informer's `pod`.
+    fn recount(&mut self, key: &ObjectKey, pod: Option<&Pod>) {
+        let Some(assumed) = self.pods.get_mut(key) else {
+            return;
+        };
+        let counted = pod.filter(|p| !p.is_terminated()).map(one_pod);
+        if let Some(old) = assumed.counted.take() {
+            let sum = self
+                .requests_by_node
+                .get_mut(&assumed.node)
+                .expect("a counted pod is in its node's sum");
+            add_requests(sum, &old, -1);
+            if sum.pods == 0 {
+                self.requests_by_node.remove(&assumed.node);
+            }
+        }
+        if let Some(new) = counted {
+            let sum = self
+                .requests_by_node
+                .entry(assumed.node.clone())
+                .or_default();
+            add_requests(sum, &new, 1);
+        }
+        assumed.counted = counted;
+    }
+
+    /// For the invariant checker: the pods still assumed are those the informer does
+    /// not show bound, deleting or gone, each counting the informer's copy, and the
+    /// sums per node are theirs.
+    pub(crate) fn agrees_with(&self, objects: &ObjectSet) -> bool {
+        let mut sums: BTreeMap<&str, Resources> = BTreeMap::new();
+        for (key, assumed) in &self.pods {
+            let Some(pod) = objects.pods.get(key) else {
+                return false;
+            };
+            if pod.node_name.is_some() || pod.meta.is_deleting() {
+                return false;
+            }
+            let counted = (!pod.is_terminated()).then(|| one_pod(pod));
+            if counted != assumed.counted {
+                return false;
+            }
+            if let Some(requests) = counted {
+                add_requests(sums.entry(assumed.node.as_str()).or_default(), &requests, 1);
+            }
+        }
+        sums.len() == self.requests_by_node.len()
+            && sums
+                .iter()
+                .zip(&self.requests_by_node)
+                .all(|((node, sum), (name, kept))| node == name && sum == kept)
     }
 }
 
-/// The pods this scheduler has bound that its informer still shows unbound, with the
-/// node each went to (a handful at a time: the pods of one burst).
-fn assumed_placements<'a>(
-    objects: &'a ObjectSet,
-    assumed: &'a BTreeMap<ObjectKey, String>,
-) -> Vec<(&'a Pod, &'a str)> {
-    assumed
-        .iter()
-        .filter_map(|(key, node)| Some((objects.pods.get(key)?, node.as_str())))
-        .filter(|(pod, _)| !pod.is_terminated())
-        .collect()
+/// What one pod counts on its node: its requests, and one pod.
+fn one_pod(pod: &Pod) -> Resources {
+    Resources {
+        pods: 1,
+        ..pod.requests
+    }
+}
+
+/// Adds (`sign` 1) or removes (-1) a pod's (or a sum's) requests to a node's sum.
+fn add_requests(sum: &mut Resources, requests: &Resources, sign: i64) {
+    sum.cpu_milli += sign * requests.cpu_milli;
+    sum.memory_bytes += sign * requests.memory_bytes;
+    sum.pods += sign * requests.pods;
+}
+
+/// The kube-controller-manager informer's pod `key` changed: the scheduler's cache
+/// confirms or recounts an assumed pod.
+pub fn on_pod_event(world: &mut World, key: &ObjectKey) {
+    let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
+    world.scheduler_assumed.observe(key, objects.pods.get(key));
 }
 
 /// What the scheduler counts on each node: the pods its informer shows bound (kept as
 /// an index by the informer) plus the pods it has assumed.
 struct NodeUsage<'a> {
     bound: &'a BTreeMap<String, Resources>,
-    assumed: &'a [(&'a Pod, &'a str)],
-    /// The assumed pods' requests summed per node, once per decision (a burst can
-    /// have hundreds of assumed pods, and every node is looked at twice).
-    assumed_by_node: BTreeMap<&'a str, Resources>,
+    assumed: &'a BTreeMap<String, Resources>,
 }
 
-impl<'a> NodeUsage<'a> {
-    fn new(bound: &'a BTreeMap<String, Resources>, assumed: &'a [(&'a Pod, &'a str)]) -> Self {
-        let mut assumed_by_node: BTreeMap<&str, Resources> = BTreeMap::new();
-        for (pod, node) in assumed {
-            let used = assumed_by_node.entry(node).or_default();
-            used.cpu_milli += pod.requests.cpu_milli;
-            used.memory_bytes += pod.requests.memory_bytes;
-            used.pods += 1;
-        }
-        NodeUsage {
-            bound,
-            assumed,
-            assumed_by_node,
-        }
-    }
-
+impl NodeUsage<'_> {
     fn on(&self, node: &str) -> Resources {
         let mut used = self.bound.get(node).copied().unwrap_or_default();
-        if let Some(assumed) = self.assumed_by_node.get(node) {
-            used.cpu_milli += assumed.cpu_milli;
-            used.memory_bytes += assumed.memory_bytes;
-            used.pods += assumed.pods;
+        if let Some(assumed) = self.assumed.get(node) {
+            add_requests(&mut used, assumed, 1);
         }
         used
     }
@@ -162,9 +249,8 @@ impl<'a> NodeUsage<'a> {
 
 fn bind(world: &mut World, pod: &Pod, node: &str) {
     let key = pod.meta.key();
-    world
-        .scheduler_assumed
-        .insert(key.clone(), node.to_string());
+    world.scheduler_assumed.assume(pod, node);
+    world.spread_cache.assumed(pod, node);
     let _ = world.store.modify::<Pod>(&key, |pod| {
         pod.node_name = Some(node.to_string());
         pod.unschedulable = false;
@@ -306,6 +392,7 @@ fn score<'a>(
     objects: &ObjectSet,
     resource_version: u64,
     spread_cache: &mut SpreadCache,
+    assumed: &AssumedPods,
     usage: &NodeUsage<'_>,
     pod: &Pod,
     candidates: &[&'a Node],
@@ -314,8 +401,12 @@ fn score<'a>(
         .in_namespace::<Service>(&pod.meta.namespace)
         .filter(|s| !s.selector.is_empty() && s.selector.matches(&pod.meta.labels))
         .collect();
-    let bound_counts =
-        spread_cache.counts(resource_version, &pod.meta.namespace, &services, || {
+    let spread_counts = spread_cache.counts(
+        resource_version,
+        &pod.meta.namespace,
+        &services,
+        assumed,
+        || {
             let mut counts: BTreeMap<String, i64> = BTreeMap::new();
             for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
                 if let Some(node) = other.node_name.as_deref() {
@@ -332,20 +423,8 @@ fn score<'a>(
                 }
             }
             counts
-        });
-    // Assumed pods count where they were placed, on top of the informer's view.
-    let mut spread_counts: BTreeMap<&str, i64> = bound_counts
-        .iter()
-        .map(|(node, count)| (node.as_str(), *count))
-        .collect();
-    for (other, node) in usage.assumed {
-        if services
-            .iter()
-            .any(|s| s.selector.matches(&other.meta.labels))
-        {
-            *spread_counts.entry(node).or_default() += 1;
-        }
-    }
+        },
+    );
     let max_count = candidates
         .iter()
         .map(|n| {
@@ -389,14 +468,17 @@ fn score<'a>(
 }
 
 /// The topology spread counts of the last scheduling decision: pods per node selected
-/// by the same Services, in the informer as of one resource version. Informer caches
-/// change only when a watch event is delivered, so every pod the scheduler places in
-/// one pass of its queue (a burst of new launcher pods) sees the same counts; they are
-/// counted once per pass instead of once per pod (a scan of every pod in the
-/// namespace: quadratic in a 10,000-pod burst).
+/// by the same Services, bound in the informer as of one resource version, plus the
+/// assumed pods. Informer caches change only when a watch event is delivered, so every
+/// pod the scheduler places in one pass of its queue (a burst of new launcher pods)
+/// sees the same bound pods: they are counted once per pass instead of once per pod (a
+/// scan of every pod in the namespace: quadratic in a 10,000-pod burst), and each pod
+/// assumed during the pass is added as it is bound.
 #[derive(Debug, Default)]
 pub struct SpreadCache {
     key: Option<(u64, String, Vec<ObjectKey>)>,
+    /// The key's Services' selectors, to tell whether a pod assumed later counts.
+    selectors: Vec<LabelSelector>,
     counts: BTreeMap<String, i64>,
 }
 
@@ -406,21 +488,48 @@ impl SpreadCache {
         resource_version: u64,
         namespace: &str,
         services: &[&Service],
-        count: impl FnOnce() -> BTreeMap<String, i64>,
+        assumed: &AssumedPods,
+        count_bound: impl FnOnce() -> BTreeMap<String, i64>,
     ) -> &BTreeMap<String, i64> {
         let service_keys: Vec<ObjectKey> = services.iter().map(|s| s.meta.key()).collect();
         let fresh = self.key.as_ref().is_some_and(|(version, ns, keys)| {
             *version == resource_version && ns == namespace && *keys == service_keys
         });
         if !fresh {
+            self.selectors = services.iter().map(|s| s.selector.clone()).collect();
             self.counts = if services.is_empty() {
                 BTreeMap::new()
             } else {
-                count()
+                count_bound()
             };
+            // Assumed pods count where they were placed, on top of the informer's view.
+            for (key, pod) in &assumed.pods {
+                if key.namespace == namespace && pod.counted.is_some() && self.selects(&pod.labels)
+                {
+                    *self.counts.entry(pod.node.clone()).or_default() += 1;
+                }
+            }
             self.key = Some((resource_version, namespace.to_string(), service_keys));
         }
         &self.counts
+    }
+
+    fn selects(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.selectors.iter().any(|s| s.matches(labels))
+    }
+
+    /// `pod` was just assumed on `node`: it counts there from now on, if the counts
+    /// are for Services that select it.
+    fn assumed(&mut self, pod: &Pod, node: &str) {
+        let counts_it = self
+            .key
+            .as_ref()
+            .is_some_and(|(_, namespace, _)| *namespace == pod.meta.namespace)
+            && !pod.is_terminated()
+            && self.selects(&pod.meta.labels);
+        if counts_it {
+            *self.counts.entry(node.to_string()).or_default() += 1;
+        }
     }
 }
 

@@ -95,17 +95,24 @@ pub fn metric_samples_from_pods<'a>(
     pods: &'a [PodInput<'_>],
     resource: ResourceName,
 ) -> Vec<MetricSample<'a>> {
-    pods.iter()
-        .filter_map(|pod| {
-            let metric = pod.metric?;
-            Some(MetricSample {
-                pod_name: Cow::Borrowed(pod.name.as_ref()),
-                value_milli: metric.usage.get(resource)?,
-                timestamp_ms: metric.timestamp_ms,
-                window_ms: metric.window_ms,
-            })
+    let mut samples = Vec::with_capacity(pods.len());
+    samples.extend(pods.iter().filter_map(|pod| {
+        let metric = pod.metric?;
+        Some(MetricSample {
+            pod_name: Cow::Borrowed(pod.name.as_ref()),
+            value_milli: metric.usage.get(resource)?,
+            timestamp_ms: metric.timestamp_ms,
+            window_ms: metric.window_ms,
         })
-        .collect()
+    }));
+    samples
+}
+
+/// Whether the pod is named `name`: at once when `name` is the pod's own name (the
+/// samples the HPA gets borrow it), by comparing the text otherwise.
+fn is_named(pod: &PodInput<'_>, name: &str) -> bool {
+    let own = pod.name.as_ref();
+    std::ptr::eq(own, name) || own == name
 }
 
 /// Errors of the replica calculation, worded as upstream's.
@@ -215,7 +222,7 @@ impl<'a> SamplesByPod<'a> {
             let position = if let Some(offset) = ahead
                 .iter()
                 .take(LOOKAHEAD)
-                .position(|pod| pod.name == name)
+                .position(|pod| is_named(pod, name))
             {
                 Some(next + offset)
             } else {
