@@ -353,15 +353,15 @@ impl Store {
         if &updated == current {
             return Ok(false);
         }
-        let old = current.clone();
         self.resource_version += 1;
         updated.meta_mut().resource_version = self.resource_version;
         let meta = updated.meta();
+        let table = T::table_mut(&mut self.objects);
         if meta.deletion_timestamp.is_some()
             && meta.finalizers.is_empty()
             && !Self::awaits_kubelet(&updated)
         {
-            T::table_mut(&mut self.objects).remove(key);
+            let old = table.remove(key).expect("found above");
             self.emit(
                 WatchEventType::Deleted,
                 T::KIND,
@@ -371,7 +371,10 @@ impl Store {
             );
             return Ok(true);
         }
-        T::table_mut(&mut self.objects).insert(key.clone(), updated.clone());
+        // The stored copy is swapped for the new one: the old one moves into the
+        // watch event instead of being copied.
+        let slot = table.get_mut(key).expect("found above");
+        let old = std::mem::replace(slot, updated.clone());
         self.emit(
             WatchEventType::Modified,
             T::KIND,

@@ -314,23 +314,25 @@ pub fn pod_gc(world: &mut World) {
     let objects = &informer.objects;
     let mut force_delete = Vec::new();
     let mut orphans_seen = Vec::new();
-    // Nodes by name, built once per pass: a lookup per pod then neither allocates a
-    // key nor compares namespaces (nodes are cluster-scoped).
-    let nodes: BTreeMap<&str, &Node> = objects
-        .nodes
-        .values()
-        .map(|node| (node.meta.name.as_str(), node))
-        .collect();
     // Pod GC acts only on pods bound to a node that is gone, or terminating on a node
     // that is out of service and not ready. The informer counts pods per node name, so
     // whether either can apply is known from the nodes alone; usually neither does, and
     // the pass over every pod is skipped (it would find nothing and forget every
-    // orphan it remembered, as done here).
-    let orphans_possible = informer
-        .pods_per_node
-        .keys()
-        .any(|node| !nodes.contains_key(node.as_str()));
-    let terminating_possible = nodes.values().any(|node| {
+    // orphan it remembered, as done here). Both tables are in name order (nodes are
+    // cluster-scoped: their keys differ by name only), so they are walked side by side.
+    let mut node_names = objects
+        .nodes
+        .values()
+        .map(|node| node.meta.name.as_str())
+        .peekable();
+    let orphans_possible = informer.pods_per_node.keys().any(|bound_to| {
+        while node_names
+            .next_if(|name| *name < bound_to.as_str())
+            .is_some()
+        {}
+        node_names.peek() != Some(&bound_to.as_str())
+    });
+    let terminating_possible = objects.nodes.values().any(|node| {
         node.ready != ConditionStatus::True
             && node.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE)
     });
@@ -338,6 +340,13 @@ pub fn pod_gc(world: &mut World) {
         world.pod_gc_orphans.clear();
         return;
     }
+    // Nodes by name, for the pass: a lookup per pod then neither allocates a key nor
+    // compares namespaces.
+    let nodes: BTreeMap<&str, &Node> = objects
+        .nodes
+        .values()
+        .map(|node| (node.meta.name.as_str(), node))
+        .collect();
     for pod in objects.pods.values() {
         let Some(node_name) = pod.node_name.as_deref() else {
             continue;
