@@ -213,25 +213,33 @@ fn check_ownership(world: &World) {
     }
 }
 
+/// A scenario shipped in `scenarios/`, run to its end under `algorithm` with every
+/// invariant checked after every event (for unit tests of what the checker covers).
+#[cfg(test)]
+pub(crate) fn run_shipped_scenario(file: &str, algorithm: &str) -> World {
+    use crate::sim::{build_world, prepare, RunOptions};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
+    let prepared = prepare(&path).expect("the shipped scenario prepares");
+    let algorithm = crate::algorithm::resolve(algorithm).expect("built in");
+    let options = RunOptions {
+        check_invariants: true,
+        ..RunOptions::default()
+    };
+    let mut world = build_world(&prepared, &options, algorithm);
+    world.run();
+    assert!(world.fatal.is_none());
+    world
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{build_world, prepare, RunOptions};
 
     /// The lab05 scenario, run to its end with every invariant checked.
     fn finished_world() -> World {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios/lab05-node-partition.yaml");
-        let prepared = prepare(&path).expect("the shipped scenario prepares");
-        let algorithm = crate::algorithm::resolve("kubevirt-vmirs").expect("built in");
-        let options = RunOptions {
-            check_invariants: true,
-            ..RunOptions::default()
-        };
-        let mut world = build_world(&prepared, &options, algorithm);
-        world.run();
-        assert!(world.fatal.is_none());
-        world
+        run_shipped_scenario("lab05-node-partition.yaml", "kubevirt-vmirs")
     }
 
     #[test]

@@ -802,18 +802,8 @@ mod tests {
     /// The lab's HPA scenario, run to its end with every invariant checked (the
     /// reused scrape state among them), then scraped once more.
     fn scraped_world() -> World {
-        use crate::sim::{build_world, prepare, RunOptions};
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios/lab05-hpa-load-wave.yaml");
-        let prepared = prepare(&path).expect("the shipped scenario prepares");
-        let algorithm = crate::algorithm::resolve("kubevirt-pool").expect("built in");
-        let options = RunOptions {
-            check_invariants: true,
-            ..RunOptions::default()
-        };
-        let mut world = build_world(&prepared, &options, algorithm);
-        world.run();
-        assert!(world.fatal.is_none());
+        let mut world =
+            crate::invariants::run_shipped_scenario("lab05-hpa-load-wave.yaml", "kubevirt-pool");
         let now = world.now();
         scrape(&mut world, now);
         world
