@@ -244,11 +244,11 @@ fn lab_without_secret_and_source_image_warns_about_both() {
 
     // With the Secret and the golden image provided, nothing is left to warn about.
     let mut complete = objects.clone();
-    complete.push(Object::Secret(Secret {
+    complete.push(Object::Secret(std::sync::Arc::new(Secret {
         meta: poolsim::api::ObjectMeta::named("lab-user", "lab05-cloudinit"),
         keys: vec!["userdata".into()],
-    }));
-    complete.push(Object::Pvc(PersistentVolumeClaim {
+    })));
+    complete.push(Object::Pvc(std::sync::Arc::new(PersistentVolumeClaim {
         meta: poolsim::api::ObjectMeta::named("lab-user", "fedora-cloud-nginx-base"),
         storage_class: None,
         storage_bytes: 0,
@@ -256,7 +256,7 @@ fn lab_without_secret_and_source_image_warns_about_both() {
         phase: PvcPhase::Bound,
         populated: true,
         selected_node: None,
-    }));
+    })));
     let mut clean = Report::new(Path::new("scenario.yaml"));
     warn_missing_references(&complete, &mut clean);
     assert!(clean.diagnostics.is_empty(), "{:#?}", clean.diagnostics);

@@ -15,6 +15,7 @@ pub use kubevirt::*;
 pub use meta::*;
 
 pub use crate::hpa::spec::{HpaSpec, HpaStatus};
+use std::sync::Arc;
 
 /// A HorizontalPodAutoscaler (`autoscaling/v1` or `v2`), its spec normalized to the
 /// v2 form as the API server stores it.
@@ -25,25 +26,28 @@ pub struct HorizontalPodAutoscaler {
     pub status: HpaStatus,
 }
 
-/// An object of any kind, as carried by watch events.
-// Objects are few and long-lived (a store entry each), so boxing the large pool
-// variant would buy nothing but indirection.
-#[allow(clippy::large_enum_variant)]
+/// An object of any kind, as carried by watch events and kept in the store and the
+/// informer caches.
+///
+/// Each variant holds its object behind an `Arc`: the store and the three informer
+/// caches share one copy of each version of an object (a write makes a new version;
+/// nothing changes a shared one), so delivering a watch event to a cache is a
+/// reference-count increment rather than a deep copy of the object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
-    Pool(VirtualMachinePool),
-    Vm(VirtualMachine),
-    Vmi(VirtualMachineInstance),
-    Pod(Pod),
-    Node(Node),
-    DataVolume(DataVolume),
-    Pvc(PersistentVolumeClaim),
-    Service(Service),
-    Secret(Secret),
-    ConfigMap(ConfigMap),
-    StorageClass(StorageClass),
-    SnapshotClass(VolumeSnapshotClass),
-    Hpa(HorizontalPodAutoscaler),
+    Pool(Arc<VirtualMachinePool>),
+    Vm(Arc<VirtualMachine>),
+    Vmi(Arc<VirtualMachineInstance>),
+    Pod(Arc<Pod>),
+    Node(Arc<Node>),
+    DataVolume(Arc<DataVolume>),
+    Pvc(Arc<PersistentVolumeClaim>),
+    Service(Arc<Service>),
+    Secret(Arc<Secret>),
+    ConfigMap(Arc<ConfigMap>),
+    StorageClass(Arc<StorageClass>),
+    SnapshotClass(Arc<VolumeSnapshotClass>),
+    Hpa(Arc<HorizontalPodAutoscaler>),
 }
 
 impl Object {

@@ -11,13 +11,18 @@ use crate::api::*;
 use crate::engine::SimTime;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// What every stored kind provides.
 pub trait ApiObject: Clone + std::fmt::Debug {
     const KIND: Kind;
     fn meta(&self) -> &ObjectMeta;
     fn meta_mut(&mut self) -> &mut ObjectMeta;
-    fn into_object(self) -> Object;
+    /// The object as an `Object` sharing it.
+    fn wrap(shared: Arc<Self>) -> Object;
+    fn into_object(self) -> Object {
+        Self::wrap(Arc::new(self))
+    }
     fn table(set: &ObjectSet) -> &Table<Self>;
     fn table_mut(set: &mut ObjectSet) -> &mut Table<Self>;
     /// The grace period of a delete request: only pods bound to a node and still
@@ -42,8 +47,8 @@ macro_rules! api_object {
             fn meta_mut(&mut self) -> &mut ObjectMeta {
                 &mut self.meta
             }
-            fn into_object(self) -> Object {
-                Object::$variant(self)
+            fn wrap(shared: Arc<Self>) -> Object {
+                Object::$variant(shared)
             }
             fn table(set: &ObjectSet) -> &Table<Self> {
                 &set.$field
@@ -101,8 +106,9 @@ api_object!(
     hpas
 );
 
-/// One kind's objects by key.
-pub type Table<T> = BTreeMap<ObjectKey, T>;
+/// One kind's objects by key, each shared with the watch events and the other caches
+/// that hold the same version (see [`Object`]).
+pub type Table<T> = BTreeMap<ObjectKey, Arc<T>>;
 
 /// All objects of all kinds: the store's contents, and each informer cache's copy.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -124,7 +130,7 @@ pub struct ObjectSet {
 
 impl ObjectSet {
     pub fn get<T: ApiObject>(&self, key: &ObjectKey) -> Option<&T> {
-        T::table(self).get(key)
+        T::table(self).get(key).map(|shared| &**shared)
     }
 
     /// Objects of kind `T` in `namespace`, in key order.
@@ -136,12 +142,13 @@ impl ObjectSet {
         T::table(self)
             .range(start..)
             .take_while(move |(key, _)| key.namespace == namespace)
-            .map(|(_, object)| object)
+            .map(|(_, object)| &**object)
     }
 
     /// Apply a watch event, as an informer does.
     pub fn apply(&mut self, event: &WatchEvent) {
         match &event.object {
+            // Shares the event's copy.
             Some(object) => self.put(object.as_ref().clone()),
             None => self.remove(event.kind, &event.key),
         }
@@ -322,12 +329,13 @@ impl Store {
                 meta.generation = 1;
             }
         }
-        T::table_mut(&mut self.objects).insert(key.clone(), object.clone());
+        let shared = Arc::new(object);
+        T::table_mut(&mut self.objects).insert(key.clone(), shared.clone());
         self.emit(
             WatchEventType::Added,
             T::KIND,
             key,
-            Some(object.into_object()),
+            Some(T::wrap(shared)),
             None,
         );
         Ok(uid)
@@ -348,9 +356,9 @@ impl Store {
                 key: key.clone(),
             });
         };
-        let mut updated = current.clone();
+        let mut updated = T::clone(current);
         change(&mut updated);
-        if &updated == current {
+        if updated == **current {
             return Ok(false);
         }
         self.resource_version += 1;
@@ -367,20 +375,21 @@ impl Store {
                 T::KIND,
                 key.clone(),
                 None,
-                Some(old.into_object()),
+                Some(T::wrap(old)),
             );
             return Ok(true);
         }
-        // The stored copy is swapped for the new one: the old one moves into the
-        // watch event instead of being copied.
+        // The new version is shared by the store, the watch event and (once
+        // delivered) the caches; the old one moves into the event.
+        let shared = Arc::new(updated);
         let slot = table.get_mut(key).expect("found above");
-        let old = std::mem::replace(slot, updated.clone());
+        let old = std::mem::replace(slot, shared.clone());
         self.emit(
             WatchEventType::Modified,
             T::KIND,
             key.clone(),
-            Some(updated.into_object()),
-            Some(old.into_object()),
+            Some(T::wrap(shared)),
+            Some(T::wrap(old)),
         );
         Ok(true)
     }
@@ -414,15 +423,16 @@ impl Store {
         let graceful_pod = grace_s > 0;
         let has_finalizers = !current.meta().finalizers.is_empty();
         if !graceful_pod && !has_finalizers {
-            let old = current.clone();
             self.resource_version += 1;
-            T::table_mut(&mut self.objects).remove(key);
+            let old = T::table_mut(&mut self.objects)
+                .remove(key)
+                .expect("found above");
             self.emit(
                 WatchEventType::Deleted,
                 T::KIND,
                 key.clone(),
                 None,
-                Some(old.into_object()),
+                Some(T::wrap(old)),
             );
             return Ok(());
         }
@@ -455,7 +465,7 @@ impl Store {
             T::KIND,
             key.clone(),
             None,
-            Some(old.into_object()),
+            Some(T::wrap(old)),
         );
         Ok(())
     }

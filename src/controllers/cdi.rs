@@ -65,8 +65,12 @@ fn storage_class<'a>(
     name: Option<&str>,
 ) -> Option<&'a StorageClass> {
     match name {
-        Some(name) => objects.storage_classes.get(&ObjectKey::cluster(name)),
-        None => objects.storage_classes.values().find(|sc| sc.is_default),
+        Some(name) => objects.get(&ObjectKey::cluster(name)),
+        None => objects
+            .storage_classes
+            .values()
+            .map(|sc| &**sc)
+            .find(|sc| sc.is_default),
     }
 }
 

@@ -435,7 +435,7 @@ fn launcher_pods(pods: &Table<Pod>) -> impl Iterator<Item = (&ObjectKey, &Pod, &
         }
         let node = pod.node_name.as_deref()?;
         let owner = pod.meta.controller_ref()?;
-        Some((key, pod, node, owner.uid.as_str()))
+        Some((key, &**pod, node, owner.uid.as_str()))
     })
 }
 
@@ -651,7 +651,8 @@ fn select_pods(
 
 fn sync_autoscalers(world: &mut World, now: SimTime) {
     let objects = world.informer(InformerId::KubeControllerManager);
-    let hpas: Vec<HorizontalPodAutoscaler> = objects.hpas.values().cloned().collect();
+    let hpas: Vec<std::sync::Arc<HorizontalPodAutoscaler>> =
+        objects.hpas.values().cloned().collect();
     for hpa in hpas {
         let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
         let target = ObjectKey::new(&hpa.meta.namespace, &hpa.spec.scale_target_ref.name);

@@ -37,7 +37,7 @@ pub fn launcher_pod<'a>(objects: &'a ObjectSet, vmi: &VirtualMachineInstance) ->
         .pods
         .range(start..)
         .take_while(|(key, _)| key.namespace == vmi.meta.namespace && key.name.starts_with(&prefix))
-        .map(|(_, pod)| pod)
+        .map(|(_, pod)| &**pod)
         .find(|pod| pod.meta.is_controlled_by(&vmi.meta.uid))
 }
 

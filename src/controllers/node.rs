@@ -210,7 +210,7 @@ pub fn on_node_event(world: &mut World, node: &Node, old: Option<&Object>) {
     if !added {
         return;
     }
-    let pods: Vec<Pod> = world
+    let pods: Vec<std::sync::Arc<Pod>> = world
         .informer(InformerId::KubeControllerManager)
         .pods
         .values()
@@ -345,7 +345,7 @@ pub fn pod_gc(world: &mut World) {
     let nodes: BTreeMap<&str, &Node> = objects
         .nodes
         .values()
-        .map(|node| (node.meta.name.as_str(), node))
+        .map(|node| (node.meta.name.as_str(), &**node))
         .collect();
     for pod in objects.pods.values() {
         let Some(node_name) = pod.node_name.as_deref() else {

@@ -368,7 +368,7 @@ fn observe_vms(
         while vmis.next_if(|(vmi_key, _)| *vmi_key < key).is_some() {}
         let vmi = vmis
             .next_if(|(vmi_key, _)| *vmi_key == key)
-            .map(|(_, vmi)| vmi);
+            .map(|(_, vmi)| &**vmi);
         let stamp = ViewStamp {
             vm_resource_version: vm.meta.resource_version,
             vmi_resource_version: vmi.map(|vmi| vmi.meta.resource_version),

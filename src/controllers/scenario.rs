@@ -237,14 +237,16 @@ pub fn apply_object(world: &mut World, object: Object) {
     let now = world.now();
     macro_rules! upsert {
         ($ty:ty, $o:expr, $update:expr) => {{
-            let key = $o.meta.key();
+            // The manifest's object, shared with the scenario: taken as a copy.
+            let object: $ty = std::sync::Arc::unwrap_or_clone($o);
+            let key = object.meta.key();
             if world.store.get::<$ty>(&key).is_some() {
-                let new = $o;
+                let new = object;
                 let _ = world
                     .store
                     .modify::<$ty>(&key, |current| $update(current, new));
             } else {
-                let _ = world.store.create($o, now);
+                let _ = world.store.create(object, now);
             }
         }};
     }

@@ -227,7 +227,7 @@ fn add_requests(sum: &mut Resources, requests: &Resources, sign: i64) {
 /// confirms or recounts an assumed pod.
 pub fn on_pod_event(world: &mut World, key: &ObjectKey) {
     let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
-    world.scheduler_assumed.observe(key, objects.pods.get(key));
+    world.scheduler_assumed.observe(key, objects.get(key));
 }
 
 /// What the scheduler counts on each node: the pods its informer shows bound (kept as

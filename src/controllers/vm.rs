@@ -35,7 +35,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
                 });
             }
         }
-        update_status(world, &vm, vmi.as_ref(), false, false);
+        update_status(world, &vm, vmi.as_deref(), false, false);
         return;
     }
     if !vm.meta.finalizers.iter().any(|f| f == VM_FINALIZER) {
@@ -107,7 +107,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         }
         _ => {}
     }
-    update_status(world, &vm, vmi.as_ref(), volumes_ready, volume_error);
+    update_status(world, &vm, vmi.as_deref(), volumes_ready, volume_error);
 }
 
 impl VmStatus {

@@ -158,7 +158,7 @@ struct ReplicaCounts {
 /// The sample now, given its replica counts.
 fn sample_with(world: &World, counts: ReplicaCounts) -> Sample {
     let objects = world.store().objects();
-    let hpas: Vec<&HorizontalPodAutoscaler> = objects.hpas.values().collect();
+    let hpas: Vec<&HorizontalPodAutoscaler> = objects.hpas.values().map(|h| &**h).collect();
     let hpa_desired_replicas = (!hpas.is_empty()).then(|| {
         hpas.iter()
             .map(|h| i64::from(h.status.desired_replicas))
@@ -186,7 +186,7 @@ fn sample_with(world: &World, counts: ReplicaCounts) -> Sample {
 /// The replica counts of a sample, from every VM, VMI, guest and PVC.
 fn count_replicas(world: &World) -> ReplicaCounts {
     let objects = world.store().objects();
-    let pools: Vec<&VirtualMachinePool> = objects.pools.values().collect();
+    let pools: Vec<&VirtualMachinePool> = objects.pools.values().map(|p| &**p).collect();
     let pool_uids: BTreeSet<&str> = pools.iter().map(|p| p.meta.uid.as_str()).collect();
     let pool_names: BTreeSet<&str> = pools.iter().map(|p| p.meta.name.as_str()).collect();
     let desired_replicas: i64 = pools.iter().map(|p| i64::from(p.spec.replicas)).sum();

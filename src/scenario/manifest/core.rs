@@ -11,6 +11,7 @@ use crate::api::{
 };
 use crate::scenario::decode::{MapReader, Report, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Annotation marking the default StorageClass (`storageclass.kubernetes.io/is-default-class`,
 /// kubernetes/kubernetes `pkg/apis/storage/v1/util/helpers.go`, `IsDefaultStorageClassAnnotation`).
@@ -77,12 +78,12 @@ pub(super) fn decode_service(
         Some((selector?, ports?, service_type?))
     });
     let (selector, ports, service_type) = spec?;
-    Some(Object::Service(Service {
+    Some(Object::Service(Arc::new(Service {
         meta: meta?,
         selector: LabelSelector::from_labels(selector),
         ports,
         service_type,
-    }))
+    })))
 }
 
 /// The keys of `data` plus those of `stringData` (the API server merges `stringData`
@@ -127,10 +128,10 @@ pub(super) fn decode_secret(
     if matches!(secret_type, Some(None)) || matches!(immutable, Some(None)) {
         return None;
     }
-    Some(Object::Secret(Secret {
+    Some(Object::Secret(Arc::new(Secret {
         meta: meta?,
         keys: keys?,
-    }))
+    })))
 }
 
 /// `ConfigMap`: the keys of `data` and `binaryData`.
@@ -151,10 +152,10 @@ pub(super) fn decode_config_map(
     if matches!(immutable, Some(None)) {
         return None;
     }
-    Some(Object::ConfigMap(ConfigMap {
+    Some(Object::ConfigMap(Arc::new(ConfigMap {
         meta: meta?,
         keys: keys?,
-    }))
+    })))
 }
 
 /// The parts of a `PersistentVolumeClaimSpec` (or CDI `StorageSpec`) poolsim reads.
@@ -249,7 +250,7 @@ pub(super) fn decode_pvc(
         }
     };
     let spec = spec?;
-    Some(Object::Pvc(PersistentVolumeClaim {
+    Some(Object::Pvc(Arc::new(PersistentVolumeClaim {
         meta,
         storage_class: spec.storage_class,
         storage_bytes: spec.storage_bytes,
@@ -261,7 +262,7 @@ pub(super) fn decode_pvc(
         },
         populated,
         selected_node: None,
-    }))
+    })))
 }
 
 /// `StorageClass` (cluster-scoped): `provisioner` (required), `volumeBindingMode`
@@ -312,13 +313,13 @@ pub(super) fn decode_storage_class(
             return None;
         }
     };
-    Some(Object::StorageClass(StorageClass {
+    Some(Object::StorageClass(Arc::new(StorageClass {
         meta,
         provisioner: provisioner?,
         volume_binding_mode: binding_mode?,
         is_default,
         clone_strategy,
-    }))
+    })))
 }
 
 /// `VolumeSnapshotClass` (cluster-scoped): `driver` and `deletionPolicy` are required
@@ -336,8 +337,8 @@ pub(super) fn decode_snapshot_class(
         .and_then(|value| value.one_of(report, &["Delete", "Retain"]));
     root.allow(&["parameters"]);
     deletion_policy?;
-    Some(Object::SnapshotClass(VolumeSnapshotClass {
+    Some(Object::SnapshotClass(Arc::new(VolumeSnapshotClass {
         meta: meta?,
         driver: driver?,
-    }))
+    })))
 }

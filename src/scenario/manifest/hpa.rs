@@ -12,6 +12,7 @@ use crate::hpa::spec::{
 };
 use crate::scenario::decode::{child_path, MapReader, Report, Value};
 use crate::scenario::yaml::{Node, NodeKind, Pos};
+use std::sync::Arc;
 
 /// The group of the only kind poolsim's HPA can scale.
 pub const POOL_GROUP_PREFIX: &str = "pool.kubevirt.io/";
@@ -49,11 +50,11 @@ pub(super) fn decode_hpa(
     }
     let meta = meta?;
     valid.then(|| {
-        Object::Hpa(HorizontalPodAutoscaler {
+        Object::Hpa(Arc::new(HorizontalPodAutoscaler {
             meta,
             spec,
             status: HpaStatus::default(),
-        })
+        }))
     })
 }
 

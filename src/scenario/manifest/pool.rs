@@ -23,6 +23,7 @@ use crate::api::{
 use crate::scenario::decode::{child_path, MapReader, Report, Value};
 use crate::scenario::yaml::Pos;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// `startUpFailureThreshold` default (`pool.go`, `defaultStartUpFailureThreshold`; the
 /// types.go doc comment says "Defaults to 3").
@@ -53,12 +54,12 @@ pub(super) fn decode_pool(
     let spec = root
         .required("spec", report)
         .and_then(|value| decode_pool_spec(&value, report));
-    Some(Object::Pool(VirtualMachinePool {
+    Some(Object::Pool(Arc::new(VirtualMachinePool {
         meta: meta?,
         api_version: api_version.to_string(),
         spec: spec?,
         status: PoolStatus::default(),
-    }))
+    })))
 }
 
 fn decode_pool_spec(value: &Value<'_>, report: &mut Report) -> Option<PoolSpec> {
