@@ -17,12 +17,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub fn sync(world: &mut World, key: &ObjectKey) {
-    debug_assert!(
-        world
-            .scheduler_assumed
-            .agrees_with(world.informer(InformerId::KubeControllerManager)),
-        "the assumed pods differ from what the informer confirms"
-    );
     let informer = &world.informers[InformerId::KubeControllerManager.index()];
     let objects = &informer.objects;
     let usage = &informer.node_requests;
