@@ -297,8 +297,8 @@ pub struct World {
     pub(crate) check_invariants: bool,
     /// Pod GC: when each orphaned pod (node gone) was first seen.
     pub(crate) pod_gc_orphans: BTreeMap<String, SimTime>,
-    /// Scheduler: pods it bound that its informer does not show bound yet (pod key to
-    /// node), its "assumed pods" (`controllers::scheduler`).
+    /// Scheduler: pods it bound that its informer does not show bound yet, with their
+    /// requests summed per node: its "assumed pods" (`controllers::scheduler`).
     pub(crate) scheduler_assumed: crate::controllers::scheduler::AssumedPods,
     /// Taint eviction: UIDs of pods it has already deleted (`controllers::node`).
     pub(crate) taint_evicted: std::collections::BTreeSet<String>,
@@ -306,6 +306,9 @@ pub struct World {
     /// hit, by VM name, so a later `healNode`/`recoverNode`/`fenceNode` with the same
     /// `nodeOf` reaches that node even if the VM has moved since.
     pub(crate) failed_node_of: BTreeMap<String, String>,
+    /// For the plot: the node each node event with `nodeOf: VM` reached, by its index
+    /// in `actions` (a VM's node can differ from one failure to the next).
+    pub(crate) action_nodes: BTreeMap<usize, String>,
     /// CDI: DataVolumes whose missing source was already reported.
     pub(crate) cdi_warned_sources: std::collections::BTreeSet<ObjectKey>,
     /// A failure that ends the run (an external algorithm broke its protocol).
@@ -343,6 +346,7 @@ impl World {
             scheduler_assumed: Default::default(),
             taint_evicted: Default::default(),
             failed_node_of: Default::default(),
+            action_nodes: Default::default(),
             cdi_warned_sources: Default::default(),
             fatal: None,
         };
@@ -472,7 +476,7 @@ impl World {
             Ev::Work { controller } => self.run_controller(controller),
             Ev::Action { index } => {
                 let action = self.actions[index].1.clone();
-                crate::controllers::scenario::perform(self, action);
+                crate::controllers::scenario::perform(self, index, action);
             }
             Ev::Sample => {
                 let mut samples = std::mem::take(&mut self.samples);

@@ -5,7 +5,8 @@ use crate::api::*;
 use crate::cluster::world::{ClusterAction, NodeTarget, World};
 use crate::controllers::{kubelet, node};
 
-pub fn perform(world: &mut World, action: ClusterAction) {
+/// Performs the scenario's event number `index` (in `World::actions`), `action`.
+pub fn perform(world: &mut World, index: usize, action: ClusterAction) {
     world.record(
         "Scenario",
         &action_object(&action),
@@ -66,7 +67,7 @@ pub fn perform(world: &mut World, action: ClusterAction) {
             };
         }
         ClusterAction::PartitionNode(target) => {
-            if let Some(name) = resolve_failed_node(world, &target) {
+            if let Some(name) = resolve_failed_node(world, index, &target) {
                 let was_reporting = world.truth.node_reporting(&name);
                 if let Some(truth) = world.truth.nodes.get_mut(&name) {
                     truth.connected = false;
@@ -77,7 +78,7 @@ pub fn perform(world: &mut World, action: ClusterAction) {
             }
         }
         ClusterAction::HealNode(target) => {
-            if let Some(name) = resolve_recovering_node(world, &target) {
+            if let Some(name) = resolve_recovering_node(world, index, &target) {
                 let powered = world.truth.nodes.get(&name).is_some_and(|t| t.powered);
                 if let Some(truth) = world.truth.nodes.get_mut(&name) {
                     truth.connected = true;
@@ -88,7 +89,7 @@ pub fn perform(world: &mut World, action: ClusterAction) {
             }
         }
         ClusterAction::CrashNode(target) => {
-            if let Some(name) = resolve_failed_node(world, &target) {
+            if let Some(name) = resolve_failed_node(world, index, &target) {
                 let was_reporting = world.truth.node_reporting(&name);
                 if let Some(truth) = world.truth.nodes.get_mut(&name) {
                     truth.powered = false;
@@ -100,7 +101,7 @@ pub fn perform(world: &mut World, action: ClusterAction) {
             }
         }
         ClusterAction::RecoverNode(target) => {
-            if let Some(name) = resolve_recovering_node(world, &target) {
+            if let Some(name) = resolve_recovering_node(world, index, &target) {
                 let connected = world.truth.nodes.get(&name).is_some_and(|t| t.connected);
                 if let Some(truth) = world.truth.nodes.get_mut(&name) {
                     truth.powered = true;
@@ -112,7 +113,7 @@ pub fn perform(world: &mut World, action: ClusterAction) {
             }
         }
         ClusterAction::FenceNode(target) => {
-            if let Some(name) = resolve_recovering_node(world, &target) {
+            if let Some(name) = resolve_recovering_node(world, index, &target) {
                 let key = ObjectKey::cluster(&name);
                 let _ = world.store.modify::<Node>(&key, |n| {
                     if !n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE) {
@@ -187,10 +188,11 @@ fn action_reason(action: &ClusterAction) -> &'static str {
 
 /// A failure (`partitionNode`, `crashNode`) resolves `nodeOf` now and remembers the
 /// node, for the events that later undo or settle it.
-fn resolve_failed_node(world: &mut World, target: &NodeTarget) -> Option<String> {
+fn resolve_failed_node(world: &mut World, index: usize, target: &NodeTarget) -> Option<String> {
     let node = resolve_node(world, target)?;
     if let NodeTarget::NodeOf(vm) = target {
         world.failed_node_of.insert(vm.clone(), node.clone());
+        world.action_nodes.insert(index, node.clone());
     }
     Some(node)
 }
@@ -198,13 +200,16 @@ fn resolve_failed_node(world: &mut World, target: &NodeTarget) -> Option<String>
 /// `healNode`, `recoverNode` and `fenceNode` with `nodeOf: VM` mean the node that the
 /// failure naming the same VM hit: by now the VM may run elsewhere (restarted after a
 /// fence, or replaced under `kubevirt-vmirs`). Without such a failure, the VM's node now.
-fn resolve_recovering_node(world: &mut World, target: &NodeTarget) -> Option<String> {
-    if let NodeTarget::NodeOf(vm) = target {
-        if let Some(node) = world.failed_node_of.get(vm) {
-            return Some(node.clone());
-        }
-    }
-    resolve_node(world, target)
+fn resolve_recovering_node(world: &mut World, index: usize, target: &NodeTarget) -> Option<String> {
+    let NodeTarget::NodeOf(vm) = target else {
+        return resolve_node(world, target);
+    };
+    let node = match world.failed_node_of.get(vm) {
+        Some(node) => node.clone(),
+        None => resolve_node(world, target)?,
+    };
+    world.action_nodes.insert(index, node.clone());
+    Some(node)
 }
 
 /// `nodeOf: VM` resolves to the node of that VM's instance now (as the API says); an

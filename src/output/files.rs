@@ -211,11 +211,11 @@ pub fn events_csv(world: &World) -> Result<String, csv::Error> {
 }
 
 /// What the plot shows besides the columns: scenario events and failure intervals,
-/// with `nodeOf: VM` resolved to the node the failure really hit (the simulator
-/// remembers it when the failure happens, see `controllers::scenario`).
+/// with `nodeOf: VM` resolved to the node each event really reached (the simulator
+/// records it when the event happens, see `controllers::scenario`).
 pub fn plot_annotations(world: &World, hpa_target_pct: Option<f64>) -> PlotAnnotations {
     let mut annotations =
-        scenario_annotations(&world.actions, world.duration, &world.failed_node_of, true);
+        scenario_annotations(&world.actions, world.duration, &world.action_nodes, true);
     annotations.title = Some(world.scenario_name.clone());
     annotations.hpa_target_pct = hpa_target_pct;
     annotations
@@ -260,14 +260,15 @@ impl Disruption {
 fn scenario_annotations(
     actions: &[(SimTime, ClusterAction)],
     duration: SimTime,
-    resolved: &BTreeMap<String, String>,
+    resolved: &BTreeMap<usize, String>,
     with_intervals: bool,
 ) -> PlotAnnotations {
     use ClusterAction as A;
-    let node_name = |target: &NodeTarget| match target {
+    // `resolved`: the node each event with `nodeOf: VM` reached, by event index.
+    let node_name = |index: usize, target: &NodeTarget| match target {
         NodeTarget::Node(node) => node.clone(),
         NodeTarget::NodeOf(vm) => resolved
-            .get(vm)
+            .get(&index)
             .cloned()
             .unwrap_or_else(|| format!("node of {vm}")),
     };
@@ -276,7 +277,7 @@ fn scenario_annotations(
     let mut intervals = Vec::new();
     // Open failures: (node, what, start), in the order they began.
     let mut open: Vec<(String, Disruption, f64)> = Vec::new();
-    for (at, action) in actions {
+    for (index, (at, action)) in actions.iter().enumerate() {
         let t = at.as_secs_f64();
         if t > end_s {
             continue;
@@ -286,10 +287,10 @@ fn scenario_annotations(
             label: action.label(),
         });
         let (node, disruption, begins) = match action {
-            A::PartitionNode(target) => (node_name(target), Disruption::Partition, true),
-            A::HealNode(target) => (node_name(target), Disruption::Partition, false),
-            A::CrashNode(target) => (node_name(target), Disruption::Crash, true),
-            A::RecoverNode(target) => (node_name(target), Disruption::Crash, false),
+            A::PartitionNode(target) => (node_name(index, target), Disruption::Partition, true),
+            A::HealNode(target) => (node_name(index, target), Disruption::Partition, false),
+            A::CrashNode(target) => (node_name(index, target), Disruption::Crash, true),
+            A::RecoverNode(target) => (node_name(index, target), Disruption::Crash, false),
             _ => continue,
         };
         let already_open = open
@@ -489,7 +490,8 @@ mod tests {
 
     #[test]
     fn a_crash_ends_at_the_recovery_of_the_node_it_hit_and_a_fence_is_only_an_event() {
-        let resolved = BTreeMap::from([("vm-0".to_string(), "node-2".to_string())]);
+        // The crash (event 0) hit node-2.
+        let resolved = BTreeMap::from([(0, "node-2".to_string())]);
         let annotations = scenario_annotations(&crash_actions(), at(3000), &resolved, true);
         assert_eq!(
             annotations.intervals,
@@ -520,6 +522,70 @@ mod tests {
                 "fence node-2",
                 "recover node-2"
             ]
+        );
+    }
+
+    #[test]
+    fn each_failure_of_the_same_vm_is_labelled_with_the_node_it_hit() {
+        let crash_of_vm = || ClusterAction::CrashNode(NodeTarget::NodeOf("vm-0".into()));
+        let recovery_of_vm = || ClusterAction::RecoverNode(NodeTarget::NodeOf("vm-0".into()));
+        let actions = vec![
+            (at(60), crash_of_vm()),
+            (at(300), recovery_of_vm()),
+            (at(900), crash_of_vm()),
+            (at(1200), recovery_of_vm()),
+        ];
+        // The VM was restarted on node-3 between its first and second node failure.
+        let resolved = BTreeMap::from([
+            (0, "node-1".to_string()),
+            (1, "node-1".to_string()),
+            (2, "node-3".to_string()),
+            (3, "node-3".to_string()),
+        ]);
+        let annotations = scenario_annotations(&actions, at(1800), &resolved, true);
+        let labels: Vec<(f64, f64, &str)> = annotations
+            .intervals
+            .iter()
+            .map(|i| (i.start_s, i.end_s, i.label.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                (60.0, 300.0, "node-1 crashed"),
+                (900.0, 1200.0, "node-3 crashed")
+            ]
+        );
+    }
+
+    /// lab05-node-crash with a second crash of the same VM's node after the VM was
+    /// restarted elsewhere: each interval names the node its own crash hit.
+    #[test]
+    fn a_run_labels_two_crashes_of_one_vms_node_with_the_two_nodes() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/lab05-node-crash.yaml");
+        let text = std::fs::read_to_string(&path).expect("shipped");
+        // Everything from `events:` on (the events, then the `expect:` block that
+        // checks the shipped events) is replaced.
+        let events_at = text.find("  events:").expect("events");
+        let events = "  events:
+    - {at: 8m, crashNode: {nodeOf: lab05-webserver-0}}
+    - {at: 20m, fenceNode: {nodeOf: lab05-webserver-0}}
+    - {at: 30m, recoverNode: {nodeOf: lab05-webserver-0}}
+    - {at: 35m, crashNode: {nodeOf: lab05-webserver-0}}
+    - {at: 45m, recoverNode: {nodeOf: lab05-webserver-0}}
+";
+        let text = format!("{}{events}", &text[..events_at]);
+        let prepared = crate::sim::prepare_bytes(text.as_bytes(), &path).expect("valid");
+        let result = crate::check::run_prepared(&prepared, &Default::default()).expect("runs");
+        let intervals = plot_annotations(&result.world, None).intervals;
+        assert_eq!(intervals.len(), 2, "{intervals:?}");
+        assert_eq!((intervals[0].start_s, intervals[0].end_s), (480.0, 1800.0));
+        assert_eq!(intervals[0].label, "node-2 crashed");
+        assert_eq!((intervals[1].start_s, intervals[1].end_s), (2100.0, 2700.0));
+        assert!(
+            intervals[1].label.ends_with(" crashed") && intervals[1].label != "node-2 crashed",
+            "the VM ran elsewhere by its second crash: {}",
+            intervals[1].label
         );
     }
 
