@@ -118,7 +118,7 @@ impl Informer {
         if let Some((kind, before)) = dependent {
             self.reindex_dependents(kind, event, before);
         }
-        if let Some(Object::Pod(pod)) = event.object.as_deref() {
+        if let Some(Object::Pod(pod)) = event.object.as_ref() {
             adjust_node_requests(&mut self.node_requests, pod, 1);
             adjust_pods_per_node(&mut self.pods_per_node, pod, true);
         }
@@ -139,7 +139,7 @@ impl Informer {
         let before = owner_refs(&self.objects, kind, &event.key);
         let after = event
             .object
-            .as_deref()
+            .as_ref()
             .map_or(&[][..], |o| o.meta().owner_references.as_slice());
         let same = before
             .iter()
@@ -159,7 +159,7 @@ impl Informer {
                 }
             }
         }
-        if let Some(object) = event.object.as_deref() {
+        if let Some(object) = event.object.as_ref() {
             for owner in &object.meta().owner_references {
                 self.dependents
                     .entry(owner.uid.clone())

@@ -10,7 +10,6 @@ pub use crate::api::Object;
 use crate::api::*;
 use crate::engine::SimTime;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// What every stored kind provides.
@@ -20,9 +19,6 @@ pub trait ApiObject: Clone + std::fmt::Debug {
     fn meta_mut(&mut self) -> &mut ObjectMeta;
     /// The object as an `Object` sharing it.
     fn wrap(shared: Arc<Self>) -> Object;
-    fn into_object(self) -> Object {
-        Self::wrap(Arc::new(self))
-    }
     fn table(set: &ObjectSet) -> &Table<Self>;
     fn table_mut(set: &mut ObjectSet) -> &mut Table<Self>;
     /// The grace period of a delete request: only pods bound to a node and still
@@ -149,7 +145,7 @@ impl ObjectSet {
     pub fn apply(&mut self, event: &WatchEvent) {
         match &event.object {
             // Shares the event's copy.
-            Some(object) => self.put(object.as_ref().clone()),
+            Some(object) => self.put(object.clone()),
             None => self.remove(event.kind, &event.key),
         }
     }
@@ -210,9 +206,9 @@ pub struct WatchEvent {
     pub event_type: WatchEventType,
     pub kind: Kind,
     pub key: ObjectKey,
-    pub object: Option<Rc<Object>>,
+    pub object: Option<Object>,
     /// The object before the change, for handlers that compare (`updateVMHandler`).
-    pub old: Option<Rc<Object>>,
+    pub old: Option<Object>,
     pub resource_version: u64,
 }
 
@@ -298,8 +294,8 @@ impl Store {
             event_type,
             kind,
             key,
-            object: object.map(Rc::new),
-            old: old.map(Rc::new),
+            object,
+            old,
             resource_version: self.resource_version,
         });
     }

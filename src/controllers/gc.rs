@@ -8,7 +8,7 @@ use crate::cluster::store::WatchEvent;
 use crate::cluster::world::World;
 
 pub fn on_deleted(world: &mut World, event: &WatchEvent) {
-    let Some(old) = event.old.as_deref() else {
+    let Some(old) = event.old.as_ref() else {
         return;
     };
     let owner_uid = old.meta().uid.as_str();

@@ -61,7 +61,7 @@ pub fn route(world: &mut World, informer: InformerId, event: &WatchEvent) {
 }
 
 fn current_or_old(event: &WatchEvent) -> Option<&Object> {
-    event.object.as_deref().or(event.old.as_deref())
+    event.object.as_ref().or(event.old.as_ref())
 }
 
 fn route_virt_controller(world: &mut World, event: &WatchEvent) {
@@ -130,7 +130,7 @@ fn route_kube_controller_manager(world: &mut World, event: &WatchEvent) {
         }
         Object::Node(node) => {
             if event.object.is_some() {
-                node::on_node_event(world, node, event.old.as_deref());
+                node::on_node_event(world, node, event.old.as_ref());
                 scheduler::on_node_event(world);
             }
         }

@@ -104,11 +104,11 @@ pub fn resync(world: &mut World, period_ms: u64) {
 
 /// `addVMHandler` / `updateVMHandler` / `deleteVMHandler`.
 pub fn on_vm_event(world: &mut World, event: &WatchEvent) {
-    let current = match event.object.as_deref() {
+    let current = match event.object.as_ref() {
         Some(Object::Vm(vm)) => Some(vm),
         _ => None,
     };
-    let old = match event.old.as_deref() {
+    let old = match event.old.as_ref() {
         Some(Object::Vm(vm)) => Some(vm),
         _ => None,
     };
