@@ -3,9 +3,10 @@
 //! pass, `--algorithm` overrides the scenario's own, and bad input exits 2 with
 //! nothing written.
 
+mod common;
+use common::poolsim;
 use poolsim::check::{check, CheckArgs, Verdict};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 const CRASH_SCENARIO: &str = "scenarios/regressions/node-crash-no-reschedule-12581.yaml";
 const CRASH_NAME: &str = "node-crash-no-reschedule-12581";
@@ -13,13 +14,6 @@ const FENCED_SCENARIO: &str = "scenarios/regressions/maximum-vs-availability-vmi
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn poolsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_poolsim"))
-        .args(args)
-        .output()
-        .expect("poolsim runs")
 }
 
 fn text(bytes: &[u8]) -> String {

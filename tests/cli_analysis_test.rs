@@ -1,17 +1,9 @@
 //! The terminal side: the run summary table, shell completions, and `poolsim schema`,
 //! checked against the keys the scenario decoder really accepts.
 
+mod common;
+use common::poolsim;
 use std::path::Path;
-use std::process::Command;
-
-fn poolsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_poolsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("poolsim runs")
-}
 
 #[test]
 fn completions_are_printed_for_every_shell() {

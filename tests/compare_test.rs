@@ -1,18 +1,11 @@
 //! `poolsim compare`: one row per algorithm, the documented overshoot of the VMI
 //! replica set rule on a node partition, and the regression gate.
 
-use std::process::Command;
+mod common;
+use common::poolsim;
 
 const SCENARIO: &str = "scenarios/lab05-node-partition.yaml";
 const NAME: &str = "lab05-node-partition";
-
-fn poolsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_poolsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("poolsim runs")
-}
 
 fn column(table: &serde_json::Value, algorithm: &str, metric: &str) -> f64 {
     table

@@ -4,8 +4,8 @@
 //! has not), and label every scenario event exactly once; `poolsim plot` of a run's CSV
 //! must give the run's bytes again.
 
+mod common;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
@@ -21,12 +21,9 @@ const CPU_UTILIZATION: &str = "#0072B2";
 /// A legend sample is 34 px wide; a series drawn across a run spans far more.
 const SERIES_MIN_SPAN_PX: i32 = 200;
 
+/// `poolsim ARGS`, which must succeed.
 fn poolsim(args: &[&str]) -> std::process::Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_poolsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run poolsim");
+    let output = common::poolsim(args);
     assert!(
         output.status.success(),
         "poolsim {args:?} failed: {}",

@@ -2,6 +2,8 @@
 //! each test runs one shipped scenario (or a variant of its text) and checks its
 //! timeseries in windows and its event log by object names.
 
+mod common;
+use common::{at, rows};
 use poolsim::check::{run_prepared, RunResult};
 use poolsim::output::files::events_csv;
 use poolsim::output::record::Sample;
@@ -38,18 +40,6 @@ fn without_line(text: &str, needle: &str) -> String {
         .filter(|line| !line.contains(needle))
         .map(|line| format!("{line}\n"))
         .collect()
-}
-
-fn rows(result: &RunResult) -> &[Sample] {
-    &result.world.samples.rows
-}
-
-/// The row at `seconds` (the last one at or before it).
-fn at(rows: &[Sample], seconds: u64) -> &Sample {
-    rows.iter()
-        .rev()
-        .find(|r| r.time.0 <= seconds * 1000)
-        .expect("a row")
 }
 
 /// Rows with `from_s <= time <= to_s`.

@@ -3,6 +3,8 @@
 //! (kubernetes `pkg/controller/podautoscaler/horizontal.go` and `replica_calculator.go`)
 //! rather than against copied outputs.
 
+mod common;
+use common::{at, rows};
 use poolsim::check::{run_prepared, RunResult};
 use poolsim::output::files::events_csv;
 use poolsim::output::record::Sample;
@@ -86,18 +88,6 @@ fn v1_hpa(min: i32, max: i32) -> String {
         scaleTargetRef: {{apiVersion: pool.kubevirt.io/v1alpha1, kind: VirtualMachinePool, name: lab05-webserver}}
         targetCPUUtilizationPercentage: 50"
     )
-}
-
-fn rows(result: &RunResult) -> &[Sample] {
-    &result.world.samples.rows
-}
-
-/// The last row at or before `seconds`.
-fn at(rows: &[Sample], seconds: u64) -> &Sample {
-    rows.iter()
-        .rev()
-        .find(|r| r.time.0 <= seconds * 1000)
-        .expect("row")
 }
 
 fn seconds(row: &Sample) -> u64 {

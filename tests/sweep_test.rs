@@ -1,20 +1,12 @@
 //! `poolsim sweep` and `poolsim merge`, end to end through the binary: the bytes do not
 //! depend on the number of threads or shards.
 
+mod common;
+use common::poolsim;
 use std::path::Path;
-use std::process::Command;
 
 const SCENARIO: &str = "scenarios/lab05-node-partition.yaml";
 const NAME: &str = "lab05-node-partition";
-
-fn poolsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_poolsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("JOB_COMPLETION_INDEX")
-        .output()
-        .expect("poolsim runs")
-}
 
 fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
@@ -105,12 +97,11 @@ fn threads_and_shards_give_the_same_bytes() {
 #[test]
 fn the_shard_index_can_come_from_the_indexed_job() {
     let tmp = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_poolsim"))
+    let output = common::poolsim_command()
         .args([
             "sweep", SCENARIO, "--seeds", "3", "--shard", "/3", "--quiet", "--out",
         ])
         .arg(tmp.path())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("JOB_COMPLETION_INDEX", "2")
         .output()
         .unwrap();

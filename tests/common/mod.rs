@@ -1,0 +1,43 @@
+//! Helpers shared by the integration tests: the `poolsim` binary run from the
+//! repository root, and timeseries rows by time.
+
+// Each test file uses a different subset of the helpers.
+#![allow(dead_code)]
+
+use poolsim::check::RunResult;
+use poolsim::output::record::Sample;
+use std::process::{Command, Output};
+
+/// The `poolsim` binary, run from the repository root (so paths like
+/// `scenarios/...` resolve) without the environment variables it reads
+/// (`JOB_COMPLETION_INDEX` picks a shard, `NO_COLOR` turns colours off), so a test
+/// sees the same behaviour wherever it runs.
+pub fn poolsim_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_poolsim"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("NO_COLOR");
+    command
+}
+
+/// `poolsim ARGS`, its output collected.
+pub fn poolsim(args: &[&str]) -> Output {
+    poolsim_command()
+        .args(args)
+        .output()
+        .expect("the poolsim binary runs")
+}
+
+/// The timeseries rows of a run.
+pub fn rows(result: &RunResult) -> &[Sample] {
+    &result.world.samples.rows
+}
+
+/// The row at `seconds`: the last one at or before it.
+pub fn at(rows: &[Sample], seconds: u64) -> &Sample {
+    rows.iter()
+        .rev()
+        .find(|r| r.time.0 <= seconds * 1000)
+        .expect("a row at or before that time")
+}
