@@ -5,6 +5,7 @@
 //! must give the run's bytes again.
 
 mod common;
+use common::poolsim_ok;
 use std::path::{Path, PathBuf};
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
@@ -20,17 +21,6 @@ const CPU_UTILIZATION: &str = "#0072B2";
 
 /// A legend sample is 34 px wide; a series drawn across a run spans far more.
 const SERIES_MIN_SPAN_PX: i32 = 200;
-
-/// `poolsim ARGS`, which must succeed.
-fn poolsim(args: &[&str]) -> std::process::Output {
-    let output = common::poolsim(args);
-    assert!(
-        output.status.success(),
-        "poolsim {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 fn scenario(name: &str) -> String {
     format!("scenarios/{name}.yaml")
@@ -121,7 +111,7 @@ fn run_dir(out: &Path, name: &str) -> PathBuf {
 #[test]
 fn a_run_writes_both_replica_plots_and_plot_renders_them_again_byte_for_byte() {
     let out = tempfile::tempdir().unwrap();
-    poolsim(&[
+    poolsim_ok(&[
         "run",
         &scenario("lab05-node-crash"),
         "--out",
@@ -152,7 +142,7 @@ fn a_run_writes_both_replica_plots_and_plot_renders_them_again_byte_for_byte() {
     assert_eq!(svg.text_count("time (min)"), 1);
 
     let again = tempfile::tempdir().unwrap();
-    poolsim(&[
+    poolsim_ok(&[
         "plot",
         &dir.join("timeseries.csv").to_string_lossy(),
         "--out",
@@ -170,7 +160,7 @@ fn a_run_writes_both_replica_plots_and_plot_renders_them_again_byte_for_byte() {
 #[test]
 fn an_hpa_run_adds_the_cpu_panel_with_its_target() {
     let out = tempfile::tempdir().unwrap();
-    poolsim(&[
+    poolsim_ok(&[
         "run",
         &scenario("lab05-hpa-partition"),
         "--out",
@@ -197,7 +187,7 @@ fn sweep_and_compare_plots_are_well_formed_and_mark_the_events() {
         "heal node of lab05-webserver-0",
     ];
 
-    poolsim(&[
+    poolsim_ok(&[
         "sweep",
         &scenario("lab05-node-partition"),
         "--seeds",
@@ -215,7 +205,7 @@ fn sweep_and_compare_plots_are_well_formed_and_mark_the_events() {
     // One median line per metric: blue, then vermillion (SEQUENCE_COLOURS).
     assert!(band.has_series("#0072B2") && band.has_series("#D55E00"));
 
-    poolsim(&[
+    poolsim_ok(&[
         "compare",
         &scenario("lab05-node-partition"),
         "--algorithms",

@@ -29,6 +29,17 @@ pub fn poolsim(args: &[&str]) -> Output {
         .expect("the poolsim binary runs")
 }
 
+/// `poolsim ARGS`, which must succeed (the failure shows its stderr).
+pub fn poolsim_ok(args: &[&str]) -> Output {
+    let output = poolsim(args);
+    assert!(
+        output.status.success(),
+        "poolsim {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// The timeseries rows of a run.
 pub fn rows(result: &RunResult) -> &[Sample] {
     &result.world.samples.rows
