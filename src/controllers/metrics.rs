@@ -24,7 +24,7 @@
 use crate::api::*;
 use crate::cluster::informer::InformerId;
 use crate::cluster::store::{ObjectSet, Table};
-use crate::cluster::truth::{Guest, GuestState};
+use crate::cluster::truth::{GroundTruth, Guest, GuestState};
 use crate::cluster::world::{Timer, World};
 use crate::engine::SimTime;
 use crate::hpa::replica_calculator::{
@@ -110,10 +110,8 @@ struct PodCpu {
     /// metrics-server's `podStorage` points; `None` when the pod was not in the last
     /// batch (its node did not answer), which forgets it as `podStorage.Store` does.
     stored: Option<StoredPoints>,
-    /// Whether ground truth knows the pod's node. Nodes are never removed from ground
-    /// truth, so this is only rechecked when the number of known nodes changes.
-    node_known: bool,
-    /// Whether the pod's node answers scrapes.
+    /// Whether the pod's node answers scrapes, as of the last scrape that looked at
+    /// every pod.
     answered: bool,
 }
 
@@ -378,10 +376,6 @@ fn scrape(world: &mut World, now: SimTime) {
     let mut usage = usage_cores(objects, &mut metrics.selections);
     let share = share_of(demand, usage.endpoints);
     let truth = &world.truth;
-    let recheck_nodes = metrics
-        .inputs
-        .as_ref()
-        .is_none_or(|last| last.truth_nodes != inputs.truth_nodes);
     let mut previous = std::mem::take(&mut metrics.pods).into_iter().peekable();
     let mut current = Vec::with_capacity(previous.len());
     for (key, pod, node, vmi_uid) in launcher_pods(&world.store.objects().pods) {
@@ -407,16 +401,12 @@ fn scrape(world: &mut World, now: SimTime) {
                     updated: pod.start_time.unwrap_or(now).min(now),
                 },
                 stored: None,
-                node_known: truth.nodes.contains_key(node),
                 answered: false,
             },
         };
-        if recheck_nodes {
-            entry.node_known = truth.nodes.contains_key(node);
-        }
         entry.start_time = pod.start_time;
         entry.usage = guest_usage;
-        entry.answered = entry.node_known && !inputs.silent_nodes.iter().any(|n| n == node);
+        entry.answered = node_answers(&world.truth, &inputs, node);
         entry.scrape(now, share, resolution_ms);
         current.push(entry);
     }
@@ -464,7 +454,7 @@ pub(crate) fn check_reused_scrape_state(world: &World) -> Result<(), String> {
     for (key, pod, node, vmi_uid) in launcher_pods(&world.store.objects().pods) {
         let fresh = (
             usage.classify(key, truth.guests().get(vmi_uid)),
-            truth.nodes.contains_key(node) && !inputs.silent_nodes.iter().any(|n| n == node),
+            node_answers(truth, &inputs, node),
         );
         match kept.next() {
             Some(entry) if entry.key == *key && entry.uid == pod.meta.uid => {
@@ -490,6 +480,12 @@ pub(crate) fn check_reused_scrape_state(world: &World) -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// Whether `node` answers this scrape: ground truth knows it (the kubelet runs there)
+/// and it is not among the silent nodes.
+fn node_answers(truth: &GroundTruth, inputs: &ScrapeInputs, node: &str) -> bool {
+    truth.nodes.contains_key(node) && !inputs.silent_nodes.iter().any(|n| n == node)
 }
 
 /// What this scrape's per-pod work would be derived from (see [`ScrapeInputs`]).
@@ -784,7 +780,6 @@ mod tests {
                 updated: SimTime(0),
             },
             stored: Some(stored(None, 0, at_ms, 0.0)),
-            node_known: true,
             answered: true,
         };
         let pods = vec![entry("a", "uid-1", 1), entry("c", "uid-3", 3)];
