@@ -2,6 +2,7 @@
 //! 0 success, 1 a failed expectation or comparison, 2 invalid input.
 
 use crate::output::files::{self, Summary};
+use crate::output::ownership::Destination;
 use crate::scenario::diag::Diagnostic;
 use crate::sim::{self, RunOptions};
 use clap::{Parser, Subcommand};
@@ -39,6 +40,11 @@ pub enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Write into DIR/<metadata.name>/ even when poolsim did not create it (it has
+        /// no .poolsim-output marker): files of poolsim's names are replaced, the rest
+        /// kept.
+        #[arg(long)]
+        force: bool,
     },
     /// Parse and check scenario files, manifest files and folders of them (recursively,
     /// every *.yaml); print every problem; write nothing.
@@ -107,13 +113,20 @@ pub fn run(cli: Cli) -> Outcome {
             check_invariants,
             quiet,
             json,
+            force,
         } => {
             let options = RunOptions {
                 seed,
                 algorithm,
                 check_invariants,
             };
-            run_one(&scenario, &options, &out, quiet, json)
+            let output = crate::analysis::cli::OutputArgs {
+                out,
+                quiet,
+                json,
+                force,
+            };
+            run_one(&scenario, &options, &output)
         }
         Command::Validate {
             files,
@@ -167,7 +180,12 @@ fn validate(paths: &[PathBuf], placeholders: &BTreeMap<String, String>) -> Outco
 }
 
 /// Run one scenario end to end and write its outputs under `out/<name>/`.
-pub fn run_one(path: &Path, options: &RunOptions, out: &Path, quiet: bool, json: bool) -> Outcome {
+pub fn run_one(
+    path: &Path,
+    options: &RunOptions,
+    output: &crate::analysis::cli::OutputArgs,
+) -> Outcome {
+    let (quiet, json) = (output.quiet, output.json);
     let prepared = match sim::prepare(path) {
         Ok(prepared) => prepared,
         Err(diagnostics) => {
@@ -178,6 +196,12 @@ pub fn run_one(path: &Path, options: &RunOptions, out: &Path, quiet: bool, json:
     if !quiet {
         print_diagnostics(&prepared.warnings);
     }
+    let destination = Destination::run(&output.out, &prepared.scenario.name, output.force);
+    // Refused before simulating, so a refusal costs nothing.
+    if let Err(e) = destination.check() {
+        eprintln!("error: {e}");
+        return Outcome::Invalid;
+    }
     let result = match crate::check::run_prepared(&prepared, options) {
         Ok(result) => result,
         Err(message) => {
@@ -185,8 +209,13 @@ pub fn run_one(path: &Path, options: &RunOptions, out: &Path, quiet: bool, json:
             return Outcome::Invalid;
         }
     };
-    let dir = out.join(&prepared.scenario.name);
-    if let Err(e) = files::write_run(&dir, &result.world, &result.summary, result.hpa_target_pct) {
+    let dir = destination.dir();
+    if let Err(e) = files::write_run(
+        &destination,
+        &result.world,
+        &result.summary,
+        result.hpa_target_pct,
+    ) {
         eprintln!("error: {e}");
         return Outcome::Invalid;
     }
@@ -196,7 +225,7 @@ pub fn run_one(path: &Path, options: &RunOptions, out: &Path, quiet: bool, json:
             serde_json::to_string_pretty(&result.summary).unwrap_or_default()
         );
     } else if !quiet {
-        print_summary(&result.summary, &dir);
+        print_summary(&result.summary, dir);
     }
     if result.summary.expectations.iter().all(|e| e.passed) {
         Outcome::Success

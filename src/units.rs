@@ -114,7 +114,7 @@ pub fn parse_duration_ms(text: &str) -> Result<u64, UnitError> {
             "invalid duration {text:?}: it is negative; durations in a scenario are zero or more"
         )));
     }
-    if total_nanos % NANOS_PER_MILLI != 0 {
+    if !total_nanos.is_multiple_of(NANOS_PER_MILLI) {
         return Err(UnitError(format!(
             "invalid duration {text:?}: poolsim's clock counts whole milliseconds, and this is not a whole number of them"
         )));

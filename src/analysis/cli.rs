@@ -7,6 +7,7 @@ use super::table::{colours_wanted, RowStatus, Table};
 use super::{default_jobs, run_seeds, seed_range, Progress};
 use crate::cli::Outcome;
 use crate::output::files::Summary;
+use crate::output::ownership::Destination;
 use crate::sim::{self, Prepared};
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,11 @@ pub struct OutputArgs {
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write into the folders under DIR even when poolsim did not create them (they
+    /// have no .poolsim-output marker): files of poolsim's names are replaced, the rest
+    /// kept.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `poolsim merge`.
@@ -150,6 +156,15 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
         Err(message) => return invalid(message),
     };
     let seeds = shard.map_or_else(|| all_seeds.clone(), |shard| shard.select(&all_seeds));
+    let (out, name, force) = (&args.output.out, &prepared.scenario.name, args.output.force);
+    let destination = match shard {
+        Some(shard) => Destination::shard(out, name, &shard.name(), force),
+        None => Destination::sweep(out, name, force),
+    };
+    // Refused before simulating, so a refusal costs nothing.
+    if let Err(e) = destination.check() {
+        return invalid(e);
+    }
     let jobs = args.jobs.map_or_else(default_jobs, |j| j as usize);
     let progress = Progress::new("sweep", seeds.len(), args.output.quiet || args.output.json);
     let results = match run_seeds(&prepared, Some(&algorithm), &seeds, jobs, &progress) {
@@ -164,23 +179,15 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
         results,
         events: scenario_events(&prepared),
     };
-    let scenario_dir = args.output.out.join(&data.scenario);
-    match shard {
-        Some(shard) => {
-            let dir = scenario_dir.join("sweep-shards").join(shard.name());
-            if let Err(e) = sweep::write_shard(&dir, &data, shard) {
-                return invalid(e);
-            }
-            report_sweep(&data, &dir, args.output.quiet, args.output.json);
-        }
-        None => {
-            let dir = scenario_dir.join("sweep");
-            if let Err(e) = sweep::write_sweep(&dir, &data) {
-                return invalid(e);
-            }
-            report_sweep(&data, &dir, args.output.quiet, args.output.json);
-        }
+    let written = match shard {
+        Some(shard) => sweep::write_shard(&destination, &data, shard),
+        None => sweep::write_sweep(&destination, &data),
+    };
+    if let Err(e) = written {
+        return invalid(e);
     }
+    let dir = destination.dir();
+    report_sweep(&data, dir, args.output.quiet, args.output.json);
     Outcome::Success
 }
 
@@ -211,11 +218,16 @@ pub fn merge_command(args: MergeArgs) -> Outcome {
         Ok(data) => data,
         Err(message) => return invalid(message),
     };
-    let dir = args.output.out.join(&data.scenario).join("sweep");
-    if let Err(e) = sweep::write_sweep(&dir, &data) {
+    let destination = Destination::sweep(&args.output.out, &data.scenario, args.output.force);
+    if let Err(e) = sweep::write_sweep(&destination, &data) {
         return invalid(e);
     }
-    report_sweep(&data, &dir, args.output.quiet, args.output.json);
+    report_sweep(
+        &data,
+        destination.dir(),
+        args.output.quiet,
+        args.output.json,
+    );
     Outcome::Success
 }
 
@@ -259,6 +271,12 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
         Ok(seeds) => seeds,
         Err(message) => return invalid(message),
     };
+    let destination =
+        Destination::compare(&args.output.out, &prepared.scenario.name, args.output.force);
+    // Refused before simulating, so a refusal costs nothing.
+    if let Err(e) = destination.check() {
+        return invalid(e);
+    }
     let jobs = args.jobs.map_or_else(default_jobs, |j| j as usize);
     let progress = Progress::new(
         "compare",
@@ -280,10 +298,10 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
         }
     }
     let checks = compare::evaluate_gate(&data, &baseline, &rules);
-    let dir = args.output.out.join(&data.scenario).join("compare");
-    if let Err(e) = compare::write_compare(&dir, &data, &checks) {
+    if let Err(e) = compare::write_compare(&destination, &data, &checks) {
         return invalid(e);
     }
+    let dir = destination.dir();
     if args.output.json {
         print_json(&compare::comparison_json(&data, &checks));
     } else {

@@ -16,9 +16,9 @@
 use super::stats::{band_over_seeds, Distribution};
 use super::table::{format_number, format_optional, RowStatus, Table};
 use super::Runs;
-use crate::output::files::{write_dir_atomically, write_file, Summary, WriteError};
+use crate::output::files::{write_file, Summary, WriteError};
+use crate::output::ownership::Destination;
 use crate::output::plot::{self, Overlay, Series};
-use std::path::Path;
 
 /// The metrics of the comparison table, in order. Lower is better for every one of
 /// them, which is what the gate assumes:
@@ -303,9 +303,9 @@ pub fn comparison_json(data: &CompareData, checks: &[GateCheck]) -> serde_json::
     })
 }
 
-/// Writes the files of a comparison into `dir` (replacing it whole).
+/// Writes the files of a comparison into its folder (`destination`).
 pub fn write_compare(
-    dir: &Path,
+    destination: &Destination,
     data: &CompareData,
     checks: &[GateCheck],
 ) -> Result<(), WriteError> {
@@ -330,7 +330,7 @@ pub fn write_compare(
         ),
     };
     let title = format!("{}: {seeds}", data.scenario);
-    write_dir_atomically(dir, |staging| {
+    destination.write(|staging| {
         write_file(staging, "compare.csv", rows.as_bytes())?;
         write_file(staging, "comparison.csv", table.as_bytes())?;
         write_file(staging, "comparison.json", json.as_bytes())?;

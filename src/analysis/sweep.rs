@@ -19,7 +19,8 @@
 use super::stats::{band_over_seeds, Distribution};
 use super::table::{format_number, format_optional, RowStatus, Table};
 use super::{Runs, SeedRun};
-use crate::output::files::{write_dir_atomically, write_file, Summary, WriteError};
+use crate::output::files::{write_file, Summary, WriteError};
+use crate::output::ownership::Destination;
 use crate::output::plot::{self, Band};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -199,8 +200,8 @@ fn band_csv(time_ms: &[u64], bands: &[Band]) -> String {
     out
 }
 
-/// Writes the files of a whole sweep into `dir` (replacing it whole).
-pub fn write_sweep(dir: &Path, data: &SweepData) -> Result<(), WriteError> {
+/// Writes the files of a whole sweep into its folder (`destination`).
+pub fn write_sweep(destination: &Destination, data: &SweepData) -> Result<(), WriteError> {
     let sweep = sweep_csv(&data.results.runs);
     let table = percentile_table(&data.results.runs)
         .to_csv()
@@ -220,7 +221,7 @@ pub fn write_sweep(dir: &Path, data: &SweepData) -> Result<(), WriteError> {
         data.seed_start,
         data.seed_start + data.seed_count.saturating_sub(1)
     );
-    write_dir_atomically(dir, |staging| {
+    destination.write(|staging| {
         write_file(staging, "sweep.csv", sweep.as_bytes())?;
         write_file(staging, "percentiles.csv", table.as_bytes())?;
         write_file(staging, "band.csv", band.as_bytes())?;
@@ -308,8 +309,12 @@ fn series_csv(runs: &[SeedRun]) -> String {
     out
 }
 
-/// Writes one shard's folder (replacing it whole).
-pub fn write_shard(dir: &Path, data: &SweepData, shard: Shard) -> Result<(), WriteError> {
+/// Writes one shard's folder (`destination`).
+pub fn write_shard(
+    destination: &Destination,
+    data: &SweepData,
+    shard: Shard,
+) -> Result<(), WriteError> {
     let manifest = ShardManifest {
         format: SHARD_FORMAT.into(),
         scenario: data.scenario.clone(),
@@ -326,7 +331,7 @@ pub fn write_shard(dir: &Path, data: &SweepData, shard: Shard) -> Result<(), Wri
     let name = shard.name();
     let rows = sweep_csv(&data.results.runs);
     let series = series_csv(&data.results.runs);
-    write_dir_atomically(dir, |staging| {
+    destination.write(|staging| {
         write_file(staging, "shard.json", manifest.as_bytes())?;
         write_file(staging, &format!("sweep.{name}.csv"), rows.as_bytes())?;
         write_file(staging, &format!("series.{name}.csv"), series.as_bytes())?;

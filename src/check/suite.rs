@@ -5,6 +5,7 @@
 
 use super::golden::{self, Divergence, GOLDEN_FILES};
 use crate::output::files;
+use crate::output::ownership::Destination;
 use crate::scenario::diag::Diagnostic;
 use crate::sim::{self, Prepared, RunOptions};
 use std::collections::BTreeMap;
@@ -35,6 +36,10 @@ pub struct CheckArgs {
     /// that has one.
     #[arg(long)]
     pub golden: Option<PathBuf>,
+    /// Write run folders (and, with --bless, golden trace folders) even where poolsim
+    /// did not create them: files of poolsim's names are replaced, the rest kept.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl CheckArgs {
@@ -46,6 +51,7 @@ impl CheckArgs {
             bless: false,
             out,
             golden: None,
+            force: false,
         }
     }
 }
@@ -116,7 +122,9 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Verd
     } else {
         args.paths.clone()
     };
-    let prepared = match prepare_all(&paths, args.algorithm.as_deref()) {
+    let prepared = match prepare_all(&paths, args.algorithm.as_deref())
+        .and_then(|prepared| check_destinations(prepared, args))
+    {
         Ok(prepared) => prepared,
         Err(diagnostics) => {
             for diagnostic in diagnostics {
@@ -224,6 +232,58 @@ fn prepare_all(
     }
 }
 
+/// Every folder the check will write is one it may write (`output::ownership`), before
+/// anything runs.
+fn check_destinations(
+    prepared: Vec<(PathBuf, Prepared)>,
+    args: &CheckArgs,
+) -> Result<Vec<(PathBuf, Prepared)>, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    for (path, scenario) in &prepared {
+        let (run, golden) = destinations(path, scenario, args);
+        if let Err(e) = run.check() {
+            problems.push(flag_problem("--out", e.to_string()));
+        }
+        if let Some(Err(e)) = golden.as_ref().map(Destination::check) {
+            problems.push(flag_problem("--golden", e.to_string()));
+        }
+    }
+    if problems.is_empty() {
+        Ok(prepared)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Where a scenario's run goes, and its golden trace when blessing.
+fn destinations(
+    path: &Path,
+    prepared: &Prepared,
+    args: &CheckArgs,
+) -> (Destination, Option<Destination>) {
+    let name = &prepared.scenario.name;
+    let run = Destination::run(&args.out, name, args.force);
+    let golden = args.bless.then(|| {
+        let root = golden_root(path, args);
+        let algorithm = args
+            .algorithm
+            .as_deref()
+            .unwrap_or(&prepared.scenario.algorithm);
+        Destination::golden(
+            &root,
+            &golden::trace_dir(&root, name, algorithm),
+            args.force,
+        )
+    });
+    (run, golden)
+}
+
+fn golden_root(path: &Path, args: &CheckArgs) -> PathBuf {
+    args.golden
+        .clone()
+        .unwrap_or_else(|| golden::default_root(path))
+}
+
 fn flag_problem(flag: &str, message: String) -> Diagnostic {
     Diagnostic {
         severity: crate::scenario::Severity::Error,
@@ -246,7 +306,7 @@ pub fn check_one(
     let summary = &result.summary;
     let name = prepared.scenario.name.clone();
     files::write_run(
-        &args.out.join(&name),
+        &Destination::run(&args.out, &name, args.force),
         &result.world,
         summary,
         result.hpa_target_pct,
@@ -254,17 +314,15 @@ pub fn check_one(
     .map_err(|e| e.to_string())?;
     let timeseries = files::timeseries_csv(&result.world.samples.rows);
     let events = files::events_csv(&result.world).map_err(|e| e.to_string())?;
-    let root = args
-        .golden
-        .clone()
-        .unwrap_or_else(|| golden::default_root(path));
+    let root = golden_root(path, args);
     let dir = golden::trace_dir(&root, &name, &summary.algorithm);
     let golden = if args.bless {
-        files::write_dir_atomically(&dir, |staging| {
-            files::write_file(staging, GOLDEN_FILES[0], timeseries.as_bytes())?;
-            files::write_file(staging, GOLDEN_FILES[1], events.as_bytes())
-        })
-        .map_err(|e| e.to_string())?;
+        Destination::golden(&root, &dir, args.force)
+            .write(|staging| {
+                files::write_file(staging, GOLDEN_FILES[0], timeseries.as_bytes())?;
+                files::write_file(staging, GOLDEN_FILES[1], events.as_bytes())
+            })
+            .map_err(|e| e.to_string())?;
         GoldenOutcome::Blessed(dir)
     } else {
         compare_golden(&dir, &timeseries, &events)?

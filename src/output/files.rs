@@ -1,14 +1,26 @@
 //! The files a run writes (DESIGN.md §1.3), each written whole or not at all: the run
-//! directory is built beside its final place and renamed over it.
+//! directory is built beside its final place and renamed over it (see
+//! `output::ownership`, which also decides which folders poolsim may write into).
 
 use crate::cluster::world::{ClusterAction, NodeTarget, World};
 use crate::engine::SimTime;
+use crate::output::ownership::Destination;
 use crate::output::plot::{self, EventMarker, Interval, PlotAnnotations, PlotInput, Series};
 use crate::output::record::Sample;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// The files of a run folder (`write_run`): what a run replaces in its folder.
+pub const RUN_FILES: [&str; 6] = [
+    "timeseries.csv",
+    "events.csv",
+    "summary.json",
+    plot::PLOT_ANNOTATIONS_FILE_NAME,
+    "replicas.svg",
+    "replicas.png",
+];
 
 pub const TIMESERIES_HEADER: [&str; 12] = [
     "time_s",
@@ -185,7 +197,7 @@ pub fn timeseries_csv(rows: &[Sample]) -> String {
 }
 
 fn format_time_s(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         (ms / 1000).to_string()
     } else {
         format!("{}.{:03}", ms / 1000, ms % 1000)
@@ -373,6 +385,22 @@ pub enum WriteError {
     Plot(#[from] plot::PlotError),
     #[error("cannot encode: {0}")]
     Encode(String),
+    #[error(
+        "{} exists and is not a folder poolsim wrote: {why}. Nothing was written. \
+         Choose another folder, or pass --force to write poolsim's files into it \
+         (files of the same names are replaced, everything else is kept)",
+        dir.display()
+    )]
+    NotOwned { dir: PathBuf, why: String },
+    #[error(
+        "{0} exists and is not a folder; nothing was written. Move it away or choose another folder"
+    )]
+    NotAFolder(PathBuf),
+    #[error(
+        "another poolsim has been writing into {0} for minutes (it holds the folder's lock); \
+         nothing was written. Try again when it is done, or choose another folder"
+    )]
+    Busy(PathBuf),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
@@ -382,46 +410,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     }
 }
 
-/// Write a directory of files whole: build `<dir>.tmp-<pid>` and rename it over `dir`
-/// (an existing run directory is replaced whole).
-pub fn write_dir_atomically(
-    dir: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), WriteError>,
-) -> Result<(), WriteError> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-    let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
-    if let Err(e) = fill(&staging) {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(io(dir))?;
-    }
-    let result = std::fs::rename(&staging, dir).map_err(io(dir));
-    if result.is_err() {
-        let _ = std::fs::rename(&old, dir);
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    let _ = std::fs::remove_dir_all(&old);
-    result
-}
-
 pub fn write_file(dir: &Path, name: &str, contents: &[u8]) -> Result<(), WriteError> {
     let path = dir.join(name);
     std::fs::write(&path, contents).map_err(io(&path))
 }
 
-/// Write every output of a finished run into `dir`.
+/// Write every output of a finished run into its folder (`destination`).
 pub fn write_run(
-    dir: &Path,
+    destination: &Destination,
     world: &World,
     summary: &Summary,
     hpa_target_pct: Option<f64>,
@@ -436,7 +432,7 @@ pub fn write_run(
         .map_err(|e| WriteError::Encode(e.to_string()))?
         + "\n";
     let input = plot_input(&world.samples.rows, &annotations);
-    write_dir_atomically(dir, |staging| {
+    destination.write(|staging| {
         write_file(staging, "timeseries.csv", timeseries.as_bytes())?;
         write_file(staging, "events.csv", events.as_bytes())?;
         write_file(staging, "summary.json", summary_json.as_bytes())?;

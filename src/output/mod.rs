@@ -2,5 +2,6 @@
 //! (`plot`).
 
 pub mod files;
+pub mod ownership;
 pub mod plot;
 pub mod record;
