@@ -302,10 +302,14 @@ impl Destination {
         fill: impl FnOnce(&Path) -> Result<(), WriteError>,
     ) -> Result<(), WriteError> {
         let _lock = lock(&self.root)?;
+        // Under the lock, staging folders are a killed writer's: back to a whole folder
+        // first, then judged as any folder.
+        for (dir, kind) in &self.folders {
+            recover(dir, *kind)?;
+        }
         self.check()?;
         let (last, containers) = self.folders.split_last().expect("at least one folder");
         for (dir, kind) in containers {
-            recover(dir, *kind)?;
             if !dir.is_dir() {
                 std::fs::create_dir_all(dir).map_err(io(dir))?;
             }
@@ -314,7 +318,6 @@ impl Destination {
             }
         }
         let (dir, kind) = last;
-        recover(dir, *kind)?;
         replace(dir, *kind, fill)
     }
 }
