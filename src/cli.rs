@@ -40,9 +40,8 @@ pub enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
-        /// Write into DIR/<metadata.name>/ even when poolsim did not create it (it has
-        /// no .poolsim-output marker): files of poolsim's names are replaced, the rest
-        /// kept.
+        /// Replace DIR/<metadata.name>/ even when poolsim did not create it (it has no
+        /// .poolsim-output marker and holds files poolsim does not write).
         #[arg(long)]
         force: bool,
     },

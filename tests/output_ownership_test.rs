@@ -101,22 +101,33 @@ fn a_folder_poolsim_did_not_write_is_refused_and_left_intact() {
 }
 
 #[test]
-fn force_writes_into_a_foreign_folder_replacing_only_poolsims_files() {
+fn force_replaces_a_foreign_folder() {
     let out = tempfile::tempdir().unwrap();
-    let before = foreign_folder(out.path());
+    foreign_folder(out.path());
     let output = run(out.path(), &["--force"]);
     assert!(output.status.success(), "{output:?}");
-    let after = tree(&out.path().join(NAME));
-    let reference = reference_run();
-    for (name, bytes) in &reference {
-        assert_eq!(after.get(name), Some(bytes), "{name} is the run's");
-    }
-    for name in ["main.rs", "nested/notes.txt"] {
-        assert_eq!(after.get(name), before.get(name), "{name} is kept");
-    }
-    assert_eq!(after.len(), reference.len() + 2);
+    assert_eq!(tree(&out.path().join(NAME)), reference_run());
     // The folder is poolsim's now: the next run needs no --force.
     assert!(run(out.path(), &[]).status.success());
+}
+
+/// `sweep --force` into a foreign folder writes only its `sweep/` there and does not
+/// mark the folder as poolsim's, so a later run without --force still refuses it.
+#[test]
+fn a_sweep_forced_into_a_foreign_folder_does_not_make_it_poolsims() {
+    let out = tempfile::tempdir().unwrap();
+    let before = foreign_folder(out.path());
+    let out_arg = out.path().to_str().unwrap();
+    poolsim_ok(&[
+        "sweep", SCENARIO, "--seeds", "2", "--quiet", "--force", "--out", out_arg,
+    ]);
+    let after = tree(&out.path().join(NAME));
+    assert!(after.contains_key("sweep/sweep.csv"));
+    assert!(before
+        .iter()
+        .all(|(name, bytes)| after.get(name) == Some(bytes)));
+    assert!(!after.contains_key(MARKER));
+    assert_eq!(run(out.path(), &[]).status.code(), Some(2));
 }
 
 #[test]

@@ -46,9 +46,8 @@ pub struct OutputArgs {
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Write into the folders under DIR even when poolsim did not create them (they
-    /// have no .poolsim-output marker): files of poolsim's names are replaced, the rest
-    /// kept.
+    /// Replace the folders under DIR even when poolsim did not create them (they have
+    /// no .poolsim-output marker and hold files poolsim does not write).
     #[arg(long)]
     pub force: bool,
 }

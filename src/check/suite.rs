@@ -36,8 +36,8 @@ pub struct CheckArgs {
     /// that has one.
     #[arg(long)]
     pub golden: Option<PathBuf>,
-    /// Write run folders (and, with --bless, golden trace folders) even where poolsim
-    /// did not create them: files of poolsim's names are replaced, the rest kept.
+    /// Replace run folders (and, with --bless, golden trace folders) even when poolsim
+    /// did not create them.
     #[arg(long)]
     pub force: bool,
 }

@@ -387,8 +387,7 @@ pub enum WriteError {
     Encode(String),
     #[error(
         "{} exists and is not a folder poolsim wrote: {why}. Nothing was written. \
-         Choose another folder, or pass --force to write poolsim's files into it \
-         (files of the same names are replaced, everything else is kept)",
+         Choose another folder, or pass --force to replace it",
         dir.display()
     )]
     NotOwned { dir: PathBuf, why: String },

@@ -1,19 +1,18 @@
-//! Which folders poolsim may write into, and writing them so that neither concurrent
+//! Which folders poolsim may write, and writing them so that neither concurrent
 //! writers nor a killed one leave a half-written folder or debris behind.
 //!
 //! - **Ownership.** Every folder poolsim writes holds a marker file, [`MARKER_FILE`].
-//!   poolsim writes into an existing folder only when it holds the marker, is empty, or
-//!   is recognised as written by a poolsim from before the marker (every entry is a
-//!   file that kind of folder holds, or a subfolder poolsim writes there, itself
-//!   recognised); anything else is refused unless `--force`. Like kubectl or cargo,
-//!   poolsim does not clobber what it did not create.
-//! - **Only its own entries.** Writing a folder replaces the files that kind of folder
-//!   holds and keeps every other entry: a run keeps the `sweep/`, `sweep-shards/` and
-//!   `compare/` that other commands wrote inside its folder, and `--force` on a foreign
-//!   folder replaces only files of poolsim's names.
+//!   poolsim replaces an existing folder only when it holds the marker, is empty, or is
+//!   recognised as written by a poolsim from before the marker (every entry is a file
+//!   that kind of folder is written with, or a subfolder another command writes there,
+//!   itself recognised); anything else is refused unless `--force`. Like kubectl or
+//!   cargo, poolsim does not clobber what it did not create.
+//! - **Each command replaces only its own.** Replacing a folder keeps the subfolders
+//!   other commands write inside it: a run keeps the `sweep/`, `sweep-shards/` and
+//!   `compare/` of its folder, a shard keeps the other shards.
 //! - **Whole or not at all.** The new folder is built in `.NAME.tmp-PID` beside the old
-//!   one; the entries kept are moved into it, the old folder renamed to `.NAME.old-PID`,
-//!   the new one renamed into place and the old one removed.
+//!   one; the subfolders kept are moved into it, the old folder renamed to
+//!   `.NAME.old-PID`, the new one renamed into place and the old one removed.
 //! - **One writer at a time.** Writers hold an advisory lock on the root folder (`--out`)
 //!   while they write (not while they simulate), so concurrent commands into one `--out`
 //!   take turns. The kernel drops the lock of a killed process; the staging folders such
@@ -31,8 +30,8 @@ use std::time::{Duration, Instant};
 pub const MARKER_FILE: &str = ".poolsim-output";
 
 /// The marker's contents: the same bytes in every folder, so outputs stay reproducible.
-const MARKER_TEXT: &str = "This folder was written by poolsim. poolsim writes into a folder \
-only when this file is there (or with --force), and then replaces only its own files.\n";
+const MARKER_TEXT: &str = "This folder was written by poolsim. poolsim replaces a folder only \
+when this file is there (or with --force), keeping what its other commands wrote inside it.\n";
 
 /// How long a writer waits for another one to finish writing into the same root before
 /// it gives up (a writer holds the lock for the time of writing files, about a second;
@@ -76,7 +75,7 @@ const COMPARE_FILES: [&str; 5] = [
 
 impl FolderKind {
     /// Whether `entry` of the folder `dir_name` is a file this kind of folder is written
-    /// with (the marker included): replaced by every write.
+    /// with (the marker included): how a folder from before the marker is recognised.
     fn owns(self, dir_name: &str, entry: &str) -> bool {
         entry == MARKER_FILE
             || match self {
@@ -102,6 +101,15 @@ impl FolderKind {
             (FolderKind::ShardSet, name) if name.starts_with("shard-") => Some(FolderKind::Shard),
             _ => None,
         }
+    }
+
+    /// Whether the entry `entry` of this kind of folder is another command's output,
+    /// kept when the folder is replaced: a subfolder it writes there, or what a killed
+    /// writer of one left (its own next write rolls that back).
+    fn keeps(self, entry: &str, is_dir: bool) -> bool {
+        is_dir
+            && (self.child(entry).is_some()
+                || staging_of(entry).is_some_and(|of| self.child(of).is_some()))
     }
 
     /// Golden traces are committed with the scenarios: no marker (see the variant).
@@ -165,8 +173,7 @@ fn unrecognised(
         let known = if *is_dir {
             match kind.child(name) {
                 Some(child) => found(&dir.join(name), child)? == Found::Writable,
-                // What a killed writer of a subfolder leaves (see `recover`).
-                None => staging_of(name).is_some_and(|of| kind.child(of).is_some()),
+                None => kind.keeps(name, true),
             }
         } else {
             kind.owns(&dir_name, name)
@@ -310,10 +317,14 @@ impl Destination {
         self.check()?;
         let (last, containers) = self.folders.split_last().expect("at least one folder");
         for (dir, kind) in containers {
-            if !dir.is_dir() {
+            let state = found(dir, *kind).map_err(io(dir))?;
+            if state == Found::Absent {
                 std::fs::create_dir_all(dir).map_err(io(dir))?;
             }
-            if kind.marked() && !dir.join(MARKER_FILE).is_file() {
+            // A folder written into with --force is not marked: poolsim still did not
+            // create it, and a later command must not replace the rest of it unasked.
+            let ours = matches!(state, Found::Absent | Found::Writable);
+            if ours && kind.marked() && !dir.join(MARKER_FILE).is_file() {
                 std::fs::write(dir.join(MARKER_FILE), MARKER_TEXT).map_err(io(dir))?;
             }
         }
@@ -354,13 +365,12 @@ fn lock(root: &Path) -> Result<Option<File>, WriteError> {
     }
 }
 
-/// Move every entry of `from` that is not one of `kind`'s own files into `into`, unless
-/// `into` has one of that name already.
+/// Move every entry of `from` that `kind` keeps (other commands' subfolders) into
+/// `into`, unless `into` has one of that name already.
 fn salvage(from: &Path, into: &Path, kind: FolderKind) -> Result<(), WriteError> {
-    let into_name = file_name(into);
-    for (name, _) in entry_names(from).map_err(io(from))? {
+    for (name, is_dir) in entry_names(from).map_err(io(from))? {
         let target = into.join(&name);
-        if !kind.owns(&into_name, &name) && std::fs::symlink_metadata(&target).is_err() {
+        if kind.keeps(&name, is_dir) && std::fs::symlink_metadata(&target).is_err() {
             std::fs::rename(from.join(&name), &target).map_err(io(&target))?;
         }
     }
@@ -403,8 +413,8 @@ pub fn recover(dir: &Path, kind: FolderKind) -> Result<(), WriteError> {
     Ok(())
 }
 
-/// Build `dir` anew in `.NAME.tmp-PID` (see the module comment), keeping the entries of
-/// the old `dir` that are not `kind`'s own.
+/// Build `dir` anew in `.NAME.tmp-PID` (see the module comment), keeping the subfolders
+/// of the old `dir` that other commands wrote.
 fn replace(
     dir: &Path,
     kind: FolderKind,
@@ -424,7 +434,7 @@ fn replace(
     });
     let swapped = filled.and_then(|()| swap(dir, &staging, &old, kind));
     if swapped.is_err() {
-        // Put back what was moved out of `dir`; the new files go.
+        // Put back the subfolders moved out of `dir`; the new files go.
         if dir.is_dir() {
             let _ = salvage(&staging, dir, kind);
         }
@@ -433,7 +443,7 @@ fn replace(
     swapped
 }
 
-/// Move the entries kept into `staging`, then `dir` aside to `old` and `staging` into
+/// Move the subfolders kept into `staging`, then `dir` aside to `old` and `staging` into
 /// place. On an error `dir` is back where it was (its kept entries may be in `staging`).
 fn swap(dir: &Path, staging: &Path, old: &Path, kind: FolderKind) -> Result<(), WriteError> {
     if std::fs::symlink_metadata(dir).is_ok() {
