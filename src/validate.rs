@@ -21,6 +21,7 @@
 //! (a Secret, a source PVC): those usually come from other files applied with it, and
 //! the scenario that uses the file reports any that are missing.
 
+use crate::input::FileKind;
 use crate::scenario::decode::{child_path, Report};
 use crate::scenario::diag::{Diagnostic, Severity};
 use crate::scenario::manifest::decode_manifest;
@@ -87,13 +88,18 @@ pub fn parse_placeholder(text: &str) -> Result<(String, String), String> {
 /// The files the arguments name: files as given, folders searched recursively for
 /// `*.yaml`/`*.yml` (sorted, so the output order is stable). A folder without any, or
 /// an unreadable one, is an error diagnostic.
+///
+/// Decision: symbolic links to folders are followed, but each real folder is searched
+/// once ([`FolderWalk`]), so a link back up the tree (a loop) ends the walk there
+/// instead of running forever.
 pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
+    let mut walk = FolderWalk::default();
     for path in paths {
         if path.is_dir() {
             let before = files.len();
-            if let Err(error) = collect_yaml_files(path, &mut files) {
+            if let Err(error) = collect_yaml_files(path, &mut walk, &mut files) {
                 problems.push(file_error(path, format!("cannot read the folder: {error}")));
                 continue;
             }
@@ -110,14 +116,35 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     (files, problems)
 }
 
-fn collect_yaml_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The real (canonical) folders a walk has entered, so that each is entered once: a
+/// symbolic link that leads back to a folder being walked is a loop.
+#[derive(Debug, Default)]
+pub struct FolderWalk {
+    visited: std::collections::BTreeSet<PathBuf>,
+}
+
+impl FolderWalk {
+    /// Whether `dir` is a folder not entered before (and now marked entered).
+    pub fn enter(&mut self, dir: &Path) -> std::io::Result<bool> {
+        Ok(self.visited.insert(dir.canonicalize()?))
+    }
+}
+
+fn collect_yaml_files(
+    dir: &Path,
+    walk: &mut FolderWalk,
+    files: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
+    if !walk.enter(dir)? {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     entries.sort();
     for entry in entries {
         if entry.is_dir() {
-            collect_yaml_files(&entry, files)?;
+            collect_yaml_files(&entry, walk, files)?;
         } else if entry
             .extension()
             .and_then(|e| e.to_str())
@@ -140,12 +167,15 @@ pub fn check_file(path: &Path, placeholders: &BTreeMap<String, String>) -> FileR
         checked,
         diagnostics,
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::input::read_bytes(path, FileKind::Yaml) {
         Ok(bytes) => bytes,
         Err(error) => {
             return report(
                 None,
-                vec![file_error(path, format!("cannot read the file: {error}"))],
+                vec![file_error(
+                    path,
+                    format!("cannot read the file: {}", error.problem),
+                )],
             )
         }
     };
