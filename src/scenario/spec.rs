@@ -85,6 +85,69 @@ pub fn is_dns1123_subdomain(name: &str) -> bool {
     name.len() <= 253 && name.split('.').all(is_dns1123_label)
 }
 
+/// The regular expression of a label value and of a qualified name's name part, as
+/// upstream's messages quote it.
+const QUALIFIED_NAME_FORMAT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
+
+/// Whether `text` matches [`QUALIFIED_NAME_FORMAT`] (so is non-empty).
+fn is_qualified_name_part(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let inner = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && bytes.iter().all(inner)
+        }
+        _ => false,
+    }
+}
+
+/// What is wrong with a label key (empty when it is valid): a qualified name, an
+/// optional DNS-1123 subdomain prefix and `/`, then a name part of at most 63
+/// characters. Upstream: kubernetes/kubernetes
+/// `staging/src/k8s.io/apimachinery/pkg/api/validate/content` `IsLabelKey` (formerly
+/// `util/validation.IsQualifiedName`), used by `metav1validation.ValidateLabels` and
+/// `labels.NewRequirement`; the messages are upstream's.
+pub fn label_key_problems(key: &str) -> Vec<String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) if !name.contains('/') => (Some(prefix), name),
+        Some(_) => {
+            return vec![format!("a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '{QUALIFIED_NAME_FORMAT}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')")]
+        }
+        None => (None, key),
+    };
+    let mut problems = Vec::new();
+    match prefix {
+        Some("") => problems.push("prefix part must be non-empty".to_string()),
+        Some(prefix) if !is_dns1123_subdomain(prefix) => problems.push(
+            "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string(),
+        ),
+        _ => {}
+    }
+    if name.is_empty() {
+        problems.push("name part must be non-empty".to_string());
+    } else if name.len() > 63 {
+        problems.push("name part must be no more than 63 characters".to_string());
+    }
+    if !name.is_empty() && !is_qualified_name_part(name) {
+        problems.push(format!("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '{QUALIFIED_NAME_FORMAT}')"));
+    }
+    problems
+}
+
+/// What is wrong with a label value (empty when it is valid): empty, or at most 63
+/// characters matching `(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?`. Upstream: same
+/// package, `IsLabelValue` (formerly `util/validation.IsValidLabelValue`).
+pub fn label_value_problems(value: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if value.len() > 63 {
+        problems.push("must be no more than 63 characters".to_string());
+    }
+    if !value.is_empty() && !is_qualified_name_part(value) {
+        problems.push(format!("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '({QUALIFIED_NAME_FORMAT})?')"));
+    }
+    problems
+}
+
 fn check_label(value: &Value<'_>, report: &mut Report, what: &str) -> Option<String> {
     let text = value.str(report)?;
     if is_dns1123_label(&text) {
@@ -506,7 +569,7 @@ fn decode_node_list(value: &Value<'_>, report: &mut Report) -> Option<Vec<Cluste
             });
         let labels = map
             .optional("labels")
-            .map_or(Some(BTreeMap::new()), |value| value.string_map(report));
+            .map_or(Some(BTreeMap::new()), |value| value.label_map(report));
         map.finish_strict(report);
         match (name, cpu, memory, pods, labels) {
             (Some(name), Some(cpu), Some(memory), Some(pods), Some(labels)) => {
@@ -1329,6 +1392,50 @@ mod tests {
         assert!(resolve_inside(dir, ".")
             .unwrap_err()
             .contains("does not name"));
+    }
+
+    #[test]
+    fn label_keys_and_values_follow_upstream_rules() {
+        for key in ["app", "kubevirt.io/vmpool", "a_b.c-d", "A1"] {
+            assert!(label_key_problems(key).is_empty(), "{key}");
+        }
+        for key in [
+            "bad key",
+            "emoji🙂",
+            "-a",
+            "a/",
+            "/a",
+            "Example.com/a",
+            "a/b/c",
+            "",
+        ] {
+            assert!(!label_key_problems(key).is_empty(), "{key:?}");
+        }
+        assert!(!label_key_problems(&"a".repeat(64)).is_empty());
+        for value in ["", "x", "1.2_3-A"] {
+            assert!(label_value_problems(value).is_empty(), "{value:?}");
+        }
+        for value in ["two words", "🙂", "a-", &"a".repeat(64)] {
+            assert!(!label_value_problems(value).is_empty(), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn substitution_is_one_pass_and_bounded() {
+        let mut substitution = Substitution::new(BTreeMap::from([
+            ("a".to_string(), "<b><b>".to_string()),
+            ("b".to_string(), "x".to_string()),
+        ]));
+        // The replacement of <a> is not scanned again.
+        assert_eq!(substitution.apply("<a> <b>").unwrap(), "<b><b> x");
+        let mut big = Substitution::new(BTreeMap::from([(
+            "big".to_string(),
+            "x".repeat(1024 * 1024),
+        )]));
+        let text = "<big>".repeat(17);
+        assert!(big.apply(&text).is_none());
+        // Once over the limit, every later text is refused too.
+        assert!(big.apply("<big>").is_none());
     }
 
     #[test]
