@@ -26,7 +26,7 @@ use crate::scenario::decode::{child_path, Report};
 use crate::scenario::diag::{Diagnostic, Severity};
 use crate::scenario::manifest::decode_manifest;
 use crate::scenario::yaml::{check_text, parse_documents, Limits, Node, NodeKind, Pos};
-use crate::scenario::{Manifest, API_VERSION, DEFAULT_NAMESPACE, KIND};
+use crate::scenario::{Manifest, API_VERSION, DEFAULT_NAMESPACE, KIND, MAX_SUBSTITUTED_BYTES};
 use crate::sim;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -221,13 +221,22 @@ fn check_manifest_documents(
 ) -> (Option<usize>, Vec<Diagnostic>) {
     let mut report = Report::new(path);
     let mut objects = 0;
+    // What the scenario loader allows substitution to produce (MAX_SUBSTITUTED_BYTES),
+    // for the whole file: many uses of a long --placeholder value stay bounded.
+    let mut budget = Some(MAX_SUBSTITUTED_BYTES);
     for (index, mut document) in documents.into_iter().enumerate() {
         // kubectl skips empty documents (for example after a trailing ---).
         if document.kind == NodeKind::Null {
             continue;
         }
         let field = format!("[{index}]");
-        fill_placeholders(&mut document, &field, placeholders, &mut report);
+        fill_placeholders(
+            &mut document,
+            &field,
+            placeholders,
+            &mut budget,
+            &mut report,
+        );
         let manifest = Manifest {
             file: path.to_path_buf(),
             field,
@@ -250,10 +259,13 @@ fn check_manifest_documents(
 
 /// Replaces `<key>` in single-line scalars (keys and values) by its value; a key
 /// without a value gets a warning naming the flag, and its own name as a stand-in.
+/// One pass: a value is never scanned again. `budget` is the number of substituted
+/// bytes still allowed; passing it is an error (once), and `budget` becomes `None`.
 fn fill_placeholders(
     node: &mut Node,
     path: &str,
     placeholders: &BTreeMap<String, String>,
+    budget: &mut Option<usize>,
     report: &mut Report,
 ) {
     match &mut node.kind {
@@ -283,6 +295,10 @@ fn fill_placeholders(
                             }
                         }
                         rest = &after[key.len() + 1..];
+                        if budget.is_none_or(|left| filled.len() > left) {
+                            substitution_limit(node.pos, path, budget, report);
+                            return;
+                        }
                     }
                     _ => {
                         filled.push('<');
@@ -291,21 +307,41 @@ fn fill_placeholders(
                 }
             }
             filled.push_str(rest);
-            *text = filled;
+            match budget.and_then(|left| left.checked_sub(filled.len())) {
+                Some(left) => {
+                    *budget = Some(left);
+                    *text = filled;
+                }
+                None => substitution_limit(node.pos, path, budget, report),
+            }
         }
         NodeKind::Seq(items) => {
             for (index, item) in items.iter_mut().enumerate() {
-                fill_placeholders(item, &format!("{path}[{index}]"), placeholders, report);
+                let item_path = format!("{path}[{index}]");
+                fill_placeholders(item, &item_path, placeholders, budget, report);
             }
         }
         NodeKind::Map(entries) => {
             for (key, value) in entries.iter_mut() {
                 let name = key.as_scalar().unwrap_or_default().to_string();
                 let child = child_path(path, &name);
-                fill_placeholders(key, &child, placeholders, report);
-                fill_placeholders(value, &child, placeholders, report);
+                fill_placeholders(key, &child, placeholders, budget, report);
+                fill_placeholders(value, &child, placeholders, budget, report);
             }
         }
+    }
+}
+
+/// Reports passing [`MAX_SUBSTITUTED_BYTES`] the first time (`budget` still `Some`).
+fn substitution_limit(pos: Pos, path: &str, budget: &mut Option<usize>, report: &mut Report) {
+    if budget.take().is_some() {
+        report.error(
+            pos,
+            path,
+            format!(
+                "filling in --placeholder values here makes the substituted text of this file more than {MAX_SUBSTITUTED_BYTES} bytes (16 MiB), poolsim's limit (MAX_SUBSTITUTED_BYTES, docs/LIMITS.md); a value is very long or used very often"
+            ),
+        );
     }
 }
 
@@ -339,7 +375,8 @@ mod tests {
             .collect();
         let mut node = scalar(text);
         let mut report = Report::new(Path::new("m.yaml"));
-        fill_placeholders(&mut node, "[0].x", &placeholders, &mut report);
+        let mut budget = Some(MAX_SUBSTITUTED_BYTES);
+        fill_placeholders(&mut node, "[0].x", &placeholders, &mut budget, &mut report);
         (node.as_scalar().unwrap().to_string(), report.diagnostics)
     }
 
@@ -357,6 +394,17 @@ mod tests {
             .message
             .contains("--placeholder username=VALUE"));
         assert_eq!((diagnostics[0].line, diagnostics[0].col), (3, 5));
+    }
+
+    #[test]
+    fn filling_in_is_one_pass_and_bounded() {
+        let (text, _) = filled("<a> <b>", &[("a", "<b><b>"), ("b", "x")]);
+        assert_eq!(text, "<b><b> x");
+        let big = "x".repeat(1024 * 1024);
+        let (text, diagnostics) = filled(&"<big>".repeat(17), &[("big", &big)]);
+        assert_eq!(text, "<big>".repeat(17), "left as written");
+        assert_eq!(diagnostics.len(), 1);
+        assert!(diagnostics[0].message.contains("MAX_SUBSTITUTED_BYTES"));
     }
 
     #[test]
