@@ -212,8 +212,9 @@ fn print_summary(summary: &Summary, dir: &Path) {
 fn plot(csv: &Path, out: Option<&Path>) -> Outcome {
     let input = match crate::output::plot::read_timeseries_csv(csv) {
         Ok(input) => input,
+        // Each reading error names its own file (the CSV, events.csv or plot.json).
         Err(e) => {
-            eprintln!("error: {}: {e}", csv.display());
+            eprintln!("error: {e}");
             return Outcome::Invalid;
         }
     };
