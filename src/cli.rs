@@ -240,8 +240,9 @@ fn print_summary(summary: &Summary, dir: &Path) {
 fn plot(csv: &Path, out: Option<&Path>) -> Outcome {
     let input = match crate::output::plot::read_timeseries_csv(csv) {
         Ok(input) => input,
+        // Each reading error names its own file (the CSV, events.csv or plot.json).
         Err(e) => {
-            eprintln!("error: {}: {e}", csv.display());
+            eprintln!("error: {e}");
             return Outcome::Invalid;
         }
     };
@@ -253,14 +254,16 @@ fn plot(csv: &Path, out: Option<&Path>) -> Outcome {
         return Outcome::Invalid;
     }
     let (svg_tmp, png_tmp) = (dir.join(".replicas.svg.tmp"), dir.join(".replicas.png.tmp"));
+    // Every message names a file: the input for what is wrong with its data, the
+    // output for what could not be written.
+    let rename = |from: &Path, name: &str| {
+        let to = dir.join(name);
+        std::fs::rename(from, &to).map_err(|e| format!("{}: {e}", to.display()))
+    };
     let result = crate::output::plot::render_replicas(&input, &svg_tmp, &png_tmp)
-        .map_err(|e| e.to_string())
-        .and_then(|()| {
-            std::fs::rename(&svg_tmp, dir.join("replicas.svg")).map_err(|e| e.to_string())
-        })
-        .and_then(|()| {
-            std::fs::rename(&png_tmp, dir.join("replicas.png")).map_err(|e| e.to_string())
-        });
+        .map_err(|e| format!("{}: {e}", csv.display()))
+        .and_then(|()| rename(&svg_tmp, "replicas.svg"))
+        .and_then(|()| rename(&png_tmp, "replicas.png"));
     match result {
         Ok(()) => {
             println!("wrote {}", dir.join("replicas.png").display());

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod engine;
 pub mod hpa;
+pub mod input;
 pub mod invariants;
 pub mod load;
 pub mod output;

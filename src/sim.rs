@@ -265,25 +265,74 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
             settings.set(name, decoded);
         }
     }
-    if settings.guest_shutdown_min_ms > settings.guest_shutdown_max_ms
-        || settings.handler_heartbeat_min_ms > settings.handler_heartbeat_max_ms
-        || settings.clone_fast_min_ms > settings.clone_fast_max_ms
-    {
+    check_setting_relations(scenario, &settings, report);
+    settings
+}
+
+/// Settings that are valid alone but not together: a `...Min` above its `...Max`, a
+/// period of 0 (a component that would reschedule itself at the same instant forever).
+/// Each error is reported at the setting the scenario wrote (defaults are valid).
+fn check_setting_relations(scenario: &Scenario, settings: &Settings, report: &mut Report) {
+    let written = |name: &str| scenario.settings.iter().find(|(n, _)| n == name);
+    let show = |ms: u64| crate::units::format_duration_ms(ms);
+    let ranges = [
+        (
+            "guestShutdownMin",
+            "guestShutdownMax",
+            settings.guest_shutdown_min_ms,
+            settings.guest_shutdown_max_ms,
+        ),
+        (
+            "handlerHeartbeatMin",
+            "handlerHeartbeatMax",
+            settings.handler_heartbeat_min_ms,
+            settings.handler_heartbeat_max_ms,
+        ),
+        (
+            "cloneFastMin",
+            "cloneFastMax",
+            settings.clone_fast_min_ms,
+            settings.clone_fast_max_ms,
+        ),
+    ];
+    for (min_name, max_name, min_ms, max_ms) in ranges {
+        if min_ms <= max_ms {
+            continue;
+        }
+        // At the Min when the scenario wrote it, else at the Max it lowered.
+        let (name, node) = written(min_name)
+            .or_else(|| written(max_name))
+            .map_or((min_name, None), |(name, node)| (name.as_str(), Some(node)));
+        let pos = node.map_or_else(Default::default, |node| node.pos);
         report.error(
-            Default::default(),
-            "spec.settings",
-            "a ...Min setting is larger than its ...Max",
+            pos,
+            &format!("spec.settings.{name}"),
+            format!(
+                "{min_name} ({}) is larger than {max_name} ({}); valid: {min_name} at most {max_name}",
+                show(min_ms),
+                show(max_ms)
+            ),
         );
     }
-    if settings.node_lease_renew_ms == 0
-        || settings.node_monitor_period_ms == 0
-        || settings.metrics_resolution_ms == 0
-        || settings.handler_recheck_ms == 0
-        || settings.pod_gc_period_ms == 0
-    {
-        report.error(Default::default(), "spec.settings", "periods (nodeLeaseRenew, nodeMonitorPeriod, metricsResolution, handlerRecheckInterval, podGcPeriod) must be longer than 0s");
+    let periods = [
+        ("nodeLeaseRenew", settings.node_lease_renew_ms),
+        ("nodeMonitorPeriod", settings.node_monitor_period_ms),
+        ("metricsResolution", settings.metrics_resolution_ms),
+        ("handlerRecheckInterval", settings.handler_recheck_ms),
+        ("podGcPeriod", settings.pod_gc_period_ms),
+    ];
+    for (name, period_ms) in periods {
+        if period_ms == 0 {
+            let pos = written(name).map_or_else(Default::default, |(_, node)| node.pos);
+            report.error(
+                pos,
+                &format!("spec.settings.{name}"),
+                format!(
+                    "{name} is a period and must be longer than 0s; valid: a duration such as 10s"
+                ),
+            );
+        }
     }
-    settings
 }
 
 /// RFC 7386 JSON merge patch over YAML trees: maps merge key by key, `null` removes.

@@ -21,11 +21,12 @@
 //! (a Secret, a source PVC): those usually come from other files applied with it, and
 //! the scenario that uses the file reports any that are missing.
 
+use crate::input::FileKind;
 use crate::scenario::decode::{child_path, Report};
 use crate::scenario::diag::{Diagnostic, Severity};
 use crate::scenario::manifest::decode_manifest;
 use crate::scenario::yaml::{check_text, parse_documents, Limits, Node, NodeKind, Pos};
-use crate::scenario::{Manifest, API_VERSION, DEFAULT_NAMESPACE, KIND};
+use crate::scenario::{Manifest, API_VERSION, DEFAULT_NAMESPACE, KIND, MAX_SUBSTITUTED_BYTES};
 use crate::sim;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -87,13 +88,18 @@ pub fn parse_placeholder(text: &str) -> Result<(String, String), String> {
 /// The files the arguments name: files as given, folders searched recursively for
 /// `*.yaml`/`*.yml` (sorted, so the output order is stable). A folder without any, or
 /// an unreadable one, is an error diagnostic.
+///
+/// Decision: symbolic links to folders are followed, but each real folder is searched
+/// once ([`FolderWalk`]), so a link back up the tree (a loop) ends the walk there
+/// instead of running forever.
 pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
+    let mut walk = FolderWalk::default();
     for path in paths {
         if path.is_dir() {
             let before = files.len();
-            if let Err(error) = collect_yaml_files(path, &mut files) {
+            if let Err(error) = collect_yaml_files(path, &mut walk, &mut files) {
                 problems.push(file_error(path, format!("cannot read the folder: {error}")));
                 continue;
             }
@@ -110,14 +116,35 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     (files, problems)
 }
 
-fn collect_yaml_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The real (canonical) folders a walk has entered, so that each is entered once: a
+/// symbolic link that leads back to a folder being walked is a loop.
+#[derive(Debug, Default)]
+pub struct FolderWalk {
+    visited: std::collections::BTreeSet<PathBuf>,
+}
+
+impl FolderWalk {
+    /// Whether `dir` is a folder not entered before (and now marked entered).
+    pub fn enter(&mut self, dir: &Path) -> std::io::Result<bool> {
+        Ok(self.visited.insert(dir.canonicalize()?))
+    }
+}
+
+fn collect_yaml_files(
+    dir: &Path,
+    walk: &mut FolderWalk,
+    files: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
+    if !walk.enter(dir)? {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     entries.sort();
     for entry in entries {
         if entry.is_dir() {
-            collect_yaml_files(&entry, files)?;
+            collect_yaml_files(&entry, walk, files)?;
         } else if entry
             .extension()
             .and_then(|e| e.to_str())
@@ -140,12 +167,15 @@ pub fn check_file(path: &Path, placeholders: &BTreeMap<String, String>) -> FileR
         checked,
         diagnostics,
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::input::read_bytes(path, FileKind::Yaml) {
         Ok(bytes) => bytes,
         Err(error) => {
             return report(
                 None,
-                vec![file_error(path, format!("cannot read the file: {error}"))],
+                vec![file_error(
+                    path,
+                    format!("cannot read the file: {}", error.problem),
+                )],
             )
         }
     };
@@ -191,13 +221,22 @@ fn check_manifest_documents(
 ) -> (Option<usize>, Vec<Diagnostic>) {
     let mut report = Report::new(path);
     let mut objects = 0;
+    // What the scenario loader allows substitution to produce (MAX_SUBSTITUTED_BYTES),
+    // for the whole file: many uses of a long --placeholder value stay bounded.
+    let mut budget = Some(MAX_SUBSTITUTED_BYTES);
     for (index, mut document) in documents.into_iter().enumerate() {
         // kubectl skips empty documents (for example after a trailing ---).
         if document.kind == NodeKind::Null {
             continue;
         }
         let field = format!("[{index}]");
-        fill_placeholders(&mut document, &field, placeholders, &mut report);
+        fill_placeholders(
+            &mut document,
+            &field,
+            placeholders,
+            &mut budget,
+            &mut report,
+        );
         let manifest = Manifest {
             file: path.to_path_buf(),
             field,
@@ -220,10 +259,13 @@ fn check_manifest_documents(
 
 /// Replaces `<key>` in single-line scalars (keys and values) by its value; a key
 /// without a value gets a warning naming the flag, and its own name as a stand-in.
+/// One pass: a value is never scanned again. `budget` is the number of substituted
+/// bytes still allowed; passing it is an error (once), and `budget` becomes `None`.
 fn fill_placeholders(
     node: &mut Node,
     path: &str,
     placeholders: &BTreeMap<String, String>,
+    budget: &mut Option<usize>,
     report: &mut Report,
 ) {
     match &mut node.kind {
@@ -253,6 +295,10 @@ fn fill_placeholders(
                             }
                         }
                         rest = &after[key.len() + 1..];
+                        if budget.is_none_or(|left| filled.len() > left) {
+                            substitution_limit(node.pos, path, budget, report);
+                            return;
+                        }
                     }
                     _ => {
                         filled.push('<');
@@ -261,21 +307,41 @@ fn fill_placeholders(
                 }
             }
             filled.push_str(rest);
-            *text = filled;
+            match budget.and_then(|left| left.checked_sub(filled.len())) {
+                Some(left) => {
+                    *budget = Some(left);
+                    *text = filled;
+                }
+                None => substitution_limit(node.pos, path, budget, report),
+            }
         }
         NodeKind::Seq(items) => {
             for (index, item) in items.iter_mut().enumerate() {
-                fill_placeholders(item, &format!("{path}[{index}]"), placeholders, report);
+                let item_path = format!("{path}[{index}]");
+                fill_placeholders(item, &item_path, placeholders, budget, report);
             }
         }
         NodeKind::Map(entries) => {
             for (key, value) in entries.iter_mut() {
                 let name = key.as_scalar().unwrap_or_default().to_string();
                 let child = child_path(path, &name);
-                fill_placeholders(key, &child, placeholders, report);
-                fill_placeholders(value, &child, placeholders, report);
+                fill_placeholders(key, &child, placeholders, budget, report);
+                fill_placeholders(value, &child, placeholders, budget, report);
             }
         }
+    }
+}
+
+/// Reports passing [`MAX_SUBSTITUTED_BYTES`] the first time (`budget` still `Some`).
+fn substitution_limit(pos: Pos, path: &str, budget: &mut Option<usize>, report: &mut Report) {
+    if budget.take().is_some() {
+        report.error(
+            pos,
+            path,
+            format!(
+                "filling in --placeholder values here makes the substituted text of this file more than {MAX_SUBSTITUTED_BYTES} bytes (16 MiB), poolsim's limit (MAX_SUBSTITUTED_BYTES, docs/LIMITS.md); a value is very long or used very often"
+            ),
+        );
     }
 }
 
@@ -309,7 +375,8 @@ mod tests {
             .collect();
         let mut node = scalar(text);
         let mut report = Report::new(Path::new("m.yaml"));
-        fill_placeholders(&mut node, "[0].x", &placeholders, &mut report);
+        let mut budget = Some(MAX_SUBSTITUTED_BYTES);
+        fill_placeholders(&mut node, "[0].x", &placeholders, &mut budget, &mut report);
         (node.as_scalar().unwrap().to_string(), report.diagnostics)
     }
 
@@ -327,6 +394,17 @@ mod tests {
             .message
             .contains("--placeholder username=VALUE"));
         assert_eq!((diagnostics[0].line, diagnostics[0].col), (3, 5));
+    }
+
+    #[test]
+    fn filling_in_is_one_pass_and_bounded() {
+        let (text, _) = filled("<a> <b>", &[("a", "<b><b>"), ("b", "x")]);
+        assert_eq!(text, "<b><b> x");
+        let big = "x".repeat(1024 * 1024);
+        let (text, diagnostics) = filled(&"<big>".repeat(17), &[("big", &big)]);
+        assert_eq!(text, "<big>".repeat(17), "left as written");
+        assert_eq!(diagnostics.len(), 1);
+        assert!(diagnostics[0].message.contains("MAX_SUBSTITUTED_BYTES"));
     }
 
     #[test]

@@ -339,8 +339,15 @@ pub fn write_shard(
     })
 }
 
+/// A shard file (`shard.json` or a shard CSV): a regular file within its size limit
+/// (`crate::input`).
 fn read_text(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    let kind = if path.extension().is_some_and(|e| e == "json") {
+        crate::input::FileKind::Json
+    } else {
+        crate::input::FileKind::Csv
+    };
+    crate::input::read_string(path, kind).map_err(|e| format!("cannot read {e}"))
 }
 
 /// One shard folder, read back.

@@ -3,8 +3,10 @@
 //! files that are not scenarios (the manifests a scenario loads with `manifestFiles`,
 //! such as `scenarios/lab05/*.yaml`) are left out after a cheap look at their `kind`.
 
+use crate::input::FileKind;
 use crate::scenario::diag::{Diagnostic, Severity};
 use crate::scenario::yaml::{self, Limits, NodeKind};
+use crate::validate::FolderWalk;
 use std::path::{Path, PathBuf};
 
 /// What the first document of a YAML file says it is.
@@ -21,13 +23,13 @@ pub enum Peeked {
 /// Look at the top-level `kind` and `apiVersion` of the first document of `path`,
 /// using the scenario reader's own YAML parser and limits.
 pub fn peek_kind(path: &Path) -> Result<Peeked, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|error| Diagnostic {
+    let bytes = crate::input::read_bytes(path, FileKind::Yaml).map_err(|error| Diagnostic {
         severity: Severity::Error,
         file: path.to_path_buf(),
         line: 0,
         col: 0,
         field: String::new(),
-        message: format!("cannot read the file: {error}"),
+        message: format!("cannot read the file: {}", error.problem),
     })?;
     let limits = Limits::default();
     let Ok(text) = yaml::check_text(&bytes, &limits) else {
@@ -69,8 +71,22 @@ fn problem(path: &Path, message: String) -> Diagnostic {
 }
 
 /// Walk one folder: entries in name order, folders whose name starts with `.`
-/// (staging folders, editor files) skipped.
-fn walk(dir: &Path, found: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
+/// (staging folders, editor files) skipped. Symbolic links to folders are followed,
+/// but each real folder is walked once (`FolderWalk`), so a link loop ends.
+fn walk(
+    dir: &Path,
+    visited: &mut FolderWalk,
+    found: &mut Vec<PathBuf>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    match visited.enter(dir) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(error) => {
+            problems.push(problem(dir, format!("cannot read the folder: {error}")));
+            return;
+        }
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) => {
@@ -88,7 +104,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
             continue;
         }
         if path.is_dir() {
-            walk(&path, found, problems);
+            walk(&path, visited, found, problems);
         } else if is_yaml(&path) {
             match peek_kind(&path) {
                 Ok(Peeked::Scenario) => found.push(path),
@@ -106,16 +122,21 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
     let mut found = Vec::new();
     let mut problems = Vec::new();
+    let mut visited = FolderWalk::default();
     for path in paths {
-        if path.is_dir() {
-            walk(path, &mut found, &mut problems);
-        } else if path.is_file() {
-            found.push(path.clone());
-        } else {
-            problems.push(problem(
-                path,
-                "no such file or folder; give scenario files or folders that hold them".into(),
-            ));
+        match std::fs::metadata(path) {
+            Ok(metadata) if metadata.is_dir() => {
+                walk(path, &mut visited, &mut found, &mut problems);
+            }
+            // The loader reads it, and says what is wrong if it is a FIFO or device.
+            Ok(_) => found.push(path.clone()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                problems.push(problem(
+                    path,
+                    "no such file or folder; give scenario files or folders that hold them".into(),
+                ));
+            }
+            Err(error) => problems.push(problem(path, format!("cannot read it: {error}"))),
         }
     }
     if problems.is_empty() {

@@ -351,8 +351,8 @@ pub fn compare_golden(dir: &Path, timeseries: &str, events: &str) -> Result<Gold
     let mut divergences = Vec::new();
     for (file, actual) in GOLDEN_FILES.into_iter().zip([timeseries, events]) {
         let path = dir.join(file);
-        let expected = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read the golden file {}: {e}", path.display()))?;
+        let expected = crate::input::read_string(&path, crate::input::FileKind::Csv)
+            .map_err(|e| format!("cannot read the golden file {e}"))?;
         divergences.extend(golden::first_divergence(file, &expected, actual));
     }
     Ok(if divergences.is_empty() {

@@ -369,6 +369,41 @@ impl<'n> Value<'n> {
         ok.then_some(map)
     }
 
+    /// A mapping of labels (`metadata.labels`, `matchLabels`, `nodeSelector`, a
+    /// Service's `selector`, a scenario node's `labels`): [`Self::string_map`] whose
+    /// keys and values are checked as the API server checks labels
+    /// (`metav1validation.ValidateLabels`), each problem reported at the key or value
+    /// with upstream's message.
+    pub fn label_map(&self, report: &mut Report) -> Option<BTreeMap<String, String>> {
+        let map = self.string_map(report)?;
+        let NodeKind::Map(entries) = &self.node.kind else {
+            return Some(map);
+        };
+        let mut ok = true;
+        for (key, value) in entries {
+            let key_text = key.as_scalar().unwrap_or_default();
+            let path = child_path(&self.path, key_text);
+            for problem in super::spec::label_key_problems(key_text) {
+                report.error(
+                    key.pos,
+                    &path,
+                    format!("Invalid value: {key_text:?}: {problem}"),
+                );
+                ok = false;
+            }
+            let value_text = map.get(key_text).map_or("", String::as_str);
+            for problem in super::spec::label_value_problems(value_text) {
+                report.error(
+                    value.pos,
+                    &path,
+                    format!("Invalid value: {value_text:?}: {problem}"),
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(map)
+    }
+
     /// The items of a list, each with its path `path[i]`. Null counts as an empty list.
     pub fn seq(&self, report: &mut Report) -> Option<Vec<Value<'n>>> {
         match &self.node.kind {

@@ -45,6 +45,15 @@ pub const MAX_LOAD_POINTS: usize = 10_000;
 /// Most manifests: inline `spec.manifests` entries plus objects read from
 /// `manifestFiles` (and most `manifestFiles` entries). See docs/LIMITS.md.
 pub const MAX_MANIFESTS: usize = 1_000;
+/// Most bytes read from all of one scenario's `manifestFiles` together: each file may
+/// be up to 4 MiB (`input::MAX_YAML_FILE_BYTES`), and without a total one big file
+/// listed 1,000 times would be 4 GB to read and parse. Four full files' worth.
+/// See docs/LIMITS.md.
+pub const MAX_MANIFEST_FILES_BYTES: u64 = 16 * 1024 * 1024;
+/// Most bytes that placeholder substitution may produce for one scenario (all
+/// substituted manifest files and fields together). One pass never rescans a
+/// replacement, but a long value used many times still multiplies. See docs/LIMITS.md.
+pub const MAX_SUBSTITUTED_BYTES: usize = 16 * 1024 * 1024;
 
 /// The message for a replica count above [`MAX_REPLICAS`].
 pub fn replicas_limit_message(replicas: i64) -> String {

@@ -7,12 +7,13 @@ use super::{
     LoadPoint, Loaded, Manifest, NodeRef, Scenario, ScheduledEvent, Severity, API_VERSION,
     DEFAULT_ALGORITHM, DEFAULT_NAMESPACE, DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS,
     DEFAULT_SAMPLE_INTERVAL_MS, EVENT_ACTIONS, KIND, MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS,
-    MAX_MANIFESTS, MAX_NODES, MAX_REPLICAS, MAX_SAMPLES, MIN_SAMPLE_INTERVAL_MS, SUMMARY_METRICS,
-    TIMESERIES_COLUMNS,
+    MAX_MANIFESTS, MAX_MANIFEST_FILES_BYTES, MAX_NODES, MAX_REPLICAS, MAX_SAMPLES,
+    MAX_SUBSTITUTED_BYTES, MIN_SAMPLE_INTERVAL_MS, SUMMARY_METRICS, TIMESERIES_COLUMNS,
 };
+use crate::input::FileKind;
 use crate::units::{format_duration_ms, parse_quantity, Quantity};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// Most pods per node accepted; far above kubelet's practical limits.
 const MAX_NODE_PODS: i64 = 100_000;
@@ -22,13 +23,13 @@ const MAX_NODE_PODS: i64 = 100_000;
 /// `Err` holds every problem found (errors and warnings, in the order found); on
 /// `Ok`, the warnings are in [`Loaded::warnings`].
 pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
-    let bytes = std::fs::read(path).map_err(|error| {
+    let bytes = crate::input::read_bytes(path, FileKind::Yaml).map_err(|error| {
         vec![super::diagnostic_at(
             path,
             Severity::Error,
             Pos::default(),
             "",
-            format!("cannot read the scenario file: {error}"),
+            format!("cannot read the scenario file: {}", error.problem),
         )]
     })?;
     load_bytes(&bytes, path)
@@ -82,6 +83,69 @@ pub fn is_dns1123_label(name: &str) -> bool {
 /// dot-separated labels. Upstream: same file, `IsDNS1123Subdomain`.
 pub fn is_dns1123_subdomain(name: &str) -> bool {
     name.len() <= 253 && name.split('.').all(is_dns1123_label)
+}
+
+/// The regular expression of a label value and of a qualified name's name part, as
+/// upstream's messages quote it.
+const QUALIFIED_NAME_FORMAT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
+
+/// Whether `text` matches [`QUALIFIED_NAME_FORMAT`] (so is non-empty).
+fn is_qualified_name_part(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let inner = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && bytes.iter().all(inner)
+        }
+        _ => false,
+    }
+}
+
+/// What is wrong with a label key (empty when it is valid): a qualified name, an
+/// optional DNS-1123 subdomain prefix and `/`, then a name part of at most 63
+/// characters. Upstream: kubernetes/kubernetes
+/// `staging/src/k8s.io/apimachinery/pkg/api/validate/content` `IsLabelKey` (formerly
+/// `util/validation.IsQualifiedName`), used by `metav1validation.ValidateLabels` and
+/// `labels.NewRequirement`; the messages are upstream's.
+pub fn label_key_problems(key: &str) -> Vec<String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) if !name.contains('/') => (Some(prefix), name),
+        Some(_) => {
+            return vec![format!("a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '{QUALIFIED_NAME_FORMAT}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')")]
+        }
+        None => (None, key),
+    };
+    let mut problems = Vec::new();
+    match prefix {
+        Some("") => problems.push("prefix part must be non-empty".to_string()),
+        Some(prefix) if !is_dns1123_subdomain(prefix) => problems.push(
+            "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string(),
+        ),
+        _ => {}
+    }
+    if name.is_empty() {
+        problems.push("name part must be non-empty".to_string());
+    } else if name.len() > 63 {
+        problems.push("name part must be no more than 63 characters".to_string());
+    }
+    if !name.is_empty() && !is_qualified_name_part(name) {
+        problems.push(format!("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '{QUALIFIED_NAME_FORMAT}')"));
+    }
+    problems
+}
+
+/// What is wrong with a label value (empty when it is valid): empty, or at most 63
+/// characters matching `(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?`. Upstream: same
+/// package, `IsLabelValue` (formerly `util/validation.IsValidLabelValue`).
+pub fn label_value_problems(value: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if value.len() > 63 {
+        problems.push("must be no more than 63 characters".to_string());
+    }
+    if !value.is_empty() && !is_qualified_name_part(value) {
+        problems.push(format!("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '({QUALIFIED_NAME_FORMAT})?')"));
+    }
+    problems
 }
 
 fn check_label(value: &Value<'_>, report: &mut Report, what: &str) -> Option<String> {
@@ -262,10 +326,7 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
     let placeholders = placeholders_value.map_or(Some(BTreeMap::new()), |value| {
         decode_placeholders(&value, report)
     });
-    let mut substitution = Substitution {
-        placeholders: placeholders.clone().unwrap_or_default(),
-        used: BTreeSet::new(),
-    };
+    let mut substitution = Substitution::new(placeholders.clone().unwrap_or_default());
 
     let mut manifests = Vec::new();
     let manifests_value = spec.optional("manifests");
@@ -275,11 +336,13 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
     {
         if let Some(items) = value.seq(report) {
             for item in items {
-                if let Some(object) = decode_object(&item, report) {
+                let object = decode_object(&item, report)
+                    .and_then(|object| substitution.apply_to_node(object, &item, report));
+                if let Some(object) = object {
                     manifests.push(Manifest {
                         file: file.to_path_buf(),
                         field: item.path.clone(),
-                        object: substitution.apply_to_node(object),
+                        object,
                     });
                 }
             }
@@ -290,8 +353,21 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         .filter(|v| within_count(v, MAX_MANIFESTS, "manifest files", "MAX_MANIFESTS", report))
     {
         if let Some(items) = value.seq(report) {
+            let mut total_bytes = 0;
             for item in items {
-                read_manifest_file(&item, file, &mut substitution, &mut manifests, report);
+                total_bytes +=
+                    read_manifest_file(&item, file, &mut substitution, &mut manifests, report);
+                // The same big file listed many times is refused by this total.
+                if total_bytes > MAX_MANIFEST_FILES_BYTES {
+                    report.error(
+                        item.pos(),
+                        &item.path,
+                        format!(
+                            "the manifest files read so far hold {total_bytes} bytes, more than poolsim's limit of {MAX_MANIFEST_FILES_BYTES} bytes (16 MiB) for all manifest files of one scenario (MAX_MANIFEST_FILES_BYTES, docs/LIMITS.md)"
+                        ),
+                    );
+                    break;
+                }
                 // Stop reading files once the limit is passed: the rest cannot help.
                 if manifests.len() > MAX_MANIFESTS {
                     report.error(
@@ -493,7 +569,7 @@ fn decode_node_list(value: &Value<'_>, report: &mut Report) -> Option<Vec<Cluste
             });
         let labels = map
             .optional("labels")
-            .map_or(Some(BTreeMap::new()), |value| value.string_map(report));
+            .map_or(Some(BTreeMap::new()), |value| value.label_map(report));
         map.finish_strict(report);
         match (name, cpu, memory, pods, labels) {
             (Some(name), Some(cpu), Some(memory), Some(pods), Some(labels)) => {
@@ -528,36 +604,118 @@ fn decode_placeholders(value: &Value<'_>, report: &mut Report) -> Option<BTreeMa
 }
 
 /// Replaces `<key>` by its value in manifest text, remembering which keys were used.
+///
+/// One pass over the text: a replacement is never scanned again, so a value that holds
+/// `<other>` stays as written and placeholders cannot expand each other (a chain of
+/// doubling placeholders would otherwise grow the text 2^n times). All the text that
+/// substitution produces for one scenario is bounded by [`MAX_SUBSTITUTED_BYTES`].
 struct Substitution {
     placeholders: BTreeMap<String, String>,
     used: BTreeSet<String>,
+    /// Bytes of substituted text produced so far (texts that held a placeholder).
+    produced: usize,
+    /// Whether the limit was passed: reported once, at the first field it happened in.
+    exceeded: bool,
 }
 
 impl Substitution {
-    fn apply(&mut self, text: &str) -> String {
-        if self.placeholders.is_empty() || !text.contains('<') {
-            return text.to_string();
+    fn new(placeholders: BTreeMap<String, String>) -> Self {
+        Substitution {
+            placeholders,
+            used: BTreeSet::new(),
+            produced: 0,
+            exceeded: false,
         }
-        let mut result = text.to_string();
-        for (key, replacement) in &self.placeholders {
-            let pattern = format!("<{key}>");
-            if result.contains(&pattern) {
-                result = result.replace(&pattern, replacement);
-                self.used.insert(key.clone());
+    }
+
+    /// `text` with its placeholders replaced, or `None` when that would pass
+    /// [`MAX_SUBSTITUTED_BYTES`] (the text built so far is dropped at that point).
+    fn apply(&mut self, text: &str) -> Option<String> {
+        if self.exceeded {
+            return None;
+        }
+        if self.placeholders.is_empty() || !text.contains('<') {
+            return Some(text.to_string());
+        }
+        let mut result = String::new();
+        let mut rest = text;
+        let mut changed = false;
+        while let Some(open) = rest.find('<') {
+            result.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let key = after.find('>').map(|close| &after[..close]);
+            match key.and_then(|key| self.placeholders.get_key_value(key)) {
+                Some((key, replacement)) => {
+                    result.push_str(replacement);
+                    self.used.insert(key.clone());
+                    changed = true;
+                    rest = &after[key.len() + 1..];
+                }
+                None => {
+                    result.push('<');
+                    rest = after;
+                }
             }
+            if self.produced + result.len() > MAX_SUBSTITUTED_BYTES {
+                self.exceeded = true;
+                return None;
+            }
+        }
+        result.push_str(rest);
+        if changed {
+            self.produced += result.len();
+            if self.produced > MAX_SUBSTITUTED_BYTES {
+                self.exceeded = true;
+                return None;
+            }
+        }
+        Some(result)
+    }
+
+    /// [`Substitution::apply`] for text at `pos`/`field`; reports passing the limit
+    /// there (only the first time: later fields fail for the same reason).
+    fn apply_at(
+        &mut self,
+        text: &str,
+        pos: Pos,
+        field: &str,
+        report: &mut Report,
+    ) -> Option<String> {
+        let already = self.exceeded;
+        let result = self.apply(text);
+        if result.is_none() && !already {
+            substitution_limit_error(pos, field, report);
         }
         result
     }
 
-    fn apply_to_node(&mut self, mut node: Node) -> Node {
+    /// `node` (the object at `at`) with its placeholders replaced, or `None` (reported
+    /// at `at`, the first time) when the limit is passed.
+    fn apply_to_node(
+        &mut self,
+        mut node: Node,
+        at: &Value<'_>,
+        report: &mut Report,
+    ) -> Option<Node> {
+        let already = self.exceeded;
         self.apply_in_place(&mut node);
-        node
+        if !self.exceeded {
+            return Some(node);
+        }
+        if !already {
+            substitution_limit_error(at.pos(), &at.path, report);
+        }
+        None
     }
 
     fn apply_in_place(&mut self, node: &mut Node) {
         match &mut node.kind {
             NodeKind::Null => {}
-            NodeKind::Scalar { text, .. } => *text = self.apply(text),
+            NodeKind::Scalar { text, .. } => {
+                if let Some(substituted) = self.apply(text) {
+                    *text = substituted;
+                }
+            }
             NodeKind::Seq(items) => items.iter_mut().for_each(|item| self.apply_in_place(item)),
             NodeKind::Map(entries) => {
                 for (key, value) in entries {
@@ -567,6 +725,16 @@ impl Substitution {
             }
         }
     }
+}
+
+fn substitution_limit_error(pos: Pos, field: &str, report: &mut Report) {
+    report.error(
+        pos,
+        field,
+        format!(
+            "filling in placeholders here makes the substituted text of this scenario more than {MAX_SUBSTITUTED_BYTES} bytes (16 MiB), poolsim's limit (MAX_SUBSTITUTED_BYTES, docs/LIMITS.md); a placeholder value is very long or used very often"
+        ),
+    );
 }
 
 /// A Kubernetes object: a mapping with `apiVersion` and `kind`. Its other fields are
@@ -633,33 +801,10 @@ fn within_count(
 /// Decision: absolute paths and paths that climb out of the scenario's folder with
 /// `..` are refused, so a scenario folder is self-contained (it can be shared, checked
 /// in and run by others) and a scenario can never make poolsim read arbitrary files.
-/// `a/../b` is fine. The check is lexical; symbolic links are not followed.
+/// `a/../b` is fine. Symbolic links are resolved, and one that leads out of the folder
+/// is refused before the file is read (`crate::input::inside_folder`).
 fn resolve_inside(scenario_dir: &Path, relative: &str) -> Result<PathBuf, String> {
-    let path = Path::new(relative);
-    let mut depth: usize = 0;
-    for component in path.components() {
-        match component {
-            Component::Prefix(_) | Component::RootDir => {
-                return Err(format!(
-                    "{relative:?} is an absolute path; give a path relative to the scenario file's folder"
-                ))
-            }
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if depth == 0 {
-                    return Err(format!(
-                        "{relative:?} leaves the scenario file's folder; manifest files must be inside it"
-                    ));
-                }
-                depth -= 1;
-            }
-            Component::Normal(_) => depth += 1,
-        }
-    }
-    if depth == 0 {
-        return Err(format!("{relative:?} does not name a file"));
-    }
-    Ok(scenario_dir.join(path))
+    crate::input::inside_folder(scenario_dir, relative, "the scenario file's folder")
 }
 
 fn read_manifest_file(
@@ -668,34 +813,39 @@ fn read_manifest_file(
     substitution: &mut Substitution,
     manifests: &mut Vec<Manifest>,
     report: &mut Report,
-) {
+) -> u64 {
     let Some(relative) = item.non_empty_str(report) else {
-        return;
+        return 0;
     };
     let scenario_dir = scenario_file.parent().unwrap_or(Path::new(""));
     let path = match resolve_inside(scenario_dir, &relative) {
         Ok(path) => path,
         Err(message) => {
             report.error(item.pos(), &item.path, message);
-            return;
+            return 0;
         }
     };
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::input::read_bytes(&path, FileKind::Yaml) {
         Ok(bytes) => bytes,
         Err(error) => {
             report.error(
                 item.pos(),
                 &item.path,
-                format!("cannot read manifest file {}: {error}", path.display()),
+                format!("cannot read manifest file {error}"),
             );
-            return;
+            return 0;
         }
     };
     let limits = Limits::default();
     let mut file_report = Report::new(&path);
-    let documents = check_text(&bytes, &limits)
-        .map(|text| substitution.apply(text))
-        .and_then(|text| parse_documents(&text, &limits));
+    let documents = match check_text(&bytes, &limits) {
+        Err(error) => Err(error),
+        Ok(text) => match substitution.apply_at(text, item.pos(), &item.path, report) {
+            // Reported at the manifestFiles entry.
+            None => return bytes.len() as u64,
+            Some(text) => parse_documents(&text, &limits),
+        },
+    };
     match documents {
         Err(error) => file_report.error(error.pos, "", error.message),
         Ok(documents) => {
@@ -725,6 +875,7 @@ fn read_manifest_file(
         }
     }
     report.diagnostics.append(&mut file_report.diagnostics);
+    bytes.len() as u64
 }
 
 fn decode_load(
@@ -880,7 +1031,7 @@ fn decode_action(
     if name == "apply" {
         let object = decode_object(value, report)?;
         return Some(Action::Apply {
-            object: substitution.apply_to_node(object),
+            object: substitution.apply_to_node(object, value, report)?,
         });
     }
     let mut map = value.map(report)?;
@@ -913,7 +1064,7 @@ fn decode_action(
             let name = required_name(&mut map, "name", report);
             let patch = map.required("mergePatch", report).and_then(|v| {
                 if let NodeKind::Map(_) = v.node.kind {
-                    Some(substitution.apply_to_node(v.node.clone()))
+                    substitution.apply_to_node(v.node.clone(), &v, report)
                 } else {
                     v.expected(report, "a JSON merge patch (a mapping)");
                     None
@@ -1244,16 +1395,59 @@ mod tests {
     }
 
     #[test]
+    fn label_keys_and_values_follow_upstream_rules() {
+        for key in ["app", "kubevirt.io/vmpool", "a_b.c-d", "A1"] {
+            assert!(label_key_problems(key).is_empty(), "{key}");
+        }
+        for key in [
+            "bad key",
+            "emoji🙂",
+            "-a",
+            "a/",
+            "/a",
+            "Example.com/a",
+            "a/b/c",
+            "",
+        ] {
+            assert!(!label_key_problems(key).is_empty(), "{key:?}");
+        }
+        assert!(!label_key_problems(&"a".repeat(64)).is_empty());
+        for value in ["", "x", "1.2_3-A"] {
+            assert!(label_value_problems(value).is_empty(), "{value:?}");
+        }
+        for value in ["two words", "🙂", "a-", &"a".repeat(64)] {
+            assert!(!label_value_problems(value).is_empty(), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn substitution_is_one_pass_and_bounded() {
+        let mut substitution = Substitution::new(BTreeMap::from([
+            ("a".to_string(), "<b><b>".to_string()),
+            ("b".to_string(), "x".to_string()),
+        ]));
+        // The replacement of <a> is not scanned again.
+        assert_eq!(substitution.apply("<a> <b>").unwrap(), "<b><b> x");
+        let mut big = Substitution::new(BTreeMap::from([(
+            "big".to_string(),
+            "x".repeat(1024 * 1024),
+        )]));
+        let text = "<big>".repeat(17);
+        assert!(big.apply(&text).is_none());
+        // Once over the limit, every later text is refused too.
+        assert!(big.apply("<big>").is_none());
+    }
+
+    #[test]
     fn substitution_replaces_every_occurrence_and_tracks_use() {
-        let mut substitution = Substitution {
-            placeholders: BTreeMap::from([
-                ("username".to_string(), "alice".to_string()),
-                ("unused".to_string(), "x".to_string()),
-            ]),
-            used: BTreeSet::new(),
-        };
+        let mut substitution = Substitution::new(BTreeMap::from([
+            ("username".to_string(), "alice".to_string()),
+            ("unused".to_string(), "x".to_string()),
+        ]));
         assert_eq!(
-            substitution.apply("lab-<username> <username> <other>"),
+            substitution
+                .apply("lab-<username> <username> <other>")
+                .unwrap(),
             "lab-alice alice <other>"
         );
         assert_eq!(substitution.used, BTreeSet::from(["username".to_string()]));

@@ -1,8 +1,9 @@
 //! Reading a finished run back for `poolsim plot`: `timeseries.csv`, and beside it
 //! `events.csv` and `plot.json` when present.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::input::{BoundedReader, FileKind};
 use serde::{Deserialize, Serialize};
 
 use super::{EventMarker, Interval, PlotError, PlotInput, Series};
@@ -77,12 +78,14 @@ pub fn read_timeseries_csv(path: &Path) -> Result<PlotInput, PlotError> {
         .unwrap_or_else(|| "timeseries".to_string());
 
     let events_path = directory.join(EVENTS_FILE_NAME);
-    if events_path.is_file() {
+    // `exists`, not `is_file`: a FIFO or device in their place is refused by the
+    // reader with a message, not silently left out.
+    if events_path.exists() {
         input.events = read_scenario_events(&events_path)?;
     }
 
     let annotations_path = directory.join(PLOT_ANNOTATIONS_FILE_NAME);
-    if annotations_path.is_file() {
+    if annotations_path.exists() {
         let annotations = read_annotations(&annotations_path)?;
         if let Some(title) = annotations.title {
             input.title = title;
@@ -110,11 +113,17 @@ fn csv_error(path: &Path) -> impl Fn(csv::Error) -> PlotError + '_ {
     }
 }
 
-fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, PlotError> {
-    let file = std::fs::File::open(path).map_err(|source| PlotError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn read_error(error: crate::input::InputError) -> PlotError {
+    PlotError::Read {
+        path: error.path.clone(),
+        source: error.into(),
+    }
+}
+
+/// A regular file only, bounded in size (`crate::input`): a FIFO or `/dev/zero` given
+/// as the CSV is refused instead of blocking or filling memory.
+fn open_csv(path: &Path) -> Result<csv::Reader<BoundedReader>, PlotError> {
+    let file = crate::input::open_bounded(path, FileKind::Csv).map_err(read_error)?;
     Ok(csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(file))
@@ -263,10 +272,7 @@ fn read_scenario_events(path: &Path) -> Result<Vec<EventMarker>, PlotError> {
 }
 
 fn read_annotations(path: &Path) -> Result<PlotAnnotations, PlotError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PlotError::Read {
-        path: PathBuf::from(path),
-        source,
-    })?;
+    let text = crate::input::read_string(path, FileKind::Json).map_err(read_error)?;
     serde_json::from_str(&text).map_err(|source| PlotError::Json {
         path: path.to_path_buf(),
         source,

@@ -53,7 +53,7 @@ pub(super) fn decode_service(
         let mut spec = value.map(report)?;
         let selector = spec
             .optional("selector")
-            .map_or(Some(BTreeMap::new()), |value| value.string_map(report));
+            .map_or(Some(BTreeMap::new()), |value| value.label_map(report));
         let ports = spec.optional("ports").map_or(Some(Vec::new()), |value| {
             value.seq_of(report, |item, report| {
                 let mut port = item.map(report)?;

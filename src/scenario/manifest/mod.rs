@@ -26,7 +26,9 @@ mod references;
 pub use references::{warn_missing_references, warn_missing_references_located};
 
 use super::decode::{child_path, unknown_name_hint, MapReader, Report, Value};
-use super::spec::{is_dns1123_label, is_dns1123_subdomain};
+use super::spec::{
+    is_dns1123_label, is_dns1123_subdomain, label_key_problems, label_value_problems,
+};
 use super::yaml::{Node, NodeKind};
 use super::Manifest;
 use crate::api::{self, LabelSelector, ObjectMeta, SelectorOperator, SelectorRequirement};
@@ -195,7 +197,7 @@ pub(crate) fn decode_metadata(
     };
     let labels = metadata
         .optional("labels")
-        .map_or(Some(Default::default()), |value| value.string_map(report));
+        .map_or(Some(Default::default()), |value| value.label_map(report));
     let annotations = metadata
         .optional("annotations")
         .map_or(Some(Default::default()), |value| value.string_map(report));
@@ -243,7 +245,7 @@ pub(crate) fn decode_label_selector(
     let mut selector = value.map(report)?;
     let match_labels = selector
         .optional("matchLabels")
-        .map_or(Some(Default::default()), |value| value.string_map(report));
+        .map_or(Some(Default::default()), |value| value.label_map(report));
     let match_expressions =
         selector
             .optional("matchExpressions")
@@ -268,9 +270,20 @@ pub(crate) fn decode_requirement(
     report: &mut Report,
 ) -> Option<Option<SelectorRequirement>> {
     let mut requirement = item.map(report)?;
-    let key = requirement
-        .required("key", report)
-        .and_then(|value| value.non_empty_str(report));
+    // `labels.NewRequirement` checks the key as a label key and each value as a label
+    // value (`validateLabelKey`, `validateLabelValue` in `pkg/labels/selector.go`).
+    let key = requirement.required("key", report).and_then(|value| {
+        let key = value.non_empty_str(report)?;
+        let problems = label_key_problems(&key);
+        for problem in &problems {
+            report.error(
+                value.pos(),
+                &value.path,
+                format!("Invalid value: {key:?}: {problem}"),
+            );
+        }
+        problems.is_empty().then_some(key)
+    });
     let operator_value = requirement.required("operator", report);
     let operator = operator_value
         .as_ref()
@@ -278,7 +291,18 @@ pub(crate) fn decode_requirement(
     let values = requirement
         .optional("values")
         .map_or(Some(Vec::new()), |value| {
-            value.seq_of(report, |item, report| item.str(report))
+            value.seq_of(report, |item, report| {
+                let text = item.str(report)?;
+                let problems = label_value_problems(&text);
+                for problem in &problems {
+                    report.error(
+                        item.pos(),
+                        &item.path,
+                        format!("Invalid value: {text:?}: {problem}"),
+                    );
+                }
+                problems.is_empty().then_some(text)
+            })
         });
     requirement.finish_lenient(report);
     let (key, operator, values) = (key?, operator?, values?);

@@ -442,7 +442,7 @@ fn decode_template_metadata(
     let mut metadata = value.map(report)?;
     let labels = metadata
         .optional("labels")
-        .map_or(Some(Default::default()), |value| value.string_map(report));
+        .map_or(Some(Default::default()), |value| value.label_map(report));
     let annotations = metadata
         .optional("annotations")
         .map_or(Some(Default::default()), |value| value.string_map(report));
@@ -639,7 +639,7 @@ fn decode_vmi_spec(value: &Value<'_>, report: &mut Report) -> Option<VmiSpec> {
     });
     let node_selector = spec
         .optional("nodeSelector")
-        .map_or(Some(BTreeMap::new()), |value| value.string_map(report));
+        .map_or(Some(BTreeMap::new()), |value| value.label_map(report));
     let tolerations = spec
         .optional("tolerations")
         .map_or(Some(Vec::new()), |value| {
