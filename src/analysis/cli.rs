@@ -157,11 +157,10 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
         Ok(seeds) => seeds,
         Err(message) => return invalid(message),
     };
-    if let Some(shard) = shard {
+    if let (Some(shard), Some(spec)) = (shard, &args.shard) {
         if let Err(message) = shard.check_against_seeds(args.seeds) {
             return invalid(format!(
-                "--shard {}: {message} (--seeds {})",
-                shard.name(),
+                "--shard {spec:?} with --seeds {}: {message}",
                 args.seeds
             ));
         }

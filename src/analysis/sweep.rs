@@ -94,10 +94,9 @@ impl Shard {
     pub fn check_against_seeds(&self, seed_count: u64) -> Result<(), String> {
         if self.count > seed_count {
             return Err(format!(
-                "{} shards for {seed_count} seed(s) would leave shards {} to {} without a seed; use at most {seed_count} shards",
+                "{} shards for {seed_count} seed(s) would leave {} shard(s) without a seed; use at most {seed_count} shards",
                 self.count,
-                seed_count,
-                self.count - 1
+                self.count - seed_count
             ));
         }
         Ok(())
