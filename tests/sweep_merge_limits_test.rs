@@ -54,6 +54,9 @@ fn edit_file(shard: &Path, file: &str, edit: impl FnOnce(String) -> String) {
     std::fs::write(&path, edit(text)).unwrap();
 }
 
+/// A change made to a pair of shard folders.
+type Tamper = fn(&[PathBuf; 2]);
+
 fn merge(out: &Path, shards: &[&Path]) -> Output {
     let mut args = vec!["merge", "--quiet", "--out", out.to_str().unwrap()];
     args.extend(shards.iter().map(|s| s.to_str().unwrap()));
@@ -256,7 +259,7 @@ fn a_shard_claiming_billions_of_rows_is_refused() {
 fn mismatched_duplicate_and_incomplete_shards_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("merged");
-    let cases: [(&str, fn(&[PathBuf; 2]), &str); 8] = [
+    let cases: [(&str, Tamper, &str); 8] = [
         (
             "another algorithm",
             |s| set_manifest_field(&s[1], "algorithm", "kubevirt-vmirs".into()),
