@@ -2,6 +2,7 @@
 //! the run summary table; `crate::cli` only declares the subcommands and calls these.
 
 use super::compare::{self, CompareData};
+use super::limits::check_series_values;
 use super::sweep::{self, Shard, SweepData};
 use super::table::{colours_wanted, RowStatus, Table};
 use super::{default_jobs, run_seeds, seed_range, Progress};
@@ -120,6 +121,13 @@ fn scenario_events(prepared: &Prepared) -> Vec<crate::output::plot::EventMarker>
     )
 }
 
+/// The timeseries rows each run of the scenario samples (`duration / sampleInterval + 1`,
+/// as the scenario's `MAX_SAMPLES` check counts them).
+fn sample_count(prepared: &Prepared) -> u64 {
+    let scenario = &prepared.scenario;
+    scenario.duration_ms / scenario.sample_interval_ms.max(1) + 1
+}
+
 fn print_json(value: &serde_json::Value) {
     println!(
         "{}",
@@ -154,6 +162,14 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
         Ok(seeds) => seeds,
         Err(message) => return invalid(message),
     };
+    if let (Some(shard), Some(spec)) = (shard, &args.shard) {
+        if let Err(message) = shard.check_against_seeds(args.seeds) {
+            return invalid(format!(
+                "--shard {spec:?} with --seeds {}: {message}",
+                args.seeds
+            ));
+        }
+    }
     let seeds = shard.map_or_else(|| all_seeds.clone(), |shard| shard.select(&all_seeds));
     let (out, name, force) = (&args.output.out, &prepared.scenario.name, args.output.force);
     let destination = match shard {
@@ -163,6 +179,13 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
     // Refused before simulating, so a refusal costs nothing.
     if let Err(e) = destination.check() {
         return invalid(e);
+    }
+    if let Err(message) = check_series_values(
+        &format!("{}", args.scenario.display()),
+        seeds.len() as u64,
+        sample_count(&prepared),
+    ) {
+        return invalid(message);
     }
     let jobs = args.jobs.map_or_else(default_jobs, |j| j as usize);
     let progress = Progress::new("sweep", seeds.len(), args.output.quiet || args.output.json);
@@ -275,6 +298,17 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
     // Refused before simulating, so a refusal costs nothing.
     if let Err(e) = destination.check() {
         return invalid(e);
+    }
+    if let Err(message) = check_series_values(
+        &format!(
+            "{} with {} algorithms",
+            args.scenario.display(),
+            algorithms.len()
+        ),
+        (seeds.len() * algorithms.len()) as u64,
+        sample_count(&prepared),
+    ) {
+        return invalid(message);
     }
     let jobs = args.jobs.map_or_else(default_jobs, |j| j as usize);
     let progress = Progress::new(

@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod limits;
 pub mod stats;
 pub mod sweep;
 pub mod table;
@@ -58,11 +59,14 @@ pub struct Runs {
     pub runs: Vec<SeedRun>,
 }
 
-/// `count` consecutive seeds from `start`, or a message when they overflow `u64`.
+/// `count` consecutive seeds from `start`, or a message when there are none, more than
+/// [`limits::MAX_SEEDS`], or they overflow `u64`. The count is checked before the list
+/// is allocated.
 pub fn seed_range(start: u64, count: u64) -> Result<Vec<u64>, String> {
     if count == 0 {
         return Err("--seeds must be at least 1".into());
     }
+    limits::check_seed_count("--seeds", count)?;
     start.checked_add(count - 1).ok_or_else(|| {
         format!("seeds {start} + {count} overflow a 64-bit seed; use a smaller --seed-start")
     })?;

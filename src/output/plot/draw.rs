@@ -262,7 +262,17 @@ pub(super) fn draw_title<DB: DrawingBackend>(
         .map_err(draw_error)
 }
 
-/// Shortens `text` with an ellipsis until it fits in `max_width_px`.
+/// No text drawn in a plot keeps more characters than this. At the smallest plot font
+/// (12 px) the narrowest printable ASCII glyph of the bundled DejaVu Sans (`i`) is over
+/// 3 px wide, so this many characters are over 3,000 px: far wider than the 1,200-px
+/// figure, and a text this long is shortened anyway. The cap keeps [`fit_text`] linear
+/// in the length of its text (a 200,000-character title from `plot.json`).
+const MAX_FITTED_CHARS: usize = 1_000;
+
+/// Shortens `text` with an ellipsis to the longest start of it that fits, with the
+/// ellipsis, in `max_width_px` (empty when not even the ellipsis fits). Measuring is
+/// linear in the text's length, so the work is the one measure of the whole text, then
+/// a binary search over at most [`MAX_FITTED_CHARS`] characters: linear in `text`.
 pub(super) fn fit_text<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     text: &str,
@@ -274,18 +284,40 @@ pub(super) fn fit_text<DB: DrawingBackend>(
             .map(|(width, _)| width as i32)
             .unwrap_or(0)
     };
-    if width_of(text) <= max_width_px {
+    let capped_end = text
+        .char_indices()
+        .nth(MAX_FITTED_CHARS)
+        .map(|(end, _)| end);
+    if capped_end.is_none() && width_of(text) <= max_width_px {
         return text.to_string();
     }
-    let mut characters: Vec<char> = text.chars().collect();
-    while !characters.is_empty() {
-        characters.pop();
-        let candidate: String = characters.iter().collect::<String>() + "…";
-        if width_of(&candidate) <= max_width_px {
-            return candidate;
+    let head = &text[..capped_end.unwrap_or(text.len())];
+    // `ends[k]` is where the first k characters of `head` end.
+    let ends: Vec<usize> = head
+        .char_indices()
+        .map(|(start, _)| start)
+        .chain([head.len()])
+        .collect();
+    let fits = |chars: usize| width_of(&format!("{}…", &head[..ends[chars]])) <= max_width_px;
+    if !fits(0) {
+        return String::new();
+    }
+    // Invariant: `fitting` characters fit; `too_many` do not (or are the whole text,
+    // which does not fit as it is, let alone with an ellipsis). Widths grow with each
+    // character, so the search finds the longest start that fits.
+    let (mut fitting, mut too_many) = (0, ends.len() - 1);
+    if capped_end.is_some() && fits(too_many) {
+        return format!("{head}…");
+    }
+    while too_many - fitting > 1 {
+        let middle = fitting + (too_many - fitting) / 2;
+        if fits(middle) {
+            fitting = middle;
+        } else {
+            too_many = middle;
         }
     }
-    String::new()
+    format!("{}…", &head[..ends[fitting]])
 }
 
 /// Draws each run as a solid or dashed polyline, cut at sharp turns (see
@@ -814,4 +846,90 @@ pub(super) fn draw_interval_bands<DB: DrawingBackend>(
             .map_err(draw_error)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `check` on an SVG drawing area as wide as a figure, with the bundled font.
+    fn on_area(check: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>)) {
+        super::super::register_bundled_font().expect("the bundled font registers");
+        let mut svg = String::new();
+        let root = SVGBackend::with_string(&mut svg, (FIGURE_WIDTH_PX, 100)).into_drawing_area();
+        check(&root);
+    }
+
+    /// The shortening `fit_text` replaced: drop one character at a time and measure
+    /// again (quadratic in the text's length), kept as the reference for its result.
+    fn fit_text_one_by_one<DB: DrawingBackend>(
+        area: &DrawingArea<DB, Shift>,
+        text: &str,
+        style: &TextStyle<'_>,
+        max_width_px: i32,
+    ) -> String {
+        if text_width_px(area, text, style) <= max_width_px {
+            return text.to_string();
+        }
+        let mut characters: Vec<char> = text.chars().collect();
+        while !characters.is_empty() {
+            characters.pop();
+            let candidate: String = characters.iter().collect::<String>() + "…";
+            if text_width_px(area, &candidate, style) <= max_width_px {
+                return candidate;
+            }
+        }
+        String::new()
+    }
+
+    #[test]
+    fn a_huge_title_is_cut_to_the_longest_start_that_fits() {
+        on_area(|area| {
+            let style = text_style(TITLE_FONT_PX, TEXT_INK, HPos::Center, VPos::Top);
+            let text = "lab05 node partition: vmpool, seeds 1–100000 ".repeat(5_000);
+            let max_width_px = 1_176;
+            let fitted = fit_text(area, &text, &style, max_width_px);
+            assert!(fitted.ends_with('…'), "{fitted}");
+            assert!(text_width_px(area, &fitted, &style) <= max_width_px);
+            let kept = fitted.trim_end_matches('…');
+            assert!(text.starts_with(kept));
+            let one_more: String = text.chars().take(kept.chars().count() + 1).collect();
+            assert!(text_width_px(area, &format!("{one_more}…"), &style) > max_width_px);
+        });
+    }
+
+    #[test]
+    fn fitting_agrees_with_dropping_one_character_at_a_time() {
+        on_area(|area| {
+            let style = text_style(STRIP_FONT_PX, TEXT_INK, HPos::Left, VPos::Top);
+            let texts = [
+                "",
+                "x",
+                "crashNode node-3",
+                "partitionNode node-1 (the VMIs go Unknown, replacements start elsewhere)",
+                "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+                "ünïcödé — ∑ ∞ 漢字 labels with wide and narrow glyphs iiiiiiiiiiiiiiiiiiii",
+            ];
+            for text in texts {
+                for max_width_px in [0, 5, 40, 120, 300] {
+                    assert_eq!(
+                        fit_text(area, text, &style, max_width_px),
+                        fit_text_one_by_one(area, text, &style, max_width_px),
+                        "{text:?} in {max_width_px} px"
+                    );
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn the_character_cap_is_wider_than_any_figure() {
+        on_area(|area| {
+            for size_px in [STRIP_FONT_PX, LANE_FONT_PX, TICK_LABEL_FONT_PX] {
+                let style = text_style(size_px, TEXT_INK, HPos::Left, VPos::Top);
+                let narrowest = "i".repeat(MAX_FITTED_CHARS);
+                assert!(text_width_px(area, &narrowest, &style) > 2 * FIGURE_WIDTH_PX as i32);
+            }
+        });
+    }
 }
