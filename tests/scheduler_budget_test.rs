@@ -41,8 +41,11 @@ fn a_run_that_reaches_the_budget_stops_with_exit_2_naming_the_setting() {
     std::fs::create_dir(dir.path().join("lab05")).expect("mkdir");
     for entry in std::fs::read_dir(&shipped).expect("list lab05") {
         let path = entry.expect("entry").path();
-        std::fs::copy(&path, dir.path().join("lab05").join(path.file_name().unwrap()))
-            .expect("copy a manifest");
+        std::fs::copy(
+            &path,
+            dir.path().join("lab05").join(path.file_name().unwrap()),
+        )
+        .expect("copy a manifest");
     }
     let scenario = dir.path().join("scenario.yaml");
     std::fs::write(&scenario, lab05_with_budget(4)).expect("write the scenario");
