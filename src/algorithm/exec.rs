@@ -26,6 +26,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::action::Action;
+use super::admission::{self, escape_unprintable, needs_escape, quote_at_most, Refusal};
 use super::observation::Observation;
 use super::ReconcileAlgorithm;
 
@@ -54,6 +55,12 @@ const STDERR_LINE_MAX_BYTES: usize = 2048;
 
 /// How much of an invalid line an error message quotes.
 const EXCERPT_MAX_CHARS: usize = 160;
+
+/// The longest algorithm name a program may give in its `hello`.
+const HELLO_NAME_MAX_CHARS: usize = 253;
+
+/// How much of the message of an `error` answer an error message quotes.
+const REPORTED_MAX_CHARS: usize = 2000;
 
 /// Limits of one external program session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,11 +131,21 @@ pub enum ExecError {
         request: String,
         limit_bytes: usize,
     },
-    #[error("external algorithm {path} reported an error in answer to {request}: {message}")]
+    /// The program's message, with control characters escaped, so that an escape
+    /// sequence in it (`\x1b[2J` clears a screen) reaches no terminal, and cut.
+    #[error("external algorithm {path} reported an error in answer to {request}: {}", reported_message(.message))]
     Reported {
         path: String,
         request: String,
         message: String,
+    },
+    /// A well-formed answer with an action the API server or the work queue would
+    /// refuse (`admission::admit`).
+    #[error("external algorithm {path} answered {request} with an action poolsim refuses: {refusal}; see docs/PROTOCOL.md, \"Admission\"")]
+    Refused {
+        path: String,
+        request: String,
+        refusal: Refusal,
     },
     #[error("cannot encode {request} for external algorithm {path}: {source}")]
     Encode {
@@ -139,6 +156,16 @@ pub enum ExecError {
     },
 }
 
+fn reported_message(message: &str) -> String {
+    let cut: String = message.chars().take(REPORTED_MAX_CHARS).collect();
+    let more = if cut.len() < message.len() {
+        " ... (cut)"
+    } else {
+        ""
+    };
+    format!("{}{more}", escape_unprintable(&cut))
+}
+
 fn stderr_suffix(stderr_tail: &[String]) -> String {
     if stderr_tail.is_empty() {
         return "; it wrote nothing to stderr".to_string();
@@ -146,7 +173,7 @@ fn stderr_suffix(stderr_tail: &[String]) -> String {
     let mut text = String::from("; last lines of its stderr:");
     for line in stderr_tail {
         text.push_str("\n  | ");
-        text.push_str(line);
+        text.push_str(&escape_unprintable(line));
     }
     text
 }
@@ -376,12 +403,19 @@ impl Session {
             }
         }
         let name = required_string(&object, "name").map_err(&invalid)?;
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // The name reaches summary.json and reports: printable text only, and short.
+        if name.is_empty()
+            || name.chars().count() > HELLO_NAME_MAX_CHARS
+            || name.chars().any(|c| c.is_whitespace() || needs_escape(c))
+        {
             return Err(invalid(format!(
-                "field `name` must be a non-empty string without spaces, got {name:?}"
+                "field `name` must be a non-empty string of at most {HELLO_NAME_MAX_CHARS} printable characters without spaces, got {}",
+                quote_at_most(&name, EXCERPT_MAX_CHARS)
             )));
         }
+        // The summary is free text; it is kept with control characters escaped.
         let summary = required_string(&object, "summary").map_err(&invalid)?;
+        let summary = escape_unprintable(&summary);
         Ok(Hello { name, summary })
     }
 
@@ -414,14 +448,20 @@ impl Session {
             }
             None => return Err(invalid("missing field `actions`".to_string())),
         };
-        actions
+        let actions = actions
             .into_iter()
             .enumerate()
             .map(|(position, action)| {
                 serde_json::from_value::<Action>(action)
                     .map_err(|error| invalid(format!("action {position}: {error}")))
             })
-            .collect()
+            .collect::<Result<Vec<Action>, ExecError>>()?;
+        admission::admit(observation, &actions).map_err(|refusal| ExecError::Refused {
+            path: self.path.clone(),
+            request,
+            refusal,
+        })?;
+        Ok(actions)
     }
 
     fn encode(&self, request: &Request, name: &str) -> Result<Vec<u8>, ExecError> {
@@ -544,7 +584,8 @@ impl Session {
         ExecError::Protocol {
             path: self.path.clone(),
             request: request.to_string(),
-            problem,
+            // serde's messages quote the offending value (an unknown variant) raw.
+            problem: escape_unprintable(&problem),
             excerpt: excerpt(line),
         }
     }

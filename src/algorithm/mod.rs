@@ -11,6 +11,7 @@
 //! randomness other than from the `rng` passed in, or iterates a hashed collection.
 
 mod action;
+pub mod admission;
 mod exec;
 mod observation;
 mod pool;

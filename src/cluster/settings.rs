@@ -212,6 +212,11 @@ settings! {
     /// process before it stops with an error (exit 2); 0 means the default,
     /// `world::DEFAULT_MAX_EVENTS_PROCESSED`. See docs/LIMITS.md.
     max_events_processed: u64 = 0, "maxEventsProcessed", SettingType::Count;
+    /// poolsim's runtime bound on the scheduler, not an upstream setting: the most
+    /// (pod, node) evaluations (one node filtered for one pod's scheduling attempt) one
+    /// run may make before it stops with an error (exit 2); 0 means the default,
+    /// `scheduler::DEFAULT_MAX_SCHEDULER_EVALUATIONS`. See docs/LIMITS.md.
+    max_scheduler_evaluations: u64 = 0, "maxSchedulerEvaluations", SettingType::Count;
 }
 
 #[cfg(test)]

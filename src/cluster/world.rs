@@ -311,7 +311,11 @@ pub struct World {
     pub(crate) action_nodes: BTreeMap<usize, String>,
     /// CDI: DataVolumes whose missing source was already reported.
     pub(crate) cdi_warned_sources: std::collections::BTreeSet<ObjectKey>,
-    /// A failure that ends the run (an external algorithm broke its protocol).
+    /// Scheduler: the (pod, node) evaluations it has made, against
+    /// `maxSchedulerEvaluations` (`controllers::scheduler::WorkBudget`).
+    pub(crate) scheduler_work: crate::controllers::scheduler::WorkBudget,
+    /// A failure that ends the run (an external algorithm broke its protocol, or a
+    /// runtime bound was reached).
     pub fatal: Option<String>,
 }
 
@@ -348,6 +352,7 @@ impl World {
             failed_node_of: Default::default(),
             action_nodes: Default::default(),
             cdi_warned_sources: Default::default(),
+            scheduler_work: Default::default(),
             fatal: None,
         };
         let mut node_rng = streams.stream("node-phases");
@@ -428,6 +433,12 @@ impl World {
 
     pub fn events_processed(&self) -> u64 {
         self.queue.processed()
+    }
+
+    /// The (pod, node) evaluations the scheduler has made so far
+    /// (`maxSchedulerEvaluations`, docs/LIMITS.md).
+    pub fn scheduler_evaluations(&self) -> u64 {
+        self.scheduler_work.used()
     }
 
     pub fn warnings(&self) -> &[String] {
