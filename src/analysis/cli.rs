@@ -134,7 +134,12 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
     let shard = match &args.shard {
         Some(spec) => {
             let env = std::env::var(sweep::SHARD_INDEX_ENV).ok();
-            match Shard::parse(spec, env.as_deref()) {
+            match Shard::parse(spec, env.as_deref()).and_then(|shard| {
+                shard
+                    .check_against_seeds(args.seeds)
+                    .map(|()| shard)
+                    .map_err(|e| format!("--shard {spec:?} with --seeds {}: {e}", args.seeds))
+            }) {
                 Ok(shard) => Some(shard),
                 Err(message) => return invalid(message),
             }
@@ -157,14 +162,6 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
         Ok(seeds) => seeds,
         Err(message) => return invalid(message),
     };
-    if let (Some(shard), Some(spec)) = (shard, &args.shard) {
-        if let Err(message) = shard.check_against_seeds(args.seeds) {
-            return invalid(format!(
-                "--shard {spec:?} with --seeds {}: {message}",
-                args.seeds
-            ));
-        }
-    }
     let seeds = shard.map_or_else(|| all_seeds.clone(), |shard| shard.select(&all_seeds));
     if let Err(message) = check_series_values(
         &format!("{}", args.scenario.display()),
@@ -284,7 +281,7 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
     };
     if let Err(message) = check_series_values(
         &format!(
-            "{} with {} algorithms",
+            "{} with {} algorithm(s)",
             args.scenario.display(),
             algorithms.len()
         ),
