@@ -139,7 +139,12 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
     let shard = match &args.shard {
         Some(spec) => {
             let env = std::env::var(sweep::SHARD_INDEX_ENV).ok();
-            match Shard::parse(spec, env.as_deref()) {
+            match Shard::parse(spec, env.as_deref()).and_then(|shard| {
+                shard
+                    .check_against_seeds(args.seeds)
+                    .map(|()| shard)
+                    .map_err(|e| format!("--shard {spec:?} with --seeds {}: {e}", args.seeds))
+            }) {
                 Ok(shard) => Some(shard),
                 Err(message) => return invalid(message),
             }
@@ -162,14 +167,6 @@ pub fn sweep_command(args: SweepArgs) -> Outcome {
         Ok(seeds) => seeds,
         Err(message) => return invalid(message),
     };
-    if let (Some(shard), Some(spec)) = (shard, &args.shard) {
-        if let Err(message) = shard.check_against_seeds(args.seeds) {
-            return invalid(format!(
-                "--shard {spec:?} with --seeds {}: {message}",
-                args.seeds
-            ));
-        }
-    }
     let seeds = shard.map_or_else(|| all_seeds.clone(), |shard| shard.select(&all_seeds));
     let (out, name, force) = (&args.output.out, &prepared.scenario.name, args.output.force);
     let destination = match shard {
@@ -301,7 +298,7 @@ pub fn compare_command(args: CompareArgs) -> Outcome {
     }
     if let Err(message) = check_series_values(
         &format!(
-            "{} with {} algorithms",
+            "{} with {} algorithm(s)",
             args.scenario.display(),
             algorithms.len()
         ),
