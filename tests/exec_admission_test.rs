@@ -7,7 +7,26 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
+use std::sync::Mutex;
+
+/// Writing an executable while another test thread forks can make its exec fail with
+/// "text file busy" (the forked child holds the open file until it execs): every
+/// write of a script and every start of a process takes this lock, so none overlap.
+static SPAWN_LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    SPAWN_LOCK
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// Writes an executable script under [`SPAWN_LOCK`].
+fn write_script(path: &Path, text: &str) {
+    let _guard = lock();
+    std::fs::write(path, text).expect("write the script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
 
 /// A shipped scenario of a few seconds of CPU: the lab05 pool of two VMs.
 const SCENARIO: &str = "scenarios/lab05-webserver.yaml";
@@ -18,9 +37,9 @@ const SCENARIO: &str = "scenarios/lab05-webserver.yaml";
 fn algorithm(dir: &Path, decide: &str) -> PathBuf {
     let body: String = decide.lines().map(|line| format!("    {line}\n")).collect();
     let path = dir.join("algorithm.py");
-    std::fs::write(
+    write_script(
         &path,
-        format!(
+        &format!(
             r#"#!/usr/bin/env python3
 import json, sys
 for line in sys.stdin:
@@ -38,9 +57,7 @@ for line in sys.stdin:
 {body}    print(json.dumps({{"type": "actions", "seq": request["seq"], "actions": actions}}), flush=True)
 "#
         ),
-    )
-    .expect("write the algorithm");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     path
 }
 
@@ -70,13 +87,19 @@ fn refused_run(decide: &str) -> String {
 }
 
 fn run_with(program: &Path, out: &Path, scenario: &str) -> Output {
-    common::poolsim_command()
-        .args(["run", scenario, "--algorithm"])
-        .arg(format!("exec:{}", program.display()))
-        .arg("--out")
-        .arg(out)
-        .output()
-        .expect("poolsim runs")
+    let child = {
+        let _guard = lock();
+        common::poolsim_command()
+            .args(["run", scenario, "--algorithm"])
+            .arg(format!("exec:{}", program.display()))
+            .arg("--out")
+            .arg(out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("poolsim starts")
+    };
+    child.wait_with_output().expect("poolsim runs")
 }
 
 fn assert_contains(message: &str, parts: &[&str]) {
@@ -220,7 +243,7 @@ fn a_bad_revision_label_is_refused() {
 fn an_error_text_with_escape_sequences_comes_out_escaped() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("algorithm.py");
-    std::fs::write(
+    write_script(
         &path,
         r#"#!/usr/bin/env python3
 import json, sys
@@ -233,9 +256,7 @@ for line in sys.stdin:
     sys.stderr.flush()
     print(json.dumps({"type": "error", "message": "\x1b[2J\x1b]0;owned\x07 gone\r"}), flush=True)
 "#,
-    )
-    .expect("write");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     let out = dir.path().join("out");
     let output = run_with(&path, &out, SCENARIO);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -265,4 +286,31 @@ fn a_well_behaved_program_still_runs() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn the_hello_summary_is_kept_escaped_and_an_unprintable_name_is_refused() {
+    use poolsim::algorithm::{spawn, ReconcileAlgorithm};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hello = |name: &str, summary: &str| {
+        let path = dir.path().join(format!("hello-{}.py", name.len()));
+        write_script(
+            &path,
+            &format!(
+                "#!/usr/bin/env python3\nimport json, sys\nfor line in sys.stdin:\n    print(json.dumps({{\"type\": \"hello\", \"name\": {name}, \"summary\": {summary}}}), flush=True)\n"
+            ),
+        );
+        let _guard = lock();
+        spawn(&path)
+    };
+    let algorithm = hello("\"ok\"", "\"\\u001b[2Jred\\u0007\"").expect("a valid hello");
+    assert_eq!(algorithm.summary(), "\\u{1b}[2Jred\\u{7}");
+
+    let error = hello("\"a\\u202eb\"", "\"\"").err().expect("refused");
+    assert_contains(
+        &error.to_string(),
+        &["field `name` must be", "\"a\\u{202e}b\""],
+    );
+    let error = hello("\"x\" * 300", "\"\"").err().expect("refused");
+    assert_contains(&error.to_string(), &["at most 253 printable characters"]);
 }

@@ -327,3 +327,31 @@ fn every_shape_reaches_every_shipped_scenario_once() {
     assert_eq!(outcomes.len(), 3, "{outcomes:?}");
     println!("{outcomes:?}");
 }
+
+#[test]
+fn the_fuzz_seeds_pass_the_fuzz_targets_assertions() {
+    // What `fuzz/fuzz_targets/scenario_parse.rs` asserts, on every committed seed
+    // (the mutation shapes among them), so a seed that panics is caught here too.
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/scenario_parse");
+    let path = Path::new("/nonexistent-poolsim-fuzz/scenario.yaml");
+    let mut mutation_seeds = 0;
+    for entry in std::fs::read_dir(&seeds).expect("list the seeds") {
+        let seed = entry.expect("entry").path();
+        let name = seed.file_name().unwrap().to_string_lossy().into_owned();
+        mutation_seeds += usize::from(name.starts_with("mutation_"));
+        let bytes = std::fs::read(&seed).expect("read a seed");
+        if let Err(diagnostics) = prepare_bytes(&bytes, path) {
+            assert!(
+                !diagnostics.is_empty(),
+                "{name}: an Err without diagnostics"
+            );
+            for diagnostic in &diagnostics {
+                assert!(
+                    diagnostic.file.starts_with("/nonexistent-poolsim-fuzz"),
+                    "{name}: {diagnostic}"
+                );
+            }
+        }
+    }
+    assert!(mutation_seeds >= 10, "{mutation_seeds} mutation seeds");
+}
