@@ -177,6 +177,16 @@ fn each_command_keeps_what_the_others_wrote_in_the_run_folder() {
     let dir = out.path().join(NAME);
     let others = tree(&dir);
     assert!(others.contains_key("sweep/sweep.csv") && others.contains_key("compare/compare.csv"));
+    for folder in [
+        "",
+        "sweep/",
+        "sweep-shards/",
+        "sweep-shards/shard-0-of-2/",
+        "compare/",
+    ] {
+        let marker = format!("{folder}{MARKER}");
+        assert!(others.contains_key(&marker), "{marker} is missing");
+    }
 
     with_out(&["run", SCENARIO]);
     let after_run = tree(&dir);
