@@ -177,6 +177,16 @@ fn each_command_keeps_what_the_others_wrote_in_the_run_folder() {
     let dir = out.path().join(NAME);
     let others = tree(&dir);
     assert!(others.contains_key("sweep/sweep.csv") && others.contains_key("compare/compare.csv"));
+    for folder in [
+        "",
+        "sweep/",
+        "sweep-shards/",
+        "sweep-shards/shard-0-of-2/",
+        "compare/",
+    ] {
+        let marker = format!("{folder}{MARKER}");
+        assert!(others.contains_key(&marker), "{marker} is missing");
+    }
 
     with_out(&["run", SCENARIO]);
     let after_run = tree(&dir);
@@ -351,4 +361,37 @@ fn a_run_waits_for_the_writer_that_holds_the_lock() {
     lock.unlock().unwrap();
     assert!(child.wait().unwrap().success());
     assert_eq!(tree(&out.path().join(NAME)), reference_run());
+}
+
+/// `check --bless` replaces a golden trace folder only when it holds the two golden
+/// files and nothing else (golden folders carry no marker: they are committed).
+#[test]
+fn bless_refuses_a_golden_folder_holding_other_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (golden, out) = (tmp.path().join("golden"), tmp.path().join("out"));
+    let bless = |extra: &[&str]| {
+        let mut args = vec!["check", SCENARIO, "--bless", "--golden"];
+        args.extend([golden.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        args.extend(extra);
+        poolsim(&args)
+    };
+    assert!(bless(&[]).status.success());
+    let trace = golden.join(NAME).join("kubevirt-pool");
+    assert_eq!(entries(&trace), ["events.csv", "timeseries.csv"]);
+    assert!(
+        bless(&[]).status.success(),
+        "a golden folder poolsim wrote is replaced"
+    );
+    std::fs::write(trace.join("README.md"), "mine\n").unwrap();
+    let before = tree(&trace);
+    let output = bless(&[]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--golden") && stderr.contains("\"README.md\""),
+        "{stderr}"
+    );
+    assert_eq!(tree(&trace), before);
+    assert!(bless(&["--force"]).status.success());
+    assert_eq!(entries(&trace), ["events.csv", "timeseries.csv"]);
 }

@@ -155,8 +155,11 @@ fn found(dir: &Path, kind: FolderKind) -> std::io::Result<Found> {
     }
     Ok(match unrecognised(dir, kind, &entries)? {
         None => Found::Writable,
-        Some(entry) => Found::Foreign(format!(
+        Some(entry) if kind.marked() => Found::Foreign(format!(
             "it has no {MARKER_FILE} marker and holds {entry:?}, which poolsim does not write there"
+        )),
+        Some(entry) => Found::Foreign(format!(
+            "it holds {entry:?}, which poolsim does not write there"
         )),
     })
 }
