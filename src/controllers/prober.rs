@@ -21,7 +21,7 @@
 use crate::api::*;
 use crate::cluster::informer::InformerId;
 use crate::cluster::truth::GuestState;
-use crate::cluster::world::{ControllerId, Timer, World};
+use crate::cluster::world::{Timer, World};
 use crate::engine::SimTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -340,6 +340,5 @@ pub fn compute_killed(world: &mut World, key: &ObjectKey, uid: &str) {
             pod.ready = false;
             pod.ready_transition = now;
         });
-        world.enqueue(ControllerId::Kubelet, key.clone());
     }
 }
