@@ -1,4 +1,4 @@
-//! Issue 13, items 4, 6b and 6c (docs/FIDELITY.md §4-§6): VMI readiness and liveness
+//! Issue 13, items 4, 6b and 6c (docs/FIDELITY.md): VMI readiness and liveness
 //! probes with their manifest timings, `hangGuest`; virt-handler relabelling a healed
 //! node at its next heartbeat; a Scheduling VMI failing once its pod goes down. Ports
 //! of upstream's unit tests where there are some (kubevirt

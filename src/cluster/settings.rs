@@ -105,7 +105,8 @@ settings! {
     /// `services/rendercontainer.go`, `updateReadinessProbe` and
     /// `updateLivenessProbe`). A constant upstream; a setting here to show its weight.
     /// The probes' own timings (`initialDelaySeconds`, `periodSeconds`,
-    /// `timeoutSeconds`, thresholds) come from the VMI template (docs/FIDELITY.md §4).
+    /// `timeoutSeconds`, thresholds) come from the VMI template (docs/FIDELITY.md,
+    /// issue 13 item 4).
     libvirt_startup_delay_ms: u64 = 10 * SECOND_MS, "libvirtStartupDelay", SettingType::DurationMs;
     /// ACPI shutdown of a guest asked to stop; bounded by the VMI's grace period
     /// (inferred: a small Linux guest powers off in a few seconds).
