@@ -22,6 +22,7 @@ use crate::api::*;
 use crate::cluster::informer::InformerId;
 use crate::cluster::truth::GuestState;
 use crate::cluster::world::{Timer, World};
+use crate::controllers::kubelet::ContainerState;
 use crate::engine::SimTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -148,6 +149,12 @@ pub fn probe_tick(world: &mut World, key: &ObjectKey, uid: &str, kind: ProbeKind
         remove_workers(world, uid);
         return;
     };
+    // The worker ends with its pod's containers (`doProbe`: a terminated pod).
+    let running = world.agent_state.containers.get(uid) == Some(&ContainerState::Running);
+    if pod.is_terminated() || !running {
+        remove_workers(world, uid);
+        return;
+    }
     let worker_key = (uid.to_string(), kind);
     let Some(worker) = world.agent_state.probes.get(&worker_key).cloned() else {
         return;
