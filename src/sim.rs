@@ -168,6 +168,8 @@ pub fn prepare_loaded(
             Action::RecoverNode(r) => Some(ClusterAction::RecoverNode(target(r))),
             Action::FenceNode(r) => Some(ClusterAction::FenceNode(target(r))),
             Action::KillGuest { vm } => Some(ClusterAction::KillGuest { vm: vm.clone() }),
+            Action::HangGuest { vm } => Some(ClusterAction::HangGuest { vm: vm.clone() }),
+            Action::UnhangGuest { vm } => Some(ClusterAction::UnhangGuest { vm: vm.clone() }),
             Action::DetachVm { vm } => Some(ClusterAction::DetachVm { vm: vm.clone() }),
             Action::SetLoad {
                 cores,

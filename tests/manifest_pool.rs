@@ -160,7 +160,7 @@ fn v1beta1_pool_with_every_field_decodes() {
     // No memory request: the guest size counts, before the limit.
     assert_eq!(vmi.memory_request_bytes, 1 << 30);
     assert_eq!(vmi.termination_grace_period_s, 120);
-    assert!(vmi.has_readiness_probe);
+    assert!(vmi.has_readiness_probe());
     assert_eq!(
         vmi.node_selector.get("disk").map(String::as_str),
         Some("ssd")

@@ -141,7 +141,7 @@ fn lab_pool_decodes_as_written() {
     assert_eq!(vmi.memory_request_bytes, 2 * 1024 * 1024 * 1024);
     assert_eq!(vmi.cpu_request_milli, None);
     assert_eq!(vmi.termination_grace_period_s, 30);
-    assert!(!vmi.has_readiness_probe);
+    assert!(!vmi.has_readiness_probe());
     assert_eq!(vmi.volumes.len(), 2);
     assert_eq!(
         vmi.volumes[0].source,

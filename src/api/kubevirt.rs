@@ -350,7 +350,95 @@ pub struct VmiSpec {
     /// `terminationGracePeriodSeconds`, default 30 s (`types.go`,
     /// `DefaultGracePeriodSeconds`).
     pub termination_grace_period_s: u64,
-    pub has_readiness_probe: bool,
+    /// `spec.readinessProbe`, defaulted (`SetDefaults_Probe`).
+    pub readiness_probe: Option<Probe>,
+    /// `spec.livenessProbe`, defaulted (`SetDefaults_Probe`).
+    pub liveness_probe: Option<Probe>,
+}
+
+impl VmiSpec {
+    pub fn has_readiness_probe(&self) -> bool {
+        self.readiness_probe.is_some()
+    }
+}
+
+/// How a VMI probe reaches the guest (`kubevirt.io/api/core/v1/types.go`, `Handler`).
+/// poolsim does not run the probe's command or request: every kind passes while the
+/// guest runs and answers, and fails while it boots, hangs or is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeHandler {
+    Exec,
+    HttpGet,
+    TcpSocket,
+    GuestAgentPing,
+}
+
+/// A VMI readiness or liveness probe (`kubevirt.io/api/core/v1/types.go`, `Probe`),
+/// with `SetDefaults_Probe` (`staging/src/kubevirt.io/api/core/v1/defaults.go`)
+/// applied: timeout 1 s, period 10 s, success threshold 1, failure threshold 3 where
+/// unset or below 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub handler: ProbeHandler,
+    pub initial_delay_s: u64,
+    pub timeout_s: u64,
+    pub period_s: u64,
+    pub success_threshold: u32,
+    pub failure_threshold: u32,
+}
+
+impl Probe {
+    /// `SetDefaults_Probe` over the values as written (0 meaning unset).
+    pub fn defaulted(
+        handler: ProbeHandler,
+        initial_delay_s: u64,
+        timeout_s: u64,
+        period_s: u64,
+        success_threshold: u32,
+        failure_threshold: u32,
+    ) -> Probe {
+        Probe {
+            handler,
+            initial_delay_s,
+            timeout_s: timeout_s.max(1),
+            period_s: if period_s < 1 { 10 } else { period_s },
+            success_threshold: success_threshold.max(1),
+            failure_threshold: if failure_threshold < 1 {
+                3
+            } else {
+                failure_threshold
+            },
+        }
+    }
+
+    /// The probe as the compute container carries it (`services/rendercontainer.go`,
+    /// `updateReadinessProbe` / `updateLivenessProbe`): `LibvirtStartupDelay` added to
+    /// the initial delay, and 1 s added to the timeout of exec and guest-agent probes,
+    /// which `virt-probe` runs through the guest agent
+    /// (`wrapExecProbeWithVirtProbe`, `wrapGuestAgentPingWithVirtProbe`).
+    pub fn on_compute_container(&self, libvirt_startup_delay_ms: u64) -> ContainerProbe {
+        let wrapped = matches!(
+            self.handler,
+            ProbeHandler::Exec | ProbeHandler::GuestAgentPing
+        );
+        ContainerProbe {
+            initial_delay_ms: self.initial_delay_s * 1000 + libvirt_startup_delay_ms,
+            timeout_ms: (self.timeout_s + u64::from(wrapped)) * 1000,
+            period_ms: self.period_s * 1000,
+            success_threshold: self.success_threshold,
+            failure_threshold: self.failure_threshold,
+        }
+    }
+}
+
+/// A probe of the compute container, as the kubelet's prober worker runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerProbe {
+    pub initial_delay_ms: u64,
+    pub timeout_ms: u64,
+    pub period_ms: u64,
+    pub success_threshold: u32,
+    pub failure_threshold: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

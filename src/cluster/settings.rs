@@ -99,16 +99,15 @@ settings! {
     /// Time for the virt-launcher pod's containers to start once scheduled and its
     /// volumes are ready (image cached; inferred).
     pod_start_ms: u64 = 2 * SECOND_MS, "podStart", SettingType::DurationMs;
-    /// First run of a VMI's readiness probe after the compute container starts: the
-    /// probe's `initialDelaySeconds` (0 unless set) plus `LibvirtStartupDelay` = 10 s
+    /// `LibvirtStartupDelay`, 10 s, added to the `initialDelaySeconds` of every VMI
+    /// readiness and liveness probe when it is copied onto the compute container
     /// (kubevirt `pkg/virt-controller/services/template.go`; added in
-    /// `services/rendercontainer.go`, `updateReadinessProbe`). Only VMIs with
-    /// `spec.readinessProbe` are probed; without one the launcher pod is Ready as soon
-    /// as its containers run (docs/FIDELITY.md).
-    readiness_probe_initial_delay_ms: u64 = 10 * SECOND_MS, "readinessProbeInitialDelay", SettingType::DurationMs;
-    /// `periodSeconds` of a VMI readiness probe, 10 s by default
-    /// (`staging/src/kubevirt.io/api/core/v1/defaults.go`, `SetDefaults_Probe`).
-    readiness_probe_period_ms: u64 = 10 * SECOND_MS, "readinessProbePeriod", SettingType::DurationMs;
+    /// `services/rendercontainer.go`, `updateReadinessProbe` and
+    /// `updateLivenessProbe`). A constant upstream; a setting here to show its weight.
+    /// The probes' own timings (`initialDelaySeconds`, `periodSeconds`,
+    /// `timeoutSeconds`, thresholds) come from the VMI template (docs/FIDELITY.md,
+    /// issue 13 item 4).
+    libvirt_startup_delay_ms: u64 = 10 * SECOND_MS, "libvirtStartupDelay", SettingType::DurationMs;
     /// ACPI shutdown of a guest asked to stop; bounded by the VMI's grace period
     /// (inferred: a small Linux guest powers off in a few seconds).
     guest_shutdown_min_ms: u64 = 2 * SECOND_MS, "guestShutdownMin", SettingType::DurationMs;

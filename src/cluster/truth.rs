@@ -20,6 +20,10 @@ pub struct NodeTruth {
     /// virt-handler heartbeats: the last one written and when the next is due.
     pub handler_last_heartbeat: SimTime,
     pub handler_next_heartbeat: SimTime,
+    /// The node powered off since it last reported, so virt-handler starts afresh when
+    /// it returns (its first heartbeat comes at once) instead of carrying on with the
+    /// jittered schedule it kept through a partition.
+    pub handler_restarted: bool,
 }
 
 impl NodeTruth {
@@ -49,6 +53,9 @@ pub struct Guest {
     pub vcpus: u32,
     /// When an ACPI shutdown under way completes.
     pub stops_at: Option<SimTime>,
+    /// The guest still runs but answers nothing (scenario `hangGuest`): its probes
+    /// time out and it ignores ACPI shutdown requests.
+    pub hung: bool,
 }
 
 #[derive(Debug, Default)]

@@ -60,6 +60,14 @@ pub enum ClusterAction {
     KillGuest {
         vm: String,
     },
+    /// The guest keeps running but answers nothing (`hangGuest`), or again
+    /// (`unhangGuest`).
+    HangGuest {
+        vm: String,
+    },
+    UnhangGuest {
+        vm: String,
+    },
     DetachVm {
         vm: String,
     },
@@ -87,6 +95,8 @@ impl ClusterAction {
             ClusterAction::RecoverNode(t) => format!("recover {}", node(t)),
             ClusterAction::FenceNode(t) => format!("fence {}", node(t)),
             ClusterAction::KillGuest { vm } => format!("kill guest of {vm}"),
+            ClusterAction::HangGuest { vm } => format!("hang guest of {vm}"),
+            ClusterAction::UnhangGuest { vm } => format!("unhang guest of {vm}"),
             ClusterAction::DetachVm { vm } => format!("detach {vm}"),
             ClusterAction::SetLoad { cores, .. } => format!("load {cores} cores"),
         }
@@ -229,12 +239,32 @@ pub enum Timer {
     HandlerRecheck {
         node: String,
     },
+    /// virt-handler's first heartbeat after its node's partition healed
+    /// (`controllers::node::handler_heartbeat`).
+    HandlerHeartbeat {
+        node: String,
+        epoch: u64,
+    },
     /// A pod's containers started (or stopped) on its node.
     PodStarted {
         pod: ObjectKey,
         uid: String,
     },
-    PodReady {
+    /// A prober worker's tick (`controllers::prober`).
+    Probe {
+        pod: ObjectKey,
+        uid: String,
+        kind: crate::controllers::prober::ProbeKind,
+    },
+    /// A probe of a hung guest ran out of its timeout.
+    ProbeTimedOut {
+        pod: ObjectKey,
+        uid: String,
+        kind: crate::controllers::prober::ProbeKind,
+        started: SimTime,
+    },
+    /// The compute container killed after a liveness failure is gone.
+    ComputeKilled {
         pod: ObjectKey,
         uid: String,
     },
@@ -371,6 +401,7 @@ impl World {
                     lease_phase_ms,
                     handler_last_heartbeat: SimTime::ZERO,
                     handler_next_heartbeat: SimTime(first_heartbeat),
+                    handler_restarted: false,
                 },
             );
             let api_node = Node {
@@ -512,8 +543,16 @@ impl World {
             Timer::TaintEviction { pod, uid } => node::taint_eviction(self, &pod, &uid),
             Timer::PodGc => node::pod_gc(self),
             Timer::HandlerRecheck { node } => node::handler_recheck(self, &node),
+            Timer::HandlerHeartbeat { node, epoch } => node::handler_heartbeat(self, &node, epoch),
             Timer::PodStarted { pod, uid } => kubelet::pod_started(self, &pod, &uid),
-            Timer::PodReady { pod, uid } => kubelet::pod_ready(self, &pod, &uid),
+            Timer::Probe { pod, uid, kind } => prober::probe_tick(self, &pod, &uid, kind),
+            Timer::ProbeTimedOut {
+                pod,
+                uid,
+                kind,
+                started,
+            } => prober::probe_timed_out(self, &pod, &uid, kind, started),
+            Timer::ComputeKilled { pod, uid } => prober::compute_killed(self, &pod, &uid),
             Timer::PodStopped { pod, uid } => kubelet::pod_stopped(self, &pod, &uid),
             Timer::GuestBooted { vmi_uid } => kubelet::guest_booted(self, &vmi_uid),
             Timer::GuestStopped { vmi_uid } => kubelet::guest_stopped(self, &vmi_uid),

@@ -8,6 +8,7 @@ use crate::cluster::informer::InformerId;
 use crate::cluster::truth::{Guest, GuestState};
 use crate::cluster::world::{ControllerId, Timer, World};
 use crate::controllers::launcher_pod;
+use crate::controllers::prober::{self, ProbeKind, ProbeWorker};
 use crate::engine::rng::{lognormal_ms, uniform_ms};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +21,8 @@ pub struct AgentState {
     pub mount_failures: BTreeMap<String, (u32, String)>,
     /// Pods whose stop is under way.
     pub stopping: BTreeSet<String>,
+    /// The prober's workers, by pod uid and probe kind (`controllers::prober`).
+    pub probes: BTreeMap<(String, ProbeKind), ProbeWorker>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,10 +61,11 @@ pub fn sync_pod(world: &mut World, key: &ObjectKey) {
     }
     match world.agent_state.containers.get(&uid).copied() {
         Some(ContainerState::Running) => {
-            // After a partition the kubelet's status sync reports the pod ready again,
-            // as far as its readiness probe (if any) passes.
-            if !pod.ready && pod.phase == PodPhase::Running && readiness_probe_passes(world, &pod) {
-                set_pod_ready(world, key, true);
+            // After a partition the kubelet's status sync reports the readiness it
+            // holds (its readiness worker's state; Ready without a probe).
+            let ready = prober::container_ready(world, &uid);
+            if pod.ready != ready && pod.phase == PodPhase::Running {
+                set_pod_ready(world, key, ready);
             }
         }
         Some(ContainerState::Starting) => {}
@@ -206,7 +210,7 @@ pub fn pod_started(world: &mut World, key: &ObjectKey, uid: &str) {
         return;
     }
     let now = world.now();
-    let probed = has_readiness_probe(world, &pod);
+    let probed = prober::has_readiness_probe(world, &pod);
     // Without a readiness probe the pod is Ready in the same status update that makes
     // it Running: a container with no probe is ready once it runs (kubernetes
     // `pkg/kubelet/prober/prober_manager.go`, `UpdatePodStatus`), and the pod's one
@@ -233,80 +237,7 @@ pub fn pod_started(world: &mut World, key: &ObjectKey, uid: &str) {
         "Started",
         "Started container compute",
     );
-    if probed {
-        // The VMI's readiness probe is copied onto the compute container with
-        // `LibvirtStartupDelay` (10 s) added to its initial delay
-        // (`services/rendercontainer.go`, `updateReadinessProbe`); the kubelet's
-        // prober worker runs it first after that delay, then every period.
-        world.schedule_timer(
-            world.settings.readiness_probe_initial_delay_ms,
-            Timer::PodReady {
-                pod: key.clone(),
-                uid: uid.to_string(),
-            },
-        );
-    }
-}
-
-/// The VMI of this launcher pod sets `spec.readinessProbe`, which the compute
-/// container then carries (`services/template.go`, `newContainerSpecRenderer` adds
-/// `WithReadinessProbe` only when the VMI has one).
-fn has_readiness_probe(world: &World, pod: &Pod) -> bool {
-    let Some(owner) = pod.meta.controller_ref() else {
-        return false;
-    };
-    world
-        .informer(InformerId::NodeAgents)
-        .vmis
-        .get(&ObjectKey::new(&pod.meta.namespace, &owner.name))
-        .is_some_and(|vmi| vmi.meta.uid == owner.uid && vmi.spec.has_readiness_probe)
-}
-
-/// Whether the pod's readiness probe, if it has one, succeeds now. The probe reaches
-/// into the guest (`virt-probe` for exec and guest-agent probes, the pod network for
-/// HTTP and TCP ones: `services/rendercontainer.go`, `wrapExecProbeWithVirtProbe`),
-/// so it passes only once the guest runs. poolsim's guest is running when its boot
-/// completes (the VMI's Running phase); the probe's own command is not modelled.
-fn readiness_probe_passes(world: &World, pod: &Pod) -> bool {
-    if !has_readiness_probe(world, pod) {
-        return true;
-    }
-    pod.meta.controller_ref().is_some_and(|owner| {
-        world
-            .truth
-            .guests()
-            .get(&owner.uid)
-            .is_some_and(|guest| guest.state == GuestState::Running)
-    })
-}
-
-/// The kubelet's prober worker runs the compute container's readiness probe: Ready
-/// on the first success (`successThreshold` 1 by default,
-/// `staging/src/kubevirt.io/api/core/v1/defaults.go`, `SetDefaults_Probe`), otherwise
-/// again after `periodSeconds` (10 s by default, same function).
-pub fn pod_ready(world: &mut World, key: &ObjectKey, uid: &str) {
-    let Some(pod) = current_pod(world, key, uid) else {
-        return;
-    };
-    if pod.meta.is_deleting() || pod.is_terminated() {
-        return;
-    }
-    if world.agent_state.containers.get(uid) != Some(&ContainerState::Running) {
-        return;
-    }
-    let node_reports = reporting(world, pod.node_name.as_deref().unwrap_or(""));
-    if node_reports && readiness_probe_passes(world, &pod) {
-        set_pod_ready(world, key, true);
-        return;
-    }
-    // Probe failed (or its result cannot reach the API): the worker keeps probing.
-    world.schedule_timer(
-        world.settings.readiness_probe_period_ms,
-        Timer::PodReady {
-            pod: key.clone(),
-            uid: uid.to_string(),
-        },
-    );
+    prober::start_workers(world, &pod);
 }
 
 fn set_pod_ready(world: &mut World, key: &ObjectKey, ready: bool) {
@@ -350,11 +281,15 @@ fn begin_guest_shutdown(world: &mut World, vmi_uid: &str, grace_ms: u64) -> Opti
     if guest.state == GuestState::ShuttingDown {
         return Some(guest.stops_at.map_or(0, |t| t.since(world.queue.now())));
     }
+    let hung = guest.hung;
     let (low, high) = (
         world.settings.guest_shutdown_min_ms,
         world.settings.guest_shutdown_max_ms,
     );
-    let duration = uniform_ms(world.rng("guest-shutdown"), low, high).min(grace_ms);
+    let drawn = uniform_ms(world.rng("guest-shutdown"), low, high);
+    // A hung guest ignores the ACPI request: qemu is killed when the grace period
+    // runs out (virt-launcher's `finalShutdownCallback`).
+    let duration = if hung { grace_ms } else { drawn.min(grace_ms) };
     let stops_at = world.queue.now() + duration;
     if let Some(guest) = world.truth.guests_mut().get_mut(vmi_uid) {
         guest.state = GuestState::ShuttingDown;
@@ -371,6 +306,7 @@ fn begin_guest_shutdown(world: &mut World, vmi_uid: &str, grace_ms: u64) -> Opti
 
 pub fn pod_stopped(world: &mut World, key: &ObjectKey, uid: &str) {
     world.agent_state.stopping.remove(uid);
+    prober::remove_workers(world, uid);
     let Some(pod) = current_pod(world, key, uid) else {
         world.agent_state.containers.remove(uid);
         return;
@@ -487,6 +423,7 @@ fn start_guest(world: &mut World, vmi: &VirtualMachineInstance, node: &str, pool
             pool,
             vcpus: vmi.spec.vcpus.max(1),
             stops_at: None,
+            hung: false,
         },
     );
     world.schedule_timer(
@@ -574,8 +511,22 @@ pub fn kill_guest(world: &mut World, vmi_uid: &str) -> bool {
     true
 }
 
-/// A node powers off: its guests and containers are gone.
+/// A guest stops answering, or answers again (scenario `hangGuest`, `unhangGuest`):
+/// it keeps running (and counting as running); only its probes and its ACPI
+/// shutdown notice. Returns whether the VMI had a guest.
+pub fn set_guest_hung(world: &mut World, vmi_uid: &str, hung: bool) -> bool {
+    let Some(guest) = world.truth.guests_mut().get_mut(vmi_uid) else {
+        return false;
+    };
+    guest.hung = hung;
+    true
+}
+
+/// A node powers off: its guests and containers are gone, and virt-handler with them.
 pub fn power_off(world: &mut World, node: &str) {
+    if let Some(truth) = world.truth.nodes.get_mut(node) {
+        truth.handler_restarted = true;
+    }
     world
         .truth
         .guests_mut()
@@ -591,6 +542,7 @@ pub fn power_off(world: &mut World, node: &str) {
     for uid in pods {
         world.agent_state.containers.remove(&uid);
         world.agent_state.stopping.remove(&uid);
+        prober::remove_workers(world, &uid);
     }
 }
 

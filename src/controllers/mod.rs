@@ -13,6 +13,7 @@ pub mod kubelet;
 pub mod metrics;
 pub mod node;
 pub mod pool;
+pub mod prober;
 pub mod scenario;
 pub mod scheduler;
 pub mod vm;

@@ -147,8 +147,9 @@ pub fn node_returns(world: &mut World, node: &str, epoch: u64) {
         return;
     }
     let now = world.queue.now();
+    let restarted = std::mem::take(&mut truth.handler_restarted);
     truth.silent_since = None;
-    truth.handler_last_heartbeat = now;
+    resume_handler_heartbeats(world, node, epoch, restarted);
     let key = ObjectKey::cluster(node);
     let changed = world
         .store
@@ -159,9 +160,11 @@ pub fn node_returns(world: &mut World, node: &str, epoch: u64) {
             }
             n.taints
                 .retain(|t| t.key != TAINT_UNREACHABLE && t.key != TAINT_NOT_READY);
-            n.meta
-                .labels
-                .insert(SCHEDULABLE_LABEL.into(), "true".into());
+            if restarted {
+                n.meta
+                    .labels
+                    .insert(SCHEDULABLE_LABEL.into(), "true".into());
+            }
         })
         .unwrap_or(false);
     if changed {
@@ -454,6 +457,84 @@ pub fn advance_handler_heartbeats(world: &mut World, node: &str, until: SimTime)
     truth.handler_next_heartbeat = next;
 }
 
+/// virt-handler's heartbeats once its node reports again
+/// (`pkg/virt-handler/heartbeat/heartbeat.go`). After a power-off it starts afresh:
+/// `heartBeat` runs `do` at once, which labels the node `kubevirt.io/schedulable=true`
+/// (device plugins are taken as initialized, so the 10 s `waitForDevicePlugins` and
+/// the first `do`'s possible "false" are not modelled), then ticks on a new jittered
+/// schedule. Through a partition the process kept running: `wait.JitterUntil` kept
+/// ticking, every patch failed, and the label (set "false" by KubeVirt's node
+/// controller after 5 min) is written "true" again only by the first tick after the
+/// heal, 0-132 s later, not at once.
+fn resume_handler_heartbeats(world: &mut World, node: &str, epoch: u64, restarted: bool) {
+    let now = world.now();
+    if restarted {
+        let (low, high) = (
+            world.settings.handler_heartbeat_min_ms,
+            world.settings.handler_heartbeat_max_ms,
+        );
+        let first_interval = uniform_ms(world.rng("handler-restart"), low, high);
+        if let Some(truth) = world.truth.nodes.get_mut(node) {
+            truth.handler_last_heartbeat = now;
+            truth.handler_next_heartbeat = now + first_interval;
+        }
+        return;
+    }
+    let Some(last) = world
+        .truth
+        .nodes
+        .get(node)
+        .map(|t| t.handler_last_heartbeat)
+    else {
+        return;
+    };
+    // Walk the ticks of the silence (they failed: the API server kept `last`) up to
+    // the first one at or after now.
+    advance_handler_heartbeats(world, node, SimTime(now.0.saturating_sub(1)));
+    let Some(truth) = world.truth.nodes.get_mut(node) else {
+        return;
+    };
+    truth.handler_last_heartbeat = last;
+    let next = truth.handler_next_heartbeat;
+    world.schedule_timer_at(
+        next,
+        Timer::HandlerHeartbeat {
+            node: node.to_string(),
+            epoch,
+        },
+    );
+}
+
+/// The first heartbeat virt-handler gets through after a partition: the node is
+/// labelled schedulable for VMs again (`heartbeat.go`, `do`).
+pub fn handler_heartbeat(world: &mut World, node: &str, epoch: u64) {
+    let Some(truth) = world.truth.nodes.get(node) else {
+        return;
+    };
+    if truth.epoch != epoch || !truth.reporting() {
+        return;
+    }
+    let now = world.now();
+    advance_handler_heartbeats(world, node, now);
+    let key = ObjectKey::cluster(node);
+    let changed = world
+        .store
+        .modify::<Node>(&key, |n| {
+            n.meta
+                .labels
+                .insert(SCHEDULABLE_LABEL.into(), "true".into());
+        })
+        .unwrap_or(false);
+    if changed {
+        world.record(
+            "Node",
+            node,
+            "NodeSchedulable",
+            "virt-handler heartbeat: node is schedulable for VMs again",
+        );
+    }
+}
+
 pub fn handler_recheck(world: &mut World, node: &str) {
     world.enqueue(ControllerId::KubevirtNode, ObjectKey::cluster(node));
 }
@@ -469,9 +550,10 @@ pub fn handler_sync(world: &mut World, key: &ObjectKey) {
         .cloned();
     let unresponsive = match (&node, world.truth.nodes.get(&node_name)) {
         (None, _) => true,
+        // `isNodeUnresponsive`: the heartbeat is older than the timeout, silent or not
+        // (a healed node stays unresponsive until its first heartbeat gets through).
         (Some(_), Some(truth)) => {
-            truth.silent_since.is_some()
-                && now.since(truth.handler_last_heartbeat) > world.settings.handler_unresponsive_ms
+            now.since(truth.handler_last_heartbeat) > world.settings.handler_unresponsive_ms
         }
         (Some(_), None) => false,
     };

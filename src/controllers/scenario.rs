@@ -134,6 +134,14 @@ pub fn perform(world: &mut World, index: usize, action: ClusterAction) {
                 kubelet::kill_guest(world, &uid);
             }
         }
+        ClusterAction::HangGuest { ref vm } | ClusterAction::UnhangGuest { ref vm } => {
+            let hung = matches!(action, ClusterAction::HangGuest { .. });
+            let key = ObjectKey::new(world.namespace(), vm);
+            if let Some(vmi) = world.store.get::<VirtualMachineInstance>(&key) {
+                let uid = vmi.meta.uid.clone();
+                kubelet::set_guest_hung(world, &uid, hung);
+            }
+        }
         ClusterAction::DetachVm { vm } => {
             let key = ObjectKey::new(world.namespace(), &vm);
             let _ = world.store.modify::<VirtualMachine>(&key, |vm| {
@@ -164,7 +172,10 @@ fn action_object(action: &ClusterAction) -> String {
             NodeTarget::Node(n) => n.clone(),
             NodeTarget::NodeOf(vm) => vm.clone(),
         },
-        ClusterAction::KillGuest { vm } | ClusterAction::DetachVm { vm } => vm.clone(),
+        ClusterAction::KillGuest { vm }
+        | ClusterAction::HangGuest { vm }
+        | ClusterAction::UnhangGuest { vm }
+        | ClusterAction::DetachVm { vm } => vm.clone(),
         ClusterAction::SetLoad { .. } => "load".into(),
     }
 }
@@ -181,6 +192,8 @@ fn action_reason(action: &ClusterAction) -> &'static str {
         ClusterAction::RecoverNode(_) => "recoverNode",
         ClusterAction::FenceNode(_) => "fenceNode",
         ClusterAction::KillGuest { .. } => "killGuest",
+        ClusterAction::HangGuest { .. } => "hangGuest",
+        ClusterAction::UnhangGuest { .. } => "unhangGuest",
         ClusterAction::DetachVm { .. } => "detachVm",
         ClusterAction::SetLoad { .. } => "setLoad",
     }

@@ -64,20 +64,27 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
                 "virt-launcher pod is gone; the VMI is failed",
             );
         }
-        (Some(pod), VmiPhase::Scheduling | VmiPhase::Scheduled | VmiPhase::Running) => {
+        (Some(pod), VmiPhase::Scheduling) => {
             unschedulable = pod.unschedulable;
-            if pod.phase == PodPhase::Failed || pod.phase == PodPhase::Succeeded {
-                phase = VmiPhase::Failed;
-            } else if phase == VmiPhase::Scheduling
-                && pod.phase == PodPhase::Running
-                && !pod.meta.is_deleting()
-            {
-                // KubeVirt's own `controller.IsPodReady` (`pkg/controller/controller.go`),
-                // not the pod's Ready condition: the compute container need only be
-                // running, since it may carry the VMI's readiness probe, which cannot
-                // pass before the guest that virt-handler starts after this hand-over.
-                phase = VmiPhase::Scheduled;
+            phase = scheduling_phase(pod, vmi.meta.is_deleting());
+            if phase == VmiPhase::Scheduled {
                 node_name = pod.node_name.clone();
+            } else if phase == VmiPhase::Failed && !pod.is_terminated() {
+                world.record(
+                    "VirtualMachineInstance",
+                    &vmi.meta.name,
+                    "FailedPodGoingDown",
+                    format!(
+                        "virt-launcher pod {} is going down before the hand-over; the VMI is failed",
+                        pod.meta.name
+                    ),
+                );
+            }
+        }
+        (Some(pod), VmiPhase::Scheduled | VmiPhase::Running) => {
+            unschedulable = pod.unschedulable;
+            if pod.is_terminated() {
+                phase = VmiPhase::Failed;
             }
         }
         _ => {}
@@ -126,6 +133,27 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
                 }
             }
         }
+    }
+}
+
+/// The phase `updateStatus` (`pkg/virt-controller/watch/vmi/lifecycle.go`, case
+/// `vmi.IsScheduling()`) gives a VMI in Scheduling whose launcher pod exists:
+/// Scheduled once KubeVirt's own `controller.IsPodReady` holds and the VMI is not
+/// being deleted (the compute container need only be running, not Ready, since it may
+/// carry the VMI's readiness probe, which cannot pass before the guest that
+/// virt-handler starts after this hand-over); else Failed once
+/// `controller.IsPodDownOrGoingDown` holds (`pkg/controller/controller.go`: the pod
+/// Succeeded or Failed, its compute container terminated, or a deletionTimestamp on
+/// the pod); else still Scheduling. poolsim's pod phase stands for the compute
+/// container: its containers run exactly while the pod is Running.
+pub fn scheduling_phase(pod: &Pod, vmi_deleting: bool) -> VmiPhase {
+    let going_down = pod.is_terminated() || pod.meta.is_deleting();
+    if !going_down && pod.phase == PodPhase::Running && !vmi_deleting {
+        VmiPhase::Scheduled
+    } else if going_down {
+        VmiPhase::Failed
+    } else {
+        VmiPhase::Scheduling
     }
 }
 
@@ -203,6 +231,15 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
             });
         }
     }
+    // Every launcher pod selects nodes whose virt-handler heartbeats
+    // (`services/nodeselectorrenderer.go`, `Render`: `kubevirt.io/schedulable: "true"`
+    // first, then the VMI's own nodeSelector over it, `NewNodeSelectorRenderer`).
+    let mut node_selector = Labels::new();
+    node_selector.insert(
+        crate::controllers::node::SCHEDULABLE_LABEL.into(),
+        "true".into(),
+    );
+    node_selector.extend(spec.node_selector.clone());
     let mut secret_refs = Vec::new();
     let mut config_map_refs = Vec::new();
     let mut claim_refs = Vec::new();
@@ -234,7 +271,7 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
             pods: 1,
         },
         tolerations,
-        node_selector: spec.node_selector.clone(),
+        node_selector,
         secret_refs,
         config_map_refs,
         claim_refs,

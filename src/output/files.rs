@@ -62,7 +62,7 @@ pub struct Summary {
     pub minutes_under_ready: f64,
     pub vms_created: u64,
     /// Seconds from the first failure event of the run (`partitionNode`, `crashNode`,
-    /// `killGuest`, `fenceNode`, `detachVm`) until readiness is back: the first sample
+    /// `killGuest`, `hangGuest`, `fenceNode`, `detachVm`) until readiness is back: the first sample
     /// with `vms_ready >= desired_replicas` after readiness fell below desired at or
     /// after the failure; 0 when it never fell. Absent when the run has no failure
     /// event, or readiness is not back by the end of the run.
@@ -139,6 +139,7 @@ fn first_failure_s(world: &World) -> Option<f64> {
                     | A::CrashNode(_)
                     | A::FenceNode(_)
                     | A::KillGuest { .. }
+                    | A::HangGuest { .. }
                     | A::DetachVm { .. }
             )
         })

@@ -121,6 +121,8 @@ pub const EVENT_ACTIONS: &[&str] = &[
     "recoverNode",
     "fenceNode",
     "killGuest",
+    "hangGuest",
+    "unhangGuest",
     "detachVm",
     "setLoad",
 ];
@@ -230,6 +232,13 @@ pub enum Action {
     KillGuest {
         vm: String,
     },
+    /// The guest stops answering (probes, ACPI) while it keeps running.
+    HangGuest {
+        vm: String,
+    },
+    UnhangGuest {
+        vm: String,
+    },
     DetachVm {
         vm: String,
     },
@@ -253,6 +262,8 @@ impl Action {
             Action::RecoverNode(_) => "recoverNode",
             Action::FenceNode(_) => "fenceNode",
             Action::KillGuest { .. } => "killGuest",
+            Action::HangGuest { .. } => "hangGuest",
+            Action::UnhangGuest { .. } => "unhangGuest",
             Action::DetachVm { .. } => "detachVm",
             Action::SetLoad { .. } => "setLoad",
         }
@@ -337,9 +348,10 @@ impl Scenario {
                 | Action::FenceNode(NodeRef::NodeOf(vm)) => {
                     Some((vm, format!("{action_field}.nodeOf")))
                 }
-                Action::KillGuest { vm } | Action::DetachVm { vm } => {
-                    Some((vm, format!("{action_field}.vm")))
-                }
+                Action::KillGuest { vm }
+                | Action::HangGuest { vm }
+                | Action::UnhangGuest { vm }
+                | Action::DetachVm { vm } => Some((vm, format!("{action_field}.vm"))),
                 _ => None,
             };
             if let Some((name, field)) = vm {

@@ -95,6 +95,14 @@ fn action_schema(action: &str) -> Value {
             }),
         ),
         "killGuest" => closed_object(&["vm"], json!({"vm": name("the VM whose guest crashes")})),
+        "hangGuest" => closed_object(
+            &["vm"],
+            json!({"vm": name("the VM whose guest stops answering while it keeps running")}),
+        ),
+        "unhangGuest" => closed_object(
+            &["vm"],
+            json!({"vm": name("the VM whose hung guest answers again")}),
+        ),
         "detachVm" => closed_object(
             &["vm"],
             json!({"vm": name("the VM that loses the pool's ownerReference")}),

@@ -1079,6 +1079,12 @@ fn decode_action(
         "killGuest" => Some(Action::KillGuest {
             vm: required_name(&mut map, "vm", report)?,
         }),
+        "hangGuest" => Some(Action::HangGuest {
+            vm: required_name(&mut map, "vm", report)?,
+        }),
+        "unhangGuest" => Some(Action::UnhangGuest {
+            vm: required_name(&mut map, "vm", report)?,
+        }),
         "detachVm" => Some(Action::DetachVm {
             vm: required_name(&mut map, "vm", report)?,
         }),

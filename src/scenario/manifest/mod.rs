@@ -21,6 +21,7 @@
 mod core;
 mod hpa;
 mod pool;
+mod probe;
 mod references;
 
 pub use references::{warn_missing_references, warn_missing_references_located};

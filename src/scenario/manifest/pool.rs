@@ -651,12 +651,13 @@ fn decode_vmi_spec(value: &Value<'_>, report: &mut Report) -> Option<VmiSpec> {
             .i64_in(report, 0, i64::MAX)
             .map(|seconds| seconds as u64),
     };
-    let has_readiness_probe = match spec.optional("readinessProbe") {
-        None => Some(false),
-        // The probe's timings are not modelled; its presence is (a VM with a readiness
-        // probe is Ready only once the probe passes).
-        Some(value) => value.map(report).map(|_| true),
-    };
+    // Probes: `Some(None)` when absent, `None` when written wrongly.
+    let readiness_probe = spec.optional("readinessProbe").map_or(Some(None), |value| {
+        super::probe::decode_probe(&value, false, report).map(Some)
+    });
+    let liveness_probe = spec.optional("livenessProbe").map_or(Some(None), |value| {
+        super::probe::decode_probe(&value, true, report).map(Some)
+    });
     // Network wiring does not change what poolsim simulates.
     spec.allow(&["networks"]);
     spec.finish_lenient(report);
@@ -675,7 +676,8 @@ fn decode_vmi_spec(value: &Value<'_>, report: &mut Report) -> Option<VmiSpec> {
         node_selector: node_selector?,
         tolerations: tolerations?,
         termination_grace_period_s: grace_period_s?,
-        has_readiness_probe: has_readiness_probe?,
+        readiness_probe: readiness_probe?,
+        liveness_probe: liveness_probe?,
     })
 }
 
