@@ -15,6 +15,7 @@ pub mod node;
 pub mod pool;
 pub mod scenario;
 pub mod scheduler;
+pub mod virt_controller;
 pub mod vm;
 pub mod vmi;
 

@@ -474,6 +474,13 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     }
     let mut failed = false;
     for action in actions {
+        if let Action::ControllerPanic { message } = action {
+            // The worker panics mid-`execute`: the writes before it are made, no
+            // status is written, and the whole virt-controller process goes (the view
+            // cache goes with it: the next sync builds every view afresh).
+            crate::controllers::virt_controller::crash(world, key, &message);
+            return;
+        }
         failed |= !apply_action(world, &pool, &observation, action);
     }
     update_status(world, &pool, &observation, failed);
@@ -498,6 +505,8 @@ fn apply_action(
     let namespace = pool.meta.namespace.clone();
     let now = world.now();
     match action {
+        // Handled by `sync` before any action reaches here.
+        Action::ControllerPanic { .. } => true,
         Action::ReleaseVm { name } => {
             let vm_key = ObjectKey::new(&namespace, &name);
             let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| {
