@@ -365,13 +365,16 @@ fn select_for_scale_in<'a>(
     bounds: SliceBounds,
     rng: &mut dyn RngCore,
 ) -> Result<Vec<&'a VmView>, Action> {
-    if vms.is_empty() || count == 0 {
+    // Upstream returns early only on a zero count; a negative one runs on to the
+    // slice. Clamping, it deletes nothing, without drawing for the Random sort.
+    let nothing = |count: i64| count == 0 || count < 0 && bounds == SliceBounds::Clamp;
+    if vms.is_empty() || nothing(count) {
         return Ok(Vec::new());
     }
     let count = count.min(vms.len() as i64);
     let mut eligible: Vec<&VmView> = vms.iter().copied().filter(|vm| !vm.deleting).collect();
     let count = count - (vms.len() - eligible.len()) as i64;
-    if eligible.is_empty() || count == 0 {
+    if eligible.is_empty() || nothing(count) {
         return Ok(Vec::new());
     }
     let (sort_policy, selectors) = match &pool.scale_in {
