@@ -185,3 +185,46 @@ fn relist(world: &mut World) {
         crate::controllers::route(world, InformerId::VirtController, &event);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000;
+
+    #[test]
+    fn restart_delays_follow_the_kubelet_crash_loop_back_off() {
+        let mut replica = Replica::default();
+        let mut now = SimTime(0);
+        let mut delays = Vec::new();
+        for _ in 0..8 {
+            let delay = restart_delay_ms(&mut replica, now, 10 * S, 300 * S);
+            delays.push(delay / S);
+            // Crash again 1 s after each restart.
+            now = now + delay + S;
+        }
+        assert_eq!(delays, [0, 10, 20, 40, 80, 160, 300, 300]);
+    }
+
+    #[test]
+    fn the_back_off_is_forgotten_after_twice_the_maximum_without_a_crash() {
+        let mut replica = Replica::default();
+        assert_eq!(
+            restart_delay_ms(&mut replica, SimTime(0), 10 * S, 300 * S),
+            0
+        );
+        assert_eq!(
+            restart_delay_ms(&mut replica, SimTime(S), 10 * S, 300 * S),
+            10 * S
+        );
+        // Restarted at 11 s; a crash 10 min after that still counts as a repeat...
+        let repeat = SimTime(11 * S + 600 * S);
+        assert_eq!(
+            restart_delay_ms(&mut replica.clone(), repeat, 10 * S, 300 * S),
+            20 * S
+        );
+        // ...one just after does not: the restart is immediate again.
+        let fresh = SimTime(11 * S + 600 * S + 1);
+        assert_eq!(restart_delay_ms(&mut replica, fresh, 10 * S, 300 * S), 0);
+    }
+}
