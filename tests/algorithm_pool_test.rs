@@ -968,18 +968,27 @@ fn scale_in_selectors_restrict_which_vms_may_go() {
         selectors: Some(selectors),
         state_preservation: StatePreservation::Disabled,
     };
-    let actions = reconcile(&observe(
+    let observed = observe(
         PoolView {
             scale_in,
             ..pool(2)
         },
         all,
         vec![],
-    ));
+    );
+    // The replica-set rule deletes only the matching VM, although two are excess.
     assert_eq!(
-        deleted(&actions),
+        deleted(&reconcile_with("kubevirt-vmirs", &observed)),
         names(&[2]),
         "only the matching VM, although two are excess"
+    );
+    // Upstream slices the one matching VM [0:2] and panics (docs/FIDELITY.md §5);
+    // this test expected the clamped deletion of poolsim before.
+    assert_eq!(
+        reconcile(&observed),
+        vec![Action::ControllerPanic {
+            message: "runtime error: slice bounds out of range [:2] with capacity 1".into()
+        }]
     );
 }
 

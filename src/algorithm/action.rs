@@ -73,6 +73,12 @@ pub enum Action {
     /// Reconcile this pool again after `delay_ms`: the `maxUnavailable` budget is spent
     /// (`proactiveUpdate`, `defaultRetryDelay` = 3 s).
     RequeueAfter { delay_ms: u64 },
+    /// The reconcile panics here, with this Go runtime error: upstream's `scaleIn`
+    /// slices `eligibleVMs[0:count]` out of range (`pool.go`). Always the last action;
+    /// the runtime applies the ones before it, writes no status, and crashes the
+    /// controller process (`controllers::virt_controller`). Only `kubevirt-pool`
+    /// returns it.
+    ControllerPanic { message: String },
 }
 
 /// Why a VM is deleted; the runtime can put it in the event message.

@@ -44,6 +44,11 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// Longest `controllerPanic` message an external algorithm may send (it becomes the
+/// message of a `ControllerCrashed` event); Go's panic texts for the scale-in slice
+/// are under 100 characters.
+pub const MAX_PANIC_MESSAGE_CHARS: usize = 1024;
+
 /// The protocol name of an action, for messages.
 fn kind(action: &Action) -> &'static str {
     match action {
@@ -59,6 +64,7 @@ fn kind(action: &Action) -> &'static str {
         Action::DeleteRevision { .. } => "deleteRevision",
         Action::RemovePoolFinalizer => "removePoolFinalizer",
         Action::RequeueAfter { .. } => "requeueAfter",
+        Action::ControllerPanic { .. } => "controllerPanic",
     }
 }
 
@@ -184,6 +190,19 @@ pub fn admit(observed: &Observation, actions: &[Action]) -> Result<(), Refusal> 
                         "{delay_ms} ms is below the floor of {MIN_REQUEUE_AFTER_MS} ms (client-go's rate limiter base delay); a shorter requeue would reconcile the pool again at the same instant, forever"
                     ),
                 ));
+            }
+            Action::ControllerPanic { message } => {
+                if message.chars().count() > MAX_PANIC_MESSAGE_CHARS
+                    || message.chars().any(needs_escape)
+                {
+                    return Err(refuse(
+                        "message",
+                        format!(
+                            "{} must be at most {MAX_PANIC_MESSAGE_CHARS} printable characters on one line: it goes into events.csv as the crash's message",
+                            quote(message)
+                        ),
+                    ));
+                }
             }
             Action::RequeueAfter { .. }
             | Action::AddPoolFinalizer

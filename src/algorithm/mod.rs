@@ -29,8 +29,8 @@ pub use observation::{
     VmiView, POD_TERMINATING_REASON,
 };
 pub use pool::{
-    max_unavailable_count, reconcile_pool, InstanceCounting, KubevirtPool, KubevirtVmirs,
-    VmirsFenced, UPDATE_RETRY_DELAY_MS,
+    max_unavailable_count, reconcile_pool, reconcile_pool_with, slice_panic, InstanceCounting,
+    KubevirtPool, KubevirtVmirs, SliceBounds, VmirsFenced, UPDATE_RETRY_DELAY_MS,
 };
 pub use selection::{index_from_name, lowest_free_indices, sort_by_policy, vm_name};
 

@@ -8,7 +8,7 @@ use rand::RngCore;
 use super::action::{Action, DeleteReason};
 use super::observation::{
     AutohealingView, IntOrPercent, Observation, PoolView, ScaleInStrategy, SortPolicy,
-    StatePreservation, UpdateStrategy, VmView, VmiView,
+    StatePreservation, UpdateStrategy, VmSelectors, VmView, VmiView,
 };
 use super::selection::{index_from_name, lowest_free_indices, sort_by_policy};
 use super::ReconcileAlgorithm;
@@ -78,7 +78,12 @@ impl ReconcileAlgorithm for KubevirtPool {
         "upstream VirtualMachinePool controller: every owned VM counts, terminating ones too; VMI state ignored"
     }
     fn reconcile(&self, observed: &Observation, rng: &mut dyn RngCore) -> Vec<Action> {
-        reconcile_pool(observed, InstanceCounting::OwnedVms, rng)
+        reconcile_pool_with(
+            observed,
+            InstanceCounting::OwnedVms,
+            SliceBounds::Panic,
+            rng,
+        )
     }
 }
 
@@ -106,6 +111,29 @@ impl ReconcileAlgorithm for VmirsFenced {
     }
 }
 
+/// What `scaleIn`'s `eligibleVMs[0:count]` does when `count` is out of the slice's
+/// range (`pool.go`): more VMs already terminating than the excess make `count`
+/// negative, and scale-in selectors can leave fewer VMs than `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SliceBounds {
+    /// As upstream: the worker panics; the reconcile ends with
+    /// [`Action::ControllerPanic`] after the actions already issued.
+    Panic,
+    /// Delete what is in range instead (the replica-set algorithms, which have no
+    /// such slice).
+    Clamp,
+}
+
+/// [`reconcile_pool_with`], deleting what is in range where upstream's slice panics
+/// ([`SliceBounds::Clamp`]).
+pub fn reconcile_pool(
+    observed: &Observation,
+    counting: InstanceCounting,
+    rng: &mut dyn RngCore,
+) -> Vec<Action> {
+    reconcile_pool_with(observed, counting, SliceBounds::Clamp, rng)
+}
+
 /// One reconcile of one pool, `execute` in `pool.go`, in its order:
 /// 1. nothing at all if the selector does not match the template labels;
 /// 2. autohealing, over every VM in the namespace (upstream runs it before ownership is
@@ -117,9 +145,13 @@ impl ReconcileAlgorithm for VmirsFenced {
 ///    deletions raise expectations), not paused and not deleting: scale; if scale was
 ///    stable, update; if update was stable and nothing raised expectations, prune
 ///    revisions. A pool being deleted instead drops its finalizers and prunes.
-pub fn reconcile_pool(
+///
+/// With [`SliceBounds::Panic`], a scale-in slice out of range (in autohealing or in
+/// scale) ends the actions with [`Action::ControllerPanic`], as the worker panics there.
+pub fn reconcile_pool_with(
     observed: &Observation,
     counting: InstanceCounting,
+    bounds: SliceBounds,
     rng: &mut dyn RngCore,
 ) -> Vec<Action> {
     let pool = &observed.pool;
@@ -136,7 +168,13 @@ pub fn reconcile_pool(
             .filter(|vm| is_failing_to_start(vm, autohealing, observed.now_ms))
             .collect();
         let count = failing.len() as i64;
-        let doomed = select_for_scale_in(pool, failing, count, rng);
+        let doomed = match select_for_scale_in(pool, failing, count, bounds, rng) {
+            Ok(doomed) => doomed,
+            Err(panic) => {
+                actions.push(panic);
+                return actions;
+            }
+        };
         if !doomed.is_empty() {
             expectations_satisfied = false;
         }
@@ -163,7 +201,10 @@ pub fn reconcile_pool(
     }
 
     if expectations_satisfied && !pool.paused && !pool.deleting {
-        let scale = scale(observed, &owned, counting, rng, &mut actions);
+        let scale = scale(observed, &owned, counting, bounds, rng, &mut actions);
+        if matches!(actions.last(), Some(Action::ControllerPanic { .. })) {
+            return actions;
+        }
         if scale.stable && !scale.raised_expectations {
             let update = update(observed, &owned, rng, &mut actions);
             if update.stable && !update.raised_expectations {
@@ -216,6 +257,7 @@ fn scale<'a>(
     observed: &'a Observation,
     owned: &[&'a VmView],
     counting: InstanceCounting,
+    bounds: SliceBounds,
     rng: &mut dyn RngCore,
     actions: &mut Vec<Action>,
 ) -> StepOutcome {
@@ -248,7 +290,17 @@ fn scale<'a>(
         // proactiveScaleIn: terminating VMs already count as removed.
         let terminating = counted.iter().filter(|vm| vm.deleting).count() as i64;
         let eligible: Vec<&VmView> = counted.iter().copied().filter(|vm| !vm.deleting).collect();
-        let doomed = select_for_scale_in(pool, eligible, diff.min(burst) - terminating, rng);
+        let count = diff.min(burst) - terminating;
+        let doomed = match select_for_scale_in(pool, eligible, count, bounds, rng) {
+            Ok(doomed) => doomed,
+            Err(panic) => {
+                actions.push(panic);
+                return StepOutcome {
+                    stable: false,
+                    raised_expectations: false,
+                };
+            }
+        };
         raised_expectations |= !doomed.is_empty();
         push_deletions(actions, pool, &doomed, DeleteReason::ScaleIn);
     }
@@ -301,24 +353,29 @@ fn opportunistic_scale_in(pool: &PoolView, owned: &[&VmView], actions: &mut Vec<
 /// non-terminating `vms`, terminating ones counting against `count`, ordered by the
 /// scale-in sort policy, then filtered by the scale-in selectors.
 ///
-/// Two upstream edge cases are made safe here: a negative count (more VMs already
-/// terminating than the excess, e.g. replicas raised again during a scale-in) makes
-/// upstream slice `[0:count]` and panic, and selectors that leave fewer VMs than
-/// `count` panic the same way; both delete what they can instead.
+/// Two upstream edge cases slice `eligibleVMs[0:count]` out of range: a negative count
+/// (more VMs already terminating than the excess, e.g. replicas raised again during a
+/// scale-in) and selectors that leave fewer VMs than `count`. With
+/// [`SliceBounds::Panic`] they are an `Err` holding the [`Action::ControllerPanic`];
+/// with [`SliceBounds::Clamp`] they delete what they can.
 fn select_for_scale_in<'a>(
     pool: &PoolView,
     vms: Vec<&'a VmView>,
     count: i64,
+    bounds: SliceBounds,
     rng: &mut dyn RngCore,
-) -> Vec<&'a VmView> {
-    if vms.is_empty() || count <= 0 {
-        return Vec::new();
+) -> Result<Vec<&'a VmView>, Action> {
+    // Upstream returns early only on a zero count; a negative one runs on to the
+    // slice. Clamping, it deletes nothing, without drawing for the Random sort.
+    let nothing = |count: i64| count == 0 || count < 0 && bounds == SliceBounds::Clamp;
+    if vms.is_empty() || nothing(count) {
+        return Ok(Vec::new());
     }
     let count = count.min(vms.len() as i64);
     let mut eligible: Vec<&VmView> = vms.iter().copied().filter(|vm| !vm.deleting).collect();
     let count = count - (vms.len() - eligible.len()) as i64;
-    if eligible.is_empty() || count <= 0 {
-        return Vec::new();
+    if eligible.is_empty() || nothing(count) {
+        return Ok(Vec::new());
     }
     let (sort_policy, selectors) = match &pool.scale_in {
         ScaleInStrategy::Proactive {
@@ -329,11 +386,62 @@ fn select_for_scale_in<'a>(
         _ => (SortPolicy::Random, None),
     };
     sort_by_policy(&mut eligible, sort_policy, rng);
-    if let Some(selectors) = selectors {
+    // `filterVMsBasedOnSelectors` builds a new slice by `append` only when a selector
+    // is set; its capacity decides which runtime error the slice raises.
+    let mut capacity = eligible.len();
+    let set =
+        |s: &&VmSelectors| s.label_selector.is_some() || s.node_selector_requirements.is_some();
+    if let Some(selectors) = selectors.filter(set) {
         eligible.retain(|vm| selectors.matches(vm));
+        capacity = go_append_capacity(eligible.len());
     }
-    eligible.truncate(count as usize);
-    eligible
+    if bounds == SliceBounds::Panic {
+        if let Some(message) = slice_panic(count, eligible.len(), capacity) {
+            return Err(Action::ControllerPanic { message });
+        }
+    }
+    eligible.truncate(count.max(0) as usize);
+    Ok(eligible)
+}
+
+/// The Go runtime error of `deleteList := eligibleVMs[0:count]` and what follows it,
+/// if any: a negative bound or one past the capacity panics at the slice; a bound
+/// within the capacity but past the length yields nil entries, and
+/// `controller.VirtualMachineKeys(deleteList)` then dereferences one.
+pub fn slice_panic(count: i64, len: usize, capacity: usize) -> Option<String> {
+    if count < 0 {
+        Some(format!(
+            "runtime error: slice bounds out of range [:{count}]"
+        ))
+    } else if count as usize > capacity {
+        Some(format!(
+            "runtime error: slice bounds out of range [:{count}] with capacity {capacity}"
+        ))
+    } else if count as usize > len {
+        Some("runtime error: invalid memory address or nil pointer dereference".into())
+    } else {
+        None
+    }
+}
+
+/// The capacity of a Go `[]*T` grown from nil by `len` single appends: `growslice`
+/// doubles below 256 elements and rounds to the allocator's size classes, which for
+/// 8-byte elements keeps powers of two up to 256 (`runtime/slice.go`,
+/// `runtime/sizeclasses.go`). Past 256 it grows by a quarter plus 192; the size-class
+/// rounding there is not modelled (it only changes which of two panic messages a
+/// selector that leaves more than 256 VMs short produces).
+fn go_append_capacity(len: usize) -> usize {
+    let mut capacity = 0usize;
+    while capacity < len {
+        capacity = if capacity == 0 {
+            1
+        } else if capacity < 256 {
+            capacity * 2
+        } else {
+            capacity + (capacity + 3 * 256) / 4
+        };
+    }
+    capacity
 }
 
 /// `resolveProactiveScaleInStatePreservation`: deletions keep volumes only under a

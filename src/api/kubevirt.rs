@@ -317,8 +317,14 @@ pub struct VmStatus {
     /// is none; `vm.go`, `syncReadyConditionFromVMI`). A reason change is a status
     /// write, so it wakes the pool (`updateVMHandler`).
     pub ready_reason: Option<String>,
-    /// When `ready` last changed.
+    /// The Ready condition's `lastTransitionTime`: copied from the VMI's condition, or
+    /// stamped by the VM controller for `VMINotExists` / `VMIConditionMissing`, each time
+    /// the condition's status or reason changes (`UpdateCondition`,
+    /// `pkg/controller/conditions.go`, replaces the whole condition then).
     pub ready_transition: SimTime,
+    /// The Ready condition's `lastProbeTime`, stamped as `ready_transition` is; what the
+    /// pool's autohealing reads as "failing since" (`hasVMBeenFailingLongEnough`).
+    pub ready_probe: SimTime,
     /// `status.startFailure` (`vm.go`, `syncStartFailureStatus`).
     pub start_failure: Option<StartFailure>,
     /// The name of the pool that created this VM, kept by poolsim (not an upstream
@@ -554,7 +560,15 @@ pub struct VmiStatus {
     pub ready: bool,
     /// Reason of a False Ready condition: `PodTerminating`, `PodNotReady`, `GuestNotRunning`.
     pub ready_reason: Option<String>,
+    /// The Ready condition's `lastTransitionTime`: re-stamped whenever its status or
+    /// reason changes (`UpdateCondition`, `pkg/controller/conditions.go`), with the
+    /// pod's own transition time once it is copied from the pod.
     pub ready_transition: SimTime,
+    /// The Ready condition's `lastProbeTime`: stamped with `ready_transition` for the
+    /// False reasons virt-controller sets itself (`syncReadyConditionFromPod`); copied
+    /// from the pod's Ready condition otherwise, which the kubelet leaves unset
+    /// (`GeneratePodReadyCondition`), modelled as time zero.
+    pub ready_probe: SimTime,
     /// When the VMI first reached Running, if it did.
     pub running_since: Option<SimTime>,
     /// The launcher pod's `PodScheduled=False, reason Unschedulable`, copied as the

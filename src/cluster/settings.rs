@@ -88,6 +88,22 @@ settings! {
     /// pool queue (`updateVMHandler` drops equal resource versions, `addVMIHandler` wants a
     /// revision mismatch). 0 turns the resync off.
     informer_resync_min_ms: u64 = 12 * HOUR_MS, "informerResyncMin", SettingType::DurationMs;
+    /// Replicas of the virt-controller deployment: one leads, the others stand by
+    /// (`pkg/virt-operator/resource/generate/components/deployments.go`,
+    /// `NewControllerDeployment`, `Replicas: 2`). Matters only when the pool controller
+    /// panics (`controllers::virt_controller`); 0 is read as 1.
+    virt_controller_replicas: u32 = 2, "virtControllerReplicas", SettingType::Count;
+    /// virt-controller's leader election lease: a standby takes over this long after the
+    /// leader crashed (`pkg/virt-controller/leaderelectionconfig/config.go`,
+    /// `DefaultLeaseDuration`; renew deadline 10 s and retry period 2 s not modelled).
+    leader_elect_lease_duration_ms: u64 = 15 * SECOND_MS, "leaderElectLeaseDuration", SettingType::DurationMs;
+    /// The kubelet's crash-loop back-off for a container that exits: the first restart
+    /// is immediate, then this delay, doubling up to `containerRestartBackoffMax`, and
+    /// forgotten after twice the maximum without a crash (kubernetes
+    /// `pkg/kubelet/kubelet.go`, `backOffPeriod` and `MaxContainerBackOff`;
+    /// `flowcontrol.Backoff`). Applied to the virt-controller container.
+    container_restart_backoff_initial_ms: u64 = 10 * SECOND_MS, "containerRestartBackoffInitial", SettingType::DurationMs;
+    container_restart_backoff_max_ms: u64 = 300 * SECOND_MS, "containerRestartBackoffMax", SettingType::DurationMs;
     /// Expectations expire after 5 minutes (`pkg/controller/expectations.go`,
     /// `ExpectationsTimeout`).
     expectations_timeout_ms: u64 = 5 * MINUTE_MS, "expectationsTimeout", SettingType::DurationMs;

@@ -299,6 +299,11 @@ pub enum Timer {
     PoolInformerResync {
         period_ms: u64,
     },
+    /// A virt-controller replica takes the lease after a crash
+    /// (`controllers::virt_controller::leads`).
+    VirtControllerLeads {
+        replica: usize,
+    },
 }
 
 pub struct World {
@@ -317,6 +322,7 @@ pub struct World {
     pub(crate) actions: Vec<(SimTime, ClusterAction)>,
     pub(crate) algorithm: Box<dyn ReconcileAlgorithm>,
     pub(crate) pool_state: crate::controllers::pool::PoolControllerState,
+    pub(crate) virt_controller: crate::controllers::virt_controller::VirtControllerState,
     pub(crate) agent_state: crate::controllers::kubelet::AgentState,
     pub(crate) spread_cache: crate::controllers::scheduler::SpreadCache,
     pub(crate) load: crate::load::LoadCurve,
@@ -369,6 +375,7 @@ impl World {
             actions: config.actions,
             algorithm: config.algorithm,
             pool_state: Default::default(),
+            virt_controller: Default::default(),
             agent_state: Default::default(),
             spread_cache: Default::default(),
             load: config.load,
@@ -561,6 +568,7 @@ impl World {
             Timer::ForceDetach { claim, node } => kubelet::force_detach(self, &claim, &node),
             Timer::Metrics => metrics::tick(self),
             Timer::PoolInformerResync { period_ms } => pool::resync(self, period_ms),
+            Timer::VirtControllerLeads { replica } => virt_controller::leads(self, replica),
         }
     }
 
@@ -617,8 +625,25 @@ impl World {
         self.work[controller.index()].forget(key);
     }
 
+    /// A fresh process's work queue: no keys, no rate-limiter history.
+    pub(crate) fn reset_work_queue(&mut self, controller: ControllerId) {
+        self.work[controller.index()] = WorkQueue::default();
+    }
+
+    /// How many times virt-controller crashed (`summary.json`, `controller_crashes`).
+    pub fn controller_crashes(&self) -> u64 {
+        self.virt_controller.crashes
+    }
+
     fn run_controller(&mut self, controller: ControllerId) {
         use crate::controllers::*;
+        // A crashed virt-controller runs none of its controllers until a replica leads;
+        // their keys wait (and are replaced by the new leader's re-list).
+        if self.virt_controller.is_down()
+            && virt_controller::VIRT_CONTROLLER_CONTROLLERS.contains(&controller)
+        {
+            return;
+        }
         let now = self.now();
         while let Some(key) = self.work[controller.index()].pop_due(now) {
             match controller {

@@ -16,6 +16,7 @@ pub mod pool;
 pub mod prober;
 pub mod scenario;
 pub mod scheduler;
+pub mod virt_controller;
 pub mod vm;
 pub mod vmi;
 

@@ -430,16 +430,12 @@ fn vm_view(
         creation_ms: vm.meta.creation_timestamp.0,
         deleting: vm.meta.is_deleting(),
         ready: vm.status.ready,
-        // A VM that was never ready has been not ready since it was created: the VM
-        // controller's first sync writes Ready=False with that probe time
-        // (`syncReadyConditionFromVMI`, `pkg/virt-controller/watch/vm/vm.go`), while
-        // `ready_transition` only moves when `ready` flips.
-        ready_false_since_ms: (!vm.status.ready).then_some(
-            vm.status
-                .ready_transition
-                .0
-                .max(vm.meta.creation_timestamp.0),
-        ),
+        // `hasVMBeenFailingLongEnough` reads the Ready=False condition's lastProbeTime,
+        // which `UpdateCondition` re-stamps on every reason change and the VM copies
+        // from the VMI (`vm_ready_condition` in `controllers/vm.rs`). A VM whose
+        // controller has not written the condition yet has none: not failing.
+        ready_false_since_ms: (!vm.status.ready && vm.status.ready_reason.is_some())
+            .then_some(vm.status.ready_probe.0),
         printable_status: vm.status.printable_status,
         start_failure_consecutive: vm
             .status
@@ -478,6 +474,13 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     }
     let mut failed = false;
     for action in actions {
+        if let Action::ControllerPanic { message } = action {
+            // The worker panics mid-`execute`: the writes before it are made, no
+            // status is written, and the whole virt-controller process goes (the view
+            // cache goes with it: the next sync builds every view afresh).
+            crate::controllers::virt_controller::crash(world, key, &message);
+            return;
+        }
         failed |= !apply_action(world, &pool, &observation, action);
     }
     update_status(world, &pool, &observation, failed);
@@ -502,6 +505,8 @@ fn apply_action(
     let namespace = pool.meta.namespace.clone();
     let now = world.now();
     match action {
+        // Handled by `sync` before any action reaches here.
+        Action::ControllerPanic { .. } => true,
         Action::ReleaseVm { name } => {
             let vm_key = ObjectKey::new(&namespace, &name);
             let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| {

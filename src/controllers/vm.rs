@@ -226,6 +226,8 @@ fn delete_vmi(world: &mut World, vm: &VirtualMachine, vmi: &VirtualMachineInstan
 
 /// Reason of the VM's Ready condition without a VMI (`syncReadyConditionFromVMI`).
 pub const REASON_VMI_NOT_EXISTS: &str = "VMINotExists";
+/// Reason of the VM's Ready condition while its VMI has none yet (`syncReadyConditionFromVMI`).
+pub const REASON_VMI_CONDITION_MISSING: &str = "VMIConditionMissing";
 
 /// `setPrintableStatus` and the Ready condition, in upstream's order of precedence.
 fn update_status(
@@ -238,25 +240,42 @@ fn update_status(
     let now = world.now();
     let status = printable_status(vm, vmi, volumes_ready, volume_error, now);
     let ready = vmi.is_some_and(|vmi| vmi.status.ready && !vmi.meta.is_deleting());
-    let ready_reason = match vmi {
-        None => Some(REASON_VMI_NOT_EXISTS.to_string()),
-        Some(vmi) => vmi.status.ready_reason.clone(),
-    };
+    let (ready_reason, transition, probe) = vm_ready_condition(vmi, now);
     let created = vmi.is_some();
     let _ = world.store.modify::<VirtualMachine>(&vm.meta.key(), |vm| {
         vm.status.printable_status = status;
         vm.status.created = created;
-        vm.status.ready_reason = ready_reason;
-        if vm.status.ready != ready {
+        // `UpdateCondition` (`pkg/controller/conditions.go`) replaces the condition,
+        // times included, only when its status or reason changes: the VM keeps the
+        // stamps of the VMI condition it first copied in that status and reason.
+        if vm.status.ready != ready || vm.status.ready_reason != ready_reason {
             vm.status.ready = ready;
-            // A True condition is the VMI's, copied with its lastTransitionTime
-            // (`syncReadyConditionFromVMI`, `pkg/virt-controller/watch/vm/vm.go`).
-            vm.status.ready_transition = match vmi {
-                Some(vmi) if ready => vmi.status.ready_transition,
-                _ => now,
-            };
+            vm.status.ready_reason = ready_reason;
+            vm.status.ready_transition = transition;
+            vm.status.ready_probe = probe;
         }
     });
+}
+
+/// `syncReadyConditionFromVMI` (`pkg/virt-controller/watch/vm/vm.go`): the reason,
+/// lastTransitionTime and lastProbeTime the VM's Ready condition would be set to.
+/// Without a VMI, or with a VMI whose own condition is not written yet, the VM
+/// controller stamps `now`; otherwise the VMI's condition is copied with its times.
+fn vm_ready_condition(
+    vmi: Option<&VirtualMachineInstance>,
+    now: SimTime,
+) -> (Option<String>, SimTime, SimTime) {
+    match vmi {
+        None => (Some(REASON_VMI_NOT_EXISTS.to_string()), now, now),
+        Some(vmi) if !vmi.status.ready && vmi.status.ready_reason.is_none() => {
+            (Some(REASON_VMI_CONDITION_MISSING.to_string()), now, now)
+        }
+        Some(vmi) => (
+            vmi.status.ready_reason.clone(),
+            vmi.status.ready_transition,
+            vmi.status.ready_probe,
+        ),
+    }
 }
 
 pub fn printable_status(

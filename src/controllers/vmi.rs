@@ -9,6 +9,7 @@ use crate::cluster::informer::InformerId;
 use crate::cluster::world::World;
 use crate::controllers::vm::VMI_FINALIZER;
 use crate::controllers::{controller_ref, launcher_pod, launcher_pod_prefix};
+use crate::engine::SimTime;
 use rand::Rng;
 
 /// The reasons of a False Ready condition (`kubevirt.io/api/core/v1`).
@@ -90,7 +91,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         _ => {}
     }
 
-    let (ready, reason) = ready_condition(&vmi, phase, pod.as_ref());
+    let (ready, reason, pod_transition) = ready_condition(&vmi, phase, pod.as_ref());
     let status_changed = phase != vmi.status.phase
         || node_name != vmi.status.node_name
         || ready != vmi.status.ready
@@ -101,13 +102,15 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
             vmi.status.phase = phase;
             vmi.status.node_name = node_name;
             vmi.status.unschedulable = unschedulable;
-            if vmi.status.ready != ready {
-                // Once the guest runs, the condition is the pod's Ready condition,
-                // copied with its lastTransitionTime (`syncReadyConditionFromPod`);
-                // the False reasons before that are stamped now.
-                vmi.status.ready_transition = match &pod {
-                    Some(pod) if ready => pod.ready_transition,
-                    _ => now,
+            if vmi.status.ready != ready || vmi.status.ready_reason != reason {
+                // `UpdateCondition` replaces the whole condition when its status or
+                // reason changes. Once the guest runs it is the pod's Ready condition,
+                // copied with its lastTransitionTime and its (unset) lastProbeTime
+                // (`syncReadyConditionFromPod`); the False reasons before that are
+                // stamped now, both times.
+                (vmi.status.ready_transition, vmi.status.ready_probe) = match pod_transition {
+                    Some(transition) => (transition, SimTime::ZERO),
+                    None => (now, now),
                 };
             }
             vmi.status.ready = ready;
@@ -157,25 +160,30 @@ pub fn scheduling_phase(pod: &Pod, vmi_deleting: bool) -> VmiPhase {
     }
 }
 
-/// `syncReadyConditionFromPod`.
+/// `syncReadyConditionFromPod`: status and reason, and the pod's Ready transition time
+/// when the condition is the pod's, copied.
 fn ready_condition(
     vmi: &VirtualMachineInstance,
     phase: VmiPhase,
     pod: Option<&Pod>,
-) -> (bool, Option<String>) {
+) -> (bool, Option<String>, Option<SimTime>) {
     let Some(pod) = pod else {
-        return (false, Some(REASON_POD_NOT_EXISTS.into()));
+        return (false, Some(REASON_POD_NOT_EXISTS.into()), None);
     };
     if pod.meta.is_deleting() || pod.is_terminated() {
-        return (false, Some(REASON_POD_TERMINATING.into()));
+        return (false, Some(REASON_POD_TERMINATING.into()), None);
     }
     if phase != VmiPhase::Running || vmi.meta.is_deleting() && phase.is_final() {
-        return (false, Some(REASON_GUEST_NOT_RUNNING.into()));
+        return (false, Some(REASON_GUEST_NOT_RUNNING.into()), None);
     }
     if pod.ready {
-        (true, None)
+        (true, None, Some(pod.ready_transition))
     } else {
-        (false, Some(REASON_POD_NOT_READY.into()))
+        (
+            false,
+            Some(REASON_POD_NOT_READY.into()),
+            Some(pod.ready_transition),
+        )
     }
 }
 

@@ -68,6 +68,10 @@ pub struct Summary {
     /// event, or readiness is not back by the end of the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_s: Option<f64>,
+    /// How many times the virt-controller process crashed: upstream's pool controller
+    /// panics on an out-of-range scale-in slice (`kubevirt-pool` only; see
+    /// `controllers::virt_controller`).
+    pub controller_crashes: u64,
     pub warnings: Vec<String>,
     pub expectations: Vec<ExpectationResult>,
 }
@@ -89,6 +93,7 @@ impl Summary {
             "minutes_under_ready" => self.minutes_under_ready,
             "vms_created" => self.vms_created as f64,
             "recovery_s" => self.recovery_s?,
+            "controller_crashes" => self.controller_crashes as f64,
             _ => return None,
         })
     }
@@ -120,6 +125,7 @@ pub fn summarize(world: &World, algorithm: &str, seed: u64) -> Summary {
         minutes_under_ready: round3(under_ready_ms / 60_000.0),
         vms_created: world.pool_state.created_total,
         recovery_s: first_failure_s(world).and_then(|failure_s| recovery_s(rows, failure_s)),
+        controller_crashes: world.controller_crashes(),
         warnings: world.warnings().to_vec(),
         expectations: Vec::new(),
     }

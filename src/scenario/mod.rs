@@ -107,6 +107,7 @@ pub const SUMMARY_METRICS: &[&str] = &[
     "minutes_under_ready",
     "vms_created",
     "recovery_s",
+    "controller_crashes",
 ];
 
 /// The event actions of DESIGN.md §1.2, as written in files.
