@@ -169,6 +169,10 @@ pub fn prepare_loaded(
             Action::FenceNode(r) => Some(ClusterAction::FenceNode(target(r))),
             Action::KillGuest { vm } => Some(ClusterAction::KillGuest { vm: vm.clone() }),
             Action::DetachVm { vm } => Some(ClusterAction::DetachVm { vm: vm.clone() }),
+            Action::FailDataVolume { target, reason } => Some(ClusterAction::FailDataVolume {
+                target: target.clone(),
+                reason: *reason,
+            }),
             Action::SetLoad {
                 cores,
                 ramp_over_ms,

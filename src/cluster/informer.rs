@@ -72,6 +72,17 @@ pub enum DependentKind {
 }
 
 impl DependentKind {
+    /// The object kind.
+    pub fn kind(self) -> Kind {
+        match self {
+            DependentKind::VirtualMachine => Kind::VirtualMachine,
+            DependentKind::VirtualMachineInstance => Kind::VirtualMachineInstance,
+            DependentKind::Pod => Kind::Pod,
+            DependentKind::DataVolume => Kind::DataVolume,
+            DependentKind::PersistentVolumeClaim => Kind::PersistentVolumeClaim,
+        }
+    }
+
     fn of(kind: Kind) -> Option<DependentKind> {
         Some(match kind {
             Kind::VirtualMachine => DependentKind::VirtualMachine,

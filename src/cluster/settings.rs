@@ -154,6 +154,15 @@ settings! {
     /// CDI host-assisted clone throughput in bytes per second (~40-50 MB/s, CDI issue
     /// #955).
     clone_copy_bytes_per_s: u64 = 45_000_000, "cloneCopyBytesPerSecond", SettingType::Count;
+    /// Read bandwidth of one host-assisted clone source, shared by the clones copying
+    /// from it at once: each copies at min(`cloneCopyBytesPerSecond`, this / the
+    /// number of clones reading the source), recomputed as clones start and finish. An
+    /// assumption, not an upstream constant: CDI starts one source pod per clone
+    /// (`pkg/controller/clone/host-clone.go`) and they all read the same volume. The
+    /// default, 125 MB/s, is one 1 GbE link (a networked volume such as Longhorn
+    /// reads its replica over the network; inferred): two clones still copy at the
+    /// single-clone rate, a third and more share the link.
+    clone_source_read_bytes_per_s: u64 = 125_000_000, "cloneSourceReadBytesPerSecond", SettingType::Count;
     /// Start of a CDI worker pod (source and target) before copying (inferred).
     clone_pod_start_ms: u64 = 10 * SECOND_MS, "clonePodStart", SettingType::DurationMs;
     /// Snapshot and CSI clones: 5-30 s (inferred, CDI `doc/smart-clone.md`).

@@ -63,6 +63,10 @@ pub enum ClusterAction {
     DetachVm {
         vm: String,
     },
+    FailDataVolume {
+        target: crate::scenario::DataVolumeRef,
+        reason: crate::scenario::DataVolumeFailure,
+    },
     SetLoad {
         cores: f64,
         ramp_over_ms: u64,
@@ -88,6 +92,14 @@ impl ClusterAction {
             ClusterAction::FenceNode(t) => format!("fence {}", node(t)),
             ClusterAction::KillGuest { vm } => format!("kill guest of {vm}"),
             ClusterAction::DetachVm { vm } => format!("detach {vm}"),
+            ClusterAction::FailDataVolume { target, reason } => match target {
+                crate::scenario::DataVolumeRef::Name(dv) => {
+                    format!("fail {dv} ({})", reason.as_str())
+                }
+                crate::scenario::DataVolumeRef::OfVm(vm) => {
+                    format!("fail DataVolumes of {vm} ({})", reason.as_str())
+                }
+            },
             ClusterAction::SetLoad { cores, .. } => format!("load {cores} cores"),
         }
     }
@@ -258,6 +270,17 @@ pub enum Timer {
         dv: ObjectKey,
         uid: String,
     },
+    /// A host-assisted clone's worker pods started: it begins reading its source.
+    HostCloneStarted {
+        dv: ObjectKey,
+        uid: String,
+    },
+    /// The next host-assisted clone from `source` is due to finish, if the set of
+    /// clones reading it has not changed since (`epoch`).
+    HostCloneDue {
+        source: ObjectKey,
+        epoch: u64,
+    },
     /// The attach-detach controller force-detaches a claim from an unreachable node.
     ForceDetach {
         claim: ObjectKey,
@@ -311,6 +334,10 @@ pub struct World {
     pub(crate) action_nodes: BTreeMap<usize, String>,
     /// CDI: DataVolumes whose missing source was already reported.
     pub(crate) cdi_warned_sources: std::collections::BTreeSet<ObjectKey>,
+    /// The VMI controller: VMIs waiting for a missing claim to appear, by claim.
+    pub(crate) vmis_awaiting_claims: BTreeMap<ObjectKey, std::collections::BTreeSet<ObjectKey>>,
+    /// CDI: host-assisted clones reading each source claim, sharing its bandwidth.
+    pub(crate) host_clones: crate::controllers::host_clone::HostClones,
     /// A failure that ends the run (an external algorithm broke its protocol).
     pub fatal: Option<String>,
 }
@@ -348,6 +375,8 @@ impl World {
             failed_node_of: Default::default(),
             action_nodes: Default::default(),
             cdi_warned_sources: Default::default(),
+            host_clones: Default::default(),
+            vmis_awaiting_claims: Default::default(),
             fatal: None,
         };
         let mut node_rng = streams.stream("node-phases");
@@ -508,6 +537,8 @@ impl World {
             Timer::GuestStopped { vmi_uid } => kubelet::guest_stopped(self, &vmi_uid),
             Timer::PvcProvisioned { pvc, uid } => cdi::pvc_provisioned(self, &pvc, &uid),
             Timer::CloneFinished { dv, uid } => cdi::clone_finished(self, &dv, &uid),
+            Timer::HostCloneStarted { dv, uid } => host_clone::started(self, &dv, &uid),
+            Timer::HostCloneDue { source, epoch } => host_clone::due(self, &source, epoch),
             Timer::ForceDetach { claim, node } => kubelet::force_detach(self, &claim, &node),
             Timer::Metrics => metrics::tick(self),
             Timer::PoolInformerResync { period_ms } => pool::resync(self, period_ms),

@@ -147,7 +147,7 @@ fn sync_data_volumes(world: &mut World, vm: &VirtualMachine) -> (bool, bool) {
         match existing {
             Some(dv) => {
                 ready &= dv.phase.lets_vm_start();
-                error |= dv.phase == DataVolumePhase::Failed;
+                error |= dv.has_error();
             }
             None => {
                 ready = false;
@@ -158,6 +158,7 @@ fn sync_data_volumes(world: &mut World, vm: &VirtualMachine) -> (bool, bool) {
                     },
                     spec: template.spec.clone(),
                     phase: DataVolumePhase::Pending,
+                    running_error: None,
                 };
                 let now = world.now();
                 if world.store.create(dv, now).is_ok() {
@@ -276,6 +277,10 @@ pub fn printable_status(
         if vmi.status.phase == VmiPhase::Running {
             return PrintableStatus::Running;
         }
+    }
+    // `isVirtualMachineStatusPvcNotFound` comes before the DataVolume error.
+    if vmi.is_some_and(|vmi| vmi.status.pvc_not_found) {
+        return PrintableStatus::ErrorPvcNotFound;
     }
     if volume_error {
         return PrintableStatus::DataVolumeError;

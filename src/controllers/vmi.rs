@@ -6,7 +6,7 @@
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
-use crate::cluster::world::World;
+use crate::cluster::world::{ControllerId, World};
 use crate::controllers::vm::VMI_FINALIZER;
 use crate::controllers::{controller_ref, launcher_pod, launcher_pod_prefix};
 use rand::Rng;
@@ -47,10 +47,14 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     let mut phase = vmi.status.phase;
     let mut node_name = vmi.status.node_name.clone();
     let mut unschedulable = vmi.status.unschedulable;
+    let mut pvc_not_found = vmi.status.pvc_not_found;
     match (&pod, phase) {
         (None, VmiPhase::Pending) if !vmi.meta.is_deleting() => {
-            create_launcher_pod(world, &vmi);
-            phase = VmiPhase::Scheduling;
+            pvc_not_found = wait_for_missing_claim(world, &vmi);
+            if !pvc_not_found {
+                create_launcher_pod(world, &vmi);
+                phase = VmiPhase::Scheduling;
+            }
         }
         (None, VmiPhase::Pending) => phase = VmiPhase::Failed,
         (Some(_), VmiPhase::Pending) => phase = VmiPhase::Scheduling,
@@ -88,12 +92,14 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         || node_name != vmi.status.node_name
         || ready != vmi.status.ready
         || reason != vmi.status.ready_reason
-        || unschedulable != vmi.status.unschedulable;
+        || unschedulable != vmi.status.unschedulable
+        || pvc_not_found != vmi.status.pvc_not_found;
     if status_changed {
         let _ = world.store.modify::<VirtualMachineInstance>(key, |vmi| {
             vmi.status.phase = phase;
             vmi.status.node_name = node_name;
             vmi.status.unschedulable = unschedulable;
+            vmi.status.pvc_not_found = pvc_not_found;
             if vmi.status.ready != ready {
                 // Once the guest runs, the condition is the pod's Ready condition,
                 // copied with its lastTransitionTime (`syncReadyConditionFromPod`);
@@ -125,6 +131,49 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
                     });
                 }
             }
+        }
+    }
+}
+
+/// `areDataVolumesReady` before the launcher pod is rendered
+/// (`pkg/virt-controller/watch/vmi/datavolumes.go`; `VolumeReadyToAttachToNode` in
+/// `pkg/storage/types/pvc.go`): a PVC or DataVolume volume whose claim is not in the
+/// cache stops the sync with `FailedPvcNotFound` ("waiting for it to appear"), and the
+/// VMI is retried when that claim is added. Returns whether a claim is missing.
+fn wait_for_missing_claim(world: &mut World, vmi: &VirtualMachineInstance) -> bool {
+    let objects = world.informer(InformerId::VirtController);
+    let missing = vmi.spec.volumes.iter().find_map(|volume| {
+        let claim = volume.source.claim_name()?;
+        let key = ObjectKey::new(&vmi.meta.namespace, claim);
+        (!objects.pvcs.contains_key(&key)).then_some(key)
+    });
+    let Some(claim) = missing else {
+        return false;
+    };
+    // Recorded on every sync upstream; the event recorder aggregates the repeats, so
+    // the log keeps the first.
+    if !vmi.status.pvc_not_found {
+        world.record(
+            "VirtualMachineInstance",
+            &vmi.meta.name,
+            "FailedPvcNotFound",
+            format!("PVC {claim} does not exist, waiting for it to appear"),
+        );
+    }
+    world
+        .vmis_awaiting_claims
+        .entry(claim)
+        .or_default()
+        .insert(vmi.meta.key());
+    true
+}
+
+/// The PVC informer's add handler (`addPVC` in the VMI controller): VMIs that waited
+/// for this claim sync again.
+pub fn on_claim_added(world: &mut World, claim: &ObjectKey) {
+    if let Some(vmis) = world.vmis_awaiting_claims.remove(claim) {
+        for vmi in vmis {
+            world.enqueue(ControllerId::Vmi, vmi);
         }
     }
 }

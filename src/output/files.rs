@@ -128,6 +128,7 @@ fn first_failure_s(world: &World) -> Option<f64> {
                     | A::FenceNode(_)
                     | A::KillGuest { .. }
                     | A::DetachVm { .. }
+                    | A::FailDataVolume { .. }
             )
         })
         .map(|(at, _)| at.as_secs_f64())
