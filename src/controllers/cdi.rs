@@ -1,11 +1,10 @@
 //! CDI (`kubevirt/containerized-data-importer`, `pkg/controller/datavolume`): a
 //! DataVolume gets a PVC of its name; the PVC is provisioned (at once, or when its
-//! first consumer is scheduled for WaitForFirstConsumer classes); a clone picks its
-//! strategy from the storage setup (the class's `cdi.kubevirt.io/clone-strategy`
-//! annotation, standing in for the StorageProfile; else snapshot when a
-//! VolumeSnapshotClass exists; else host-assisted copy) and takes its time; the
-//! DataVolume then is Succeeded. A missing clone source leaves it Pending with a
-//! `CloneWithoutSource` event until the source appears.
+//! first consumer is scheduled for WaitForFirstConsumer classes); a clone takes the
+//! strategy CDI's planner picks (`clone_planner`) and its time (host-assisted copies
+//! share their source's bandwidth, `host_clone`); the DataVolume then is Succeeded. A
+//! missing clone source leaves it Pending with a `CloneWithoutSource` event until the
+//! source appears; a DataVolume failed by a scenario (`failDataVolume`) stops.
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
