@@ -169,6 +169,9 @@ pub fn prepare_loaded(
             Action::FenceNode(r) => Some(ClusterAction::FenceNode(target(r))),
             Action::KillGuest { vm } => Some(ClusterAction::KillGuest { vm: vm.clone() }),
             Action::DetachVm { vm } => Some(ClusterAction::DetachVm { vm: vm.clone() }),
+            Action::FailImagePull { image } => Some(ClusterAction::FailImagePull {
+                image: image.clone(),
+            }),
             Action::FailDataVolume { target, reason } => Some(ClusterAction::FailDataVolume {
                 target: target.clone(),
                 reason: *reason,

@@ -509,3 +509,58 @@ fn datavolume_change_deletes_the_vm_in_the_foreground() {
     // controller; their launcher pods go first.
     assert!(!objects.vmis.is_empty());
 }
+
+/// The printable status of `web-0` (its image never pullable) at the end of a run of
+/// `duration`, with extra `settings`.
+fn image_pull_status(duration: &str, settings: &str) -> PrintableStatus {
+    let text =
+        shipped_without_expect("scenarios/fidelity/container-disk-image-pull-autoheals.yaml")
+            .replace(
+                "  duration: 5m\n",
+                &format!("  duration: {duration}\n  settings: {{{settings}}}\n"),
+            );
+    let result = run_text(&text);
+    result
+        .world
+        .store()
+        .get::<VirtualMachine>(&ObjectKey::new("default", "web-0"))
+        .map(|vm| vm.status.printable_status)
+        .expect("web-0")
+}
+
+/// A containerDisk image that cannot be pulled: the VM is `ErrImagePull`, then, once
+/// the kubelet retries under its back-off (10 s), `ImagePullBackOff`; the two back-off
+/// settings move that retry.
+#[test]
+fn unpullable_container_disk_is_err_image_pull_then_back_off() {
+    // The pod fails its first pull at 1.25 s and retries 10 s later.
+    assert_eq!(image_pull_status("8s", ""), PrintableStatus::ErrImagePull);
+    assert_eq!(
+        image_pull_status("20s", ""),
+        PrintableStatus::ImagePullBackOff
+    );
+    assert_eq!(
+        image_pull_status("20s", "imagePullBackOffBase: 60s"),
+        PrintableStatus::ErrImagePull
+    );
+    assert_eq!(
+        image_pull_status("8s", "imagePullBackOffMax: 5s"),
+        PrintableStatus::ImagePullBackOff
+    );
+}
+
+/// The VMs are replaced by autohealing, their launcher pods never started.
+#[test]
+fn unpullable_container_disk_is_autohealed() {
+    let result = run_file("scenarios/fidelity/container-disk-image-pull-autoheals.yaml");
+    let pulls = event_times(&result, "Pod", "Failed");
+    assert!(pulls.len() >= 4, "{pulls:?}");
+    let autohealed = result
+        .world
+        .events
+        .rows
+        .iter()
+        .filter(|e| e.reason == "SuccessfulDelete" && e.message.contains("autohealing"))
+        .count();
+    assert!(autohealed >= 4, "{autohealed}");
+}

@@ -110,6 +110,11 @@ pub struct Pod {
     pub start_time: Option<SimTime>,
     /// `PodScheduled=False, reason Unschedulable`.
     pub unschedulable: bool,
+    /// Images the kubelet pulls besides the launcher's own: the VMI's containerDisk
+    /// images (`pkg/virt-controller/services/containerdisk.go`, one container each).
+    pub images: Vec<String>,
+    /// A container waiting on its image: `ErrImagePull`, then `ImagePullBackOff`.
+    pub image_pull_error: Option<String>,
 }
 
 impl Pod {

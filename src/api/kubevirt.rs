@@ -476,6 +476,10 @@ pub struct VmiStatus {
     /// so no launcher pod was created (`pkg/virt-controller/watch/vmi/datavolumes.go`,
     /// `areDataVolumesReady`); the VM controller shows `ErrorPvcNotFound`.
     pub pvc_not_found: bool,
+    /// `Synchronized=False` with the reason of a launcher container waiting on its
+    /// image, `ErrImagePull` or `ImagePullBackOff` (`lifecycle.go`,
+    /// `checkForContainerImageError`); the VM shows that status.
+    pub image_pull_error: Option<String>,
 }
 
 // ---------------------------------------------------------------- DataVolume (CDI)

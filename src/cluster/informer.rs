@@ -343,6 +343,8 @@ mod tests {
             secret_refs: Vec::new(),
             config_map_refs: Vec::new(),
             claim_refs: Vec::new(),
+            images: Vec::new(),
+            image_pull_error: None,
             termination_grace_period_s: 30,
             phase: PodPhase::Pending,
             ready: false,

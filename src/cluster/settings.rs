@@ -138,6 +138,11 @@ settings! {
     /// Volume mount retries back off from 500 ms to 2 m 2 s
     /// (`pkg/volume/util/nestedpendingoperations`).
     mount_retry_max_ms: u64 = 122 * SECOND_MS, "mountRetryMax", SettingType::DurationMs;
+    /// The kubelet's image pull back-off: 10 s doubling up to 300 s (kubernetes
+    /// `pkg/kubelet/kubelet.go`, `imageBackOff := flowcontrol.NewBackOff(backOffPeriod,
+    /// MaxContainerBackOff)`, 10 s and 300 s).
+    image_pull_backoff_base_ms: u64 = 10 * SECOND_MS, "imagePullBackOffBase", SettingType::DurationMs;
+    image_pull_backoff_max_ms: u64 = 300 * SECOND_MS, "imagePullBackOffMax", SettingType::DurationMs;
     /// Unschedulable pods are retried at least every 5 min
     /// (kube-scheduler `podMaxInUnschedulablePodsDuration`).
     unschedulable_retry_ms: u64 = 5 * MINUTE_MS, "unschedulableRetry", SettingType::DurationMs;

@@ -63,6 +63,9 @@ pub enum ClusterAction {
     DetachVm {
         vm: String,
     },
+    FailImagePull {
+        image: String,
+    },
     FailDataVolume {
         target: crate::scenario::DataVolumeRef,
         reason: crate::scenario::DataVolumeFailure,
@@ -92,6 +95,7 @@ impl ClusterAction {
             ClusterAction::FenceNode(t) => format!("fence {}", node(t)),
             ClusterAction::KillGuest { vm } => format!("kill guest of {vm}"),
             ClusterAction::DetachVm { vm } => format!("detach {vm}"),
+            ClusterAction::FailImagePull { image } => format!("image {image} cannot be pulled"),
             ClusterAction::FailDataVolume { target, reason } => match target {
                 crate::scenario::DataVolumeRef::Name(dv) => {
                     format!("fail {dv} ({})", reason.as_str())

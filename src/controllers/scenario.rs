@@ -146,6 +146,11 @@ pub fn perform(world: &mut World, index: usize, action: ClusterAction) {
         ClusterAction::FailDataVolume { target, reason } => {
             fail_data_volumes(world, &target, reason);
         }
+        ClusterAction::FailImagePull { image } => {
+            // The registry stops serving the image: every later pull fails
+            // (`kubelet::image_pull_fails`); images already pulled keep running.
+            world.agent_state.unpullable_images.insert(image);
+        }
         ClusterAction::SetLoad {
             cores,
             ramp_over_ms,
@@ -169,6 +174,7 @@ fn action_object(action: &ClusterAction) -> String {
             NodeTarget::NodeOf(vm) => vm.clone(),
         },
         ClusterAction::KillGuest { vm } | ClusterAction::DetachVm { vm } => vm.clone(),
+        ClusterAction::FailImagePull { image } => image.clone(),
         ClusterAction::FailDataVolume { target, .. } => match target {
             DataVolumeRef::Name(name) | DataVolumeRef::OfVm(name) => name.clone(),
         },
@@ -190,6 +196,7 @@ fn action_reason(action: &ClusterAction) -> &'static str {
         ClusterAction::KillGuest { .. } => "killGuest",
         ClusterAction::DetachVm { .. } => "detachVm",
         ClusterAction::FailDataVolume { .. } => "failDataVolume",
+        ClusterAction::FailImagePull { .. } => "failImagePull",
         ClusterAction::SetLoad { .. } => "setLoad",
     }
 }

@@ -291,6 +291,12 @@ pub fn printable_status(
     if !volumes_ready && !vm.spec.data_volume_templates.is_empty() && vmi.is_none() {
         return PrintableStatus::Provisioning;
     }
+    // `isVirtualMachineStatusErrImagePull` / `...ImagePullBackOff`, before Starting.
+    match vmi.and_then(|vmi| vmi.status.image_pull_error.as_deref()) {
+        Some("ErrImagePull") => return PrintableStatus::ErrImagePull,
+        Some("ImagePullBackOff") => return PrintableStatus::ImagePullBackOff,
+        _ => {}
+    }
     if let Some(vmi) = vmi {
         if !vmi.status.phase.is_final() {
             return PrintableStatus::Starting;

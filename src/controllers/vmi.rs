@@ -48,6 +48,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     let mut node_name = vmi.status.node_name.clone();
     let mut unschedulable = vmi.status.unschedulable;
     let mut pvc_not_found = vmi.status.pvc_not_found;
+    let mut image_pull_error = vmi.status.image_pull_error.clone();
     match (&pod, phase) {
         (None, VmiPhase::Pending) if !vmi.meta.is_deleting() => {
             pvc_not_found = wait_for_missing_claim(world, &vmi);
@@ -70,6 +71,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         }
         (Some(pod), VmiPhase::Scheduling | VmiPhase::Scheduled | VmiPhase::Running) => {
             unschedulable = pod.unschedulable;
+            image_pull_error = pod.image_pull_error.clone();
             if pod.phase == PodPhase::Failed || pod.phase == PodPhase::Succeeded {
                 phase = VmiPhase::Failed;
             } else if phase == VmiPhase::Scheduling
@@ -93,13 +95,15 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         || ready != vmi.status.ready
         || reason != vmi.status.ready_reason
         || unschedulable != vmi.status.unschedulable
-        || pvc_not_found != vmi.status.pvc_not_found;
+        || pvc_not_found != vmi.status.pvc_not_found
+        || image_pull_error != vmi.status.image_pull_error;
     if status_changed {
         let _ = world.store.modify::<VirtualMachineInstance>(key, |vmi| {
             vmi.status.phase = phase;
             vmi.status.node_name = node_name;
             vmi.status.unschedulable = unschedulable;
             vmi.status.pvc_not_found = pvc_not_found;
+            vmi.status.image_pull_error = image_pull_error;
             if vmi.status.ready != ready {
                 // Once the guest runs, the condition is the pod's Ready condition,
                 // copied with its lastTransitionTime (`syncReadyConditionFromPod`);
@@ -255,7 +259,11 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
     let mut secret_refs = Vec::new();
     let mut config_map_refs = Vec::new();
     let mut claim_refs = Vec::new();
+    let mut images = Vec::new();
     for volume in &spec.volumes {
+        if let VolumeSource::ContainerDisk { image } = &volume.source {
+            images.push(image.clone());
+        }
         secret_refs.extend(volume.source.secret_refs().into_iter().map(str::to_string));
         if let VolumeSource::ConfigMap { name } = &volume.source {
             config_map_refs.push(name.clone());
@@ -287,6 +295,8 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
         secret_refs,
         config_map_refs,
         claim_refs,
+        images,
+        image_pull_error: None,
         // `template.go`: the VMI's grace period plus two 15 s paddings.
         termination_grace_period_s: spec.termination_grace_period_s + 30,
         phase: PodPhase::Pending,

@@ -115,6 +115,7 @@ pub const EVENT_ACTIONS: &[&str] = &[
     "detachVm",
     "setLoad",
     "failDataVolume",
+    "failImagePull",
 ];
 
 /// A loaded scenario and the warnings found while loading it.
@@ -234,6 +235,10 @@ pub enum Action {
         cores: f64,
         ramp_over_ms: u64,
     },
+    /// From now on no kubelet can pull this image.
+    FailImagePull {
+        image: String,
+    },
 }
 
 /// Which DataVolumes a `failDataVolume` event fails.
@@ -296,6 +301,7 @@ impl Action {
             Action::DetachVm { .. } => "detachVm",
             Action::SetLoad { .. } => "setLoad",
             Action::FailDataVolume { .. } => "failDataVolume",
+            Action::FailImagePull { .. } => "failImagePull",
         }
     }
 }

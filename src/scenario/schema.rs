@@ -99,6 +99,10 @@ fn action_schema(action: &str) -> Value {
             &["vm"],
             json!({"vm": name("the VM that loses the pool's ownerReference")}),
         ),
+        "failImagePull" => closed_object(
+            &["image"],
+            json!({"image": name("the image (a containerDisk's) no pull succeeds for from now on")}),
+        ),
         "failDataVolume" => json!({
             "type": "object",
             "additionalProperties": false,

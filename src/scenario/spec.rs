@@ -932,6 +932,9 @@ fn decode_action(
             vm: required_name(&mut map, "vm", report)?,
         }),
         "failDataVolume" => decode_fail_data_volume(&mut map, value, report),
+        "failImagePull" => Some(Action::FailImagePull {
+            image: required_name(&mut map, "image", report)?,
+        }),
         "setLoad" => {
             let cores = map
                 .required("cores", report)
