@@ -118,22 +118,27 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         });
     }
 
-    // Final and podless: the VMI can go (`lifecycle.go`, finalizer removal).
     if phase.is_final() {
-        match &pod {
-            Some(pod) if !pod.meta.is_deleting() && !pod.is_terminated() => {
-                let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
-            }
-            Some(pod) if pod.is_terminated() && !pod.meta.is_deleting() => {
-                let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
-            }
-            Some(_) => {}
-            None => {
-                if vmi.meta.finalizers.iter().any(|f| f == VMI_FINALIZER) {
-                    let _ = world.store.modify::<VirtualMachineInstance>(key, |vmi| {
+        release_final(world, &vmi, pod.as_ref());
+    }
+}
+
+/// Final: the launcher pod is deleted, and once it is gone the VMI can go
+/// (`lifecycle.go`, finalizer removal).
+fn release_final(world: &mut World, vmi: &VirtualMachineInstance, pod: Option<&Pod>) {
+    let now = world.now();
+    match pod {
+        Some(pod) if !pod.meta.is_deleting() => {
+            let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
+        }
+        Some(_) => {}
+        None => {
+            if vmi.meta.finalizers.iter().any(|f| f == VMI_FINALIZER) {
+                let _ = world
+                    .store
+                    .modify::<VirtualMachineInstance>(&vmi.meta.key(), |vmi| {
                         vmi.meta.finalizers.retain(|f| f != VMI_FINALIZER);
                     });
-                }
             }
         }
     }
