@@ -171,6 +171,13 @@ pub fn prepare_loaded(
             Action::HangGuest { vm } => Some(ClusterAction::HangGuest { vm: vm.clone() }),
             Action::UnhangGuest { vm } => Some(ClusterAction::UnhangGuest { vm: vm.clone() }),
             Action::DetachVm { vm } => Some(ClusterAction::DetachVm { vm: vm.clone() }),
+            Action::FailImagePull { image } => Some(ClusterAction::FailImagePull {
+                image: image.clone(),
+            }),
+            Action::FailDataVolume { target, reason } => Some(ClusterAction::FailDataVolume {
+                target: target.clone(),
+                reason: *reason,
+            }),
             Action::SetLoad {
                 cores,
                 ramp_over_ms,

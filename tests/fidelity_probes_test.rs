@@ -435,6 +435,8 @@ fn launcher_pod(phase: PodPhase, deleting: bool) -> Pod {
         ready_transition: SimTime::ZERO,
         start_time: None,
         unschedulable: false,
+        images: Vec::new(),
+        image_pull_error: None,
     }
 }
 

@@ -110,6 +110,11 @@ pub struct Pod {
     pub start_time: Option<SimTime>,
     /// `PodScheduled=False, reason Unschedulable`.
     pub unschedulable: bool,
+    /// Images the kubelet pulls besides the launcher's own: the VMI's containerDisk
+    /// images (`pkg/virt-controller/services/containerdisk.go`, one container each).
+    pub images: Vec<String>,
+    /// A container waiting on its image: `ErrImagePull`, then `ImagePullBackOff`.
+    pub image_pull_error: Option<String>,
 }
 
 impl Pod {
@@ -167,12 +172,19 @@ pub struct StorageClass {
     /// `cdi.kubevirt.io/clone-strategy` annotation (stands in for CDI's StorageProfile
     /// `cloneStrategy`): `copy`, `snapshot` or `csi-clone`.
     pub clone_strategy: Option<String>,
+    /// `allowVolumeExpansion`: a snapshot or CSI clone into a larger target needs it
+    /// (CDI `pkg/controller/clone/planner.go`, `validateAdvancedClonePVC`).
+    pub allow_volume_expansion: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct VolumeSnapshotClass {
     pub meta: ObjectMeta,
     pub driver: String,
+    /// `snapshot.storage.kubernetes.io/is-default-class: "true"`: preferred among the
+    /// classes of one driver (CDI `pkg/controller/common/util.go`,
+    /// `GetVolumeSnapshotClass`).
+    pub is_default: bool,
 }
 
 // ---------------------------------------------------------------- Service, Secret, ConfigMap

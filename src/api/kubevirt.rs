@@ -574,6 +574,14 @@ pub struct VmiStatus {
     /// The launcher pod's `PodScheduled=False, reason Unschedulable`, copied as the
     /// VMI condition the VM controller turns into `ErrorUnschedulable`.
     pub unschedulable: bool,
+    /// `Synchronized=False, reason FailedPvcNotFound`: a volume's claim does not exist,
+    /// so no launcher pod was created (`pkg/virt-controller/watch/vmi/datavolumes.go`,
+    /// `areDataVolumesReady`); the VM controller shows `ErrorPvcNotFound`.
+    pub pvc_not_found: bool,
+    /// `Synchronized=False` with the reason of a launcher container waiting on its
+    /// image, `ErrImagePull` or `ImagePullBackOff` (`lifecycle.go`,
+    /// `checkForContainerImageError`); the VM shows that status.
+    pub image_pull_error: Option<String>,
 }
 
 // ---------------------------------------------------------------- DataVolume (CDI)
@@ -650,4 +658,21 @@ pub struct DataVolume {
     pub meta: ObjectMeta,
     pub spec: DataVolumeSpec,
     pub phase: DataVolumePhase,
+    /// The reason of a `Running=False` condition CDI sets when its worker pod stopped
+    /// on an error (`Error`, or `ImagePullFailed` for a registry import whose image
+    /// cannot be pulled); KubeVirt reads it as a DataVolume error
+    /// (`pkg/storage/types/dv.go`, `HasDataVolumeErrors`).
+    pub running_error: Option<String>,
+}
+
+impl DataVolume {
+    /// `HasDataVolumeErrors` for this DataVolume: Failed, or its worker stopped on an
+    /// error.
+    pub fn has_error(&self) -> bool {
+        self.phase == DataVolumePhase::Failed
+            || matches!(
+                self.running_error.as_deref(),
+                Some("Error" | "ImagePullFailed")
+            )
+    }
 }

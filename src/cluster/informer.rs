@@ -72,6 +72,17 @@ pub enum DependentKind {
 }
 
 impl DependentKind {
+    /// The object kind.
+    pub fn kind(self) -> Kind {
+        match self {
+            DependentKind::VirtualMachine => Kind::VirtualMachine,
+            DependentKind::VirtualMachineInstance => Kind::VirtualMachineInstance,
+            DependentKind::Pod => Kind::Pod,
+            DependentKind::DataVolume => Kind::DataVolume,
+            DependentKind::PersistentVolumeClaim => Kind::PersistentVolumeClaim,
+        }
+    }
+
     fn of(kind: Kind) -> Option<DependentKind> {
         Some(match kind {
             Kind::VirtualMachine => DependentKind::VirtualMachine,
@@ -332,6 +343,8 @@ mod tests {
             secret_refs: Vec::new(),
             config_map_refs: Vec::new(),
             claim_refs: Vec::new(),
+            images: Vec::new(),
+            image_pull_error: None,
             termination_grace_period_s: 30,
             phase: PodPhase::Pending,
             ready: false,

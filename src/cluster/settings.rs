@@ -153,6 +153,11 @@ settings! {
     /// Volume mount retries back off from 500 ms to 2 m 2 s
     /// (`pkg/volume/util/nestedpendingoperations`).
     mount_retry_max_ms: u64 = 122 * SECOND_MS, "mountRetryMax", SettingType::DurationMs;
+    /// The kubelet's image pull back-off: 10 s doubling up to 300 s (kubernetes
+    /// `pkg/kubelet/kubelet.go`, `imageBackOff := flowcontrol.NewBackOff(backOffPeriod,
+    /// MaxContainerBackOff)`, 10 s and 300 s).
+    image_pull_backoff_base_ms: u64 = 10 * SECOND_MS, "imagePullBackOffBase", SettingType::DurationMs;
+    image_pull_backoff_max_ms: u64 = 300 * SECOND_MS, "imagePullBackOffMax", SettingType::DurationMs;
     /// Unschedulable pods are retried at least every 5 min
     /// (kube-scheduler `podMaxInUnschedulablePodsDuration`).
     unschedulable_retry_ms: u64 = 5 * MINUTE_MS, "unschedulableRetry", SettingType::DurationMs;
@@ -169,6 +174,15 @@ settings! {
     /// CDI host-assisted clone throughput in bytes per second (~40-50 MB/s, CDI issue
     /// #955).
     clone_copy_bytes_per_s: u64 = 45_000_000, "cloneCopyBytesPerSecond", SettingType::Count;
+    /// Read bandwidth of one host-assisted clone source, shared by the clones copying
+    /// from it at once: each copies at min(`cloneCopyBytesPerSecond`, this / the
+    /// number of clones reading the source), recomputed as clones start and finish. An
+    /// assumption, not an upstream constant: CDI starts one source pod per clone
+    /// (`pkg/controller/clone/host-clone.go`) and they all read the same volume. The
+    /// default, 125 MB/s, is one 1 GbE link (a networked volume such as Longhorn
+    /// reads its replica over the network; inferred): two clones still copy at the
+    /// single-clone rate, a third and more share the link.
+    clone_source_read_bytes_per_s: u64 = 125_000_000, "cloneSourceReadBytesPerSecond", SettingType::Count;
     /// Start of a CDI worker pod (source and target) before copying (inferred).
     clone_pod_start_ms: u64 = 10 * SECOND_MS, "clonePodStart", SettingType::DurationMs;
     /// Snapshot and CSI clones: 5-30 s (inferred, CDI `doc/smart-clone.md`).

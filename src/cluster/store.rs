@@ -8,6 +8,7 @@
 
 pub use crate::api::Object;
 use crate::api::*;
+use crate::controllers::gc::FOREGROUND_DELETION;
 use crate::engine::SimTime;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -441,6 +442,29 @@ impl Store {
                 // A shorter grace period replaces a longer one, never the reverse.
                 let current = meta.deletion_grace_period_seconds.unwrap_or(u64::MAX);
                 meta.deletion_grace_period_seconds = Some(grace_s.min(current));
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Delete with `propagationPolicy: Foreground`: the object stays, with a
+    /// deletionTimestamp and the `foregroundDeletion` finalizer, until the garbage
+    /// collector has deleted the dependents that block it (kubernetes
+    /// `staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go`,
+    /// `deletionFinalizersForGarbageCollection`; `controllers::gc`). For owners only:
+    /// a pod's grace period is not applied here.
+    pub fn delete_foreground<T: ApiObject + PartialEq>(
+        &mut self,
+        key: &ObjectKey,
+        now: SimTime,
+    ) -> Result<(), ApiError> {
+        self.modify::<T>(key, |object| {
+            let meta = object.meta_mut();
+            if meta.deletion_timestamp.is_none() {
+                meta.deletion_timestamp = Some(now);
+            }
+            if !meta.finalizers.iter().any(|f| f == FOREGROUND_DELETION) {
+                meta.finalizers.push(FOREGROUND_DELETION.to_string());
             }
         })?;
         Ok(())

@@ -71,6 +71,13 @@ pub enum ClusterAction {
     DetachVm {
         vm: String,
     },
+    FailImagePull {
+        image: String,
+    },
+    FailDataVolume {
+        target: crate::scenario::DataVolumeRef,
+        reason: crate::scenario::DataVolumeFailure,
+    },
     SetLoad {
         cores: f64,
         ramp_over_ms: u64,
@@ -98,6 +105,15 @@ impl ClusterAction {
             ClusterAction::HangGuest { vm } => format!("hang guest of {vm}"),
             ClusterAction::UnhangGuest { vm } => format!("unhang guest of {vm}"),
             ClusterAction::DetachVm { vm } => format!("detach {vm}"),
+            ClusterAction::FailImagePull { image } => format!("image {image} cannot be pulled"),
+            ClusterAction::FailDataVolume { target, reason } => match target {
+                crate::scenario::DataVolumeRef::Name(dv) => {
+                    format!("fail {dv} ({})", reason.as_str())
+                }
+                crate::scenario::DataVolumeRef::OfVm(vm) => {
+                    format!("fail DataVolumes of {vm} ({})", reason.as_str())
+                }
+            },
             ClusterAction::SetLoad { cores, .. } => format!("load {cores} cores"),
         }
     }
@@ -288,6 +304,17 @@ pub enum Timer {
         dv: ObjectKey,
         uid: String,
     },
+    /// A host-assisted clone's worker pods started: it begins reading its source.
+    HostCloneStarted {
+        dv: ObjectKey,
+        uid: String,
+    },
+    /// The next host-assisted clone from `source` is due to finish, if the set of
+    /// clones reading it has not changed since (`epoch`).
+    HostCloneDue {
+        source: ObjectKey,
+        epoch: u64,
+    },
     /// The attach-detach controller force-detaches a claim from an unreachable node.
     ForceDetach {
         claim: ObjectKey,
@@ -347,6 +374,10 @@ pub struct World {
     pub(crate) action_nodes: BTreeMap<usize, String>,
     /// CDI: DataVolumes whose missing source was already reported.
     pub(crate) cdi_warned_sources: std::collections::BTreeSet<ObjectKey>,
+    /// The VMI controller: VMIs waiting for a missing claim to appear, by claim.
+    pub(crate) vmis_awaiting_claims: BTreeMap<ObjectKey, std::collections::BTreeSet<ObjectKey>>,
+    /// CDI: host-assisted clones reading each source claim, sharing its bandwidth.
+    pub(crate) host_clones: crate::controllers::host_clone::HostClones,
     /// Scheduler: the (pod, node) evaluations it has made, against
     /// `maxSchedulerEvaluations` (`controllers::scheduler::WorkBudget`).
     pub(crate) scheduler_work: crate::controllers::scheduler::WorkBudget,
@@ -390,6 +421,8 @@ impl World {
             action_nodes: Default::default(),
             cdi_warned_sources: Default::default(),
             scheduler_work: Default::default(),
+            host_clones: Default::default(),
+            vmis_awaiting_claims: Default::default(),
             fatal: None,
         };
         let mut node_rng = streams.stream("node-phases");
@@ -565,6 +598,8 @@ impl World {
             Timer::GuestStopped { vmi_uid } => kubelet::guest_stopped(self, &vmi_uid),
             Timer::PvcProvisioned { pvc, uid } => cdi::pvc_provisioned(self, &pvc, &uid),
             Timer::CloneFinished { dv, uid } => cdi::clone_finished(self, &dv, &uid),
+            Timer::HostCloneStarted { dv, uid } => host_clone::started(self, &dv, &uid),
+            Timer::HostCloneDue { source, epoch } => host_clone::due(self, &source, epoch),
             Timer::ForceDetach { claim, node } => kubelet::force_detach(self, &claim, &node),
             Timer::Metrics => metrics::tick(self),
             Timer::PoolInformerResync { period_ms } => pool::resync(self, period_ms),

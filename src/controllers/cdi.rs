@@ -1,16 +1,16 @@
 //! CDI (`kubevirt/containerized-data-importer`, `pkg/controller/datavolume`): a
 //! DataVolume gets a PVC of its name; the PVC is provisioned (at once, or when its
-//! first consumer is scheduled for WaitForFirstConsumer classes); a clone picks its
-//! strategy from the storage setup (the class's `cdi.kubevirt.io/clone-strategy`
-//! annotation, standing in for the StorageProfile; else snapshot when a
-//! VolumeSnapshotClass exists; else host-assisted copy) and takes its time; the
-//! DataVolume then is Succeeded. A missing clone source leaves it Pending with a
-//! `CloneWithoutSource` event until the source appears.
+//! first consumer is scheduled for WaitForFirstConsumer classes); a clone takes the
+//! strategy CDI's planner picks (`clone_planner`) and its time (host-assisted copies
+//! share their source's bandwidth, `host_clone`); the DataVolume then is Succeeded. A
+//! missing clone source leaves it Pending with a `CloneWithoutSource` event until the
+//! source appears; a DataVolume failed by a scenario (`failDataVolume`) stops.
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
 use crate::cluster::world::{ControllerId, Timer, World};
-use crate::controllers::controller_ref;
+use crate::controllers::clone_planner::{self, ClonePlan, CloneStrategy};
+use crate::controllers::{controller_ref, host_clone};
 use crate::engine::rng::uniform_ms;
 
 pub fn on_pvc_event(world: &mut World, pvc: &PersistentVolumeClaim) {
@@ -77,81 +77,31 @@ fn storage_class<'a>(
 pub fn sync(world: &mut World, key: &ObjectKey) {
     let objects = world.informer(InformerId::VirtController);
     let Some(dv) = objects.data_volumes.get(key).cloned() else {
+        host_clone::release(world, key);
         return;
     };
-    if dv.meta.is_deleting()
-        || dv.phase == DataVolumePhase::Succeeded
-        || dv.phase == DataVolumePhase::Failed
-    {
+    if dv.meta.is_deleting() || dv.has_error() {
+        host_clone::release(world, key);
+        return;
+    }
+    if dv.phase == DataVolumePhase::Succeeded {
         return;
     }
     let class = storage_class(objects, dv.spec.storage_class.as_deref()).cloned();
-    let pvc = objects.pvcs.get(key).cloned();
-    let now = world.now();
-    let Some(pvc) = pvc else {
-        let claim = PersistentVolumeClaim {
-            meta: ObjectMeta {
-                owner_references: vec![controller_ref(Kind::DataVolume, &dv.meta)],
-                ..ObjectMeta::named(&dv.meta.namespace, &dv.meta.name)
-            },
-            storage_class: class
-                .as_ref()
-                .map(|c| c.meta.name.clone())
-                .or(dv.spec.storage_class.clone()),
-            storage_bytes: dv.spec.storage_bytes,
-            access_modes: dv.spec.access_modes.clone(),
-            phase: PvcPhase::Pending,
-            populated: false,
-            selected_node: None,
-        };
-        let immediate = class
-            .as_ref()
-            .is_none_or(|c| c.volume_binding_mode == VolumeBindingMode::Immediate);
-        if let Ok(uid) = world.store.create(claim, now) {
-            if immediate {
-                let delay = world.settings.provision_ms;
-                world.schedule_timer(
-                    delay,
-                    Timer::PvcProvisioned {
-                        pvc: key.clone(),
-                        uid,
-                    },
-                );
-            }
-        }
+    let Some(pvc) = objects.pvcs.get(key).cloned() else {
+        create_claim(world, &dv, class.as_ref());
         return;
     };
     // Source availability.
-    let mut fast_clone = false;
-    if let DataVolumeSource::Pvc { namespace, name } = &dv.spec.source {
-        let source_key = ObjectKey::new(namespace.as_deref().unwrap_or(&dv.meta.namespace), name);
-        let source_ready = objects
-            .pvcs
-            .get(&source_key)
-            .is_some_and(|s| s.phase == PvcPhase::Bound && s.populated);
-        if !source_ready {
-            if dv.phase != DataVolumePhase::Pending || !world.cdi_warned(key) {
-                world.record(
-                    "DataVolume",
-                    &dv.meta.name,
-                    "CloneWithoutSource",
-                    format!("The source pvc {source_key} doesn't exist or is not populated"),
-                );
+    let mut source = None;
+    if let Some(source_key) = clone_source(&dv) {
+        match ready_source(world, &dv, &source_key) {
+            Some(claim) => source = Some(claim),
+            None => {
+                set_phase(world, key, DataVolumePhase::Pending);
+                return;
             }
-            set_phase(world, key, DataVolumePhase::Pending);
-            return;
         }
-        let strategy = class
-            .as_ref()
-            .and_then(|c| c.clone_strategy.clone())
-            .unwrap_or_else(|| {
-                if objects.snapshot_classes.is_empty() {
-                    "copy".into()
-                } else {
-                    "snapshot".into()
-                }
-            });
-        fast_clone = strategy != "copy";
     }
     if pvc.phase != PvcPhase::Bound {
         let waits = class
@@ -177,49 +127,177 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     ) {
         return;
     }
-    let (phase, duration_ms) = match &dv.spec.source {
-        DataVolumeSource::Blank => (DataVolumePhase::ImportInProgress, 1000),
-        DataVolumeSource::Import { .. } | DataVolumeSource::Pvc { .. } if !fast_clone => {
+    match source {
+        Some(source) => start_clone(world, &dv, class.as_ref(), &source),
+        None => start_import(world, &dv),
+    }
+}
+
+/// The claim a PVC-source DataVolume clones from.
+pub fn clone_source(dv: &DataVolume) -> Option<ObjectKey> {
+    match &dv.spec.source {
+        DataVolumeSource::Pvc { namespace, name } => Some(ObjectKey::new(
+            namespace.as_deref().unwrap_or(&dv.meta.namespace),
+            name,
+        )),
+        _ => None,
+    }
+}
+
+/// The DataVolume's claim, of its class (`pkg/controller/datavolume`, `createPvcForDatavolume`).
+fn create_claim(world: &mut World, dv: &DataVolume, class: Option<&StorageClass>) {
+    let key = dv.meta.key();
+    let claim = PersistentVolumeClaim {
+        meta: ObjectMeta {
+            owner_references: vec![controller_ref(Kind::DataVolume, &dv.meta)],
+            ..ObjectMeta::named(&dv.meta.namespace, &dv.meta.name)
+        },
+        storage_class: class
+            .map(|c| c.meta.name.clone())
+            .or(dv.spec.storage_class.clone()),
+        storage_bytes: dv.spec.storage_bytes,
+        access_modes: dv.spec.access_modes.clone(),
+        phase: PvcPhase::Pending,
+        populated: false,
+        selected_node: None,
+    };
+    let immediate = class.is_none_or(|c| c.volume_binding_mode == VolumeBindingMode::Immediate);
+    let now = world.now();
+    if let Ok(uid) = world.store.create(claim, now) {
+        if immediate {
+            let delay = world.settings.provision_ms;
+            world.schedule_timer(delay, Timer::PvcProvisioned { pvc: key, uid });
+        }
+    }
+}
+
+/// The clone source, if it exists, is populated and passes `validateSourcePVC`; else
+/// the reason is reported once (`CloneWithoutSource`; `ErrIncompatiblePVC` and
+/// `CloneValidationFailed` on the target claim, `planner.go`) and the DataVolume waits.
+fn ready_source(
+    world: &mut World,
+    dv: &DataVolume,
+    source_key: &ObjectKey,
+) -> Option<PersistentVolumeClaim> {
+    let key = dv.meta.key();
+    let source = world
+        .informer(InformerId::VirtController)
+        .pvcs
+        .get(source_key)
+        .filter(|s| s.phase == PvcPhase::Bound && s.populated)
+        .map(|s| (**s).clone());
+    let Some(source) = source else {
+        if dv.phase != DataVolumePhase::Pending || !world.cdi_warned(&key) {
+            world.record(
+                "DataVolume",
+                &dv.meta.name,
+                "CloneWithoutSource",
+                format!("The source pvc {source_key} doesn't exist or is not populated"),
+            );
+        }
+        return None;
+    };
+    if let Err(message) =
+        clone_planner::validate_clone_size(source.storage_bytes, dv.spec.storage_bytes)
+    {
+        if !world.cdi_warned(&key) {
+            world.record(
+                "PersistentVolumeClaim",
+                &dv.meta.name,
+                "ErrIncompatiblePVC",
+                message,
+            );
+            world.record(
+                "PersistentVolumeClaim",
+                &dv.meta.name,
+                "CloneValidationFailed",
+                "The clone doesn't meet the validation requirements",
+            );
+        }
+        return None;
+    }
+    Some(source)
+}
+
+/// Blank and import sources: an importer pod fills the claim at the copy throughput
+/// (a blank image takes a second).
+fn start_import(world: &mut World, dv: &DataVolume) {
+    let duration_ms = match &dv.spec.source {
+        DataVolumeSource::Blank => 1000,
+        _ => {
             let copy_ms = (dv.spec.storage_bytes.max(0) as u64).saturating_mul(1000)
                 / world.settings.clone_copy_bytes_per_s.max(1);
-            let phase = if matches!(dv.spec.source, DataVolumeSource::Pvc { .. }) {
-                DataVolumePhase::CloneInProgress
-            } else {
-                DataVolumePhase::ImportInProgress
-            };
-            (phase, world.settings.clone_pod_start_ms + copy_ms)
-        }
-        _ => {
-            let (low, high) = (
-                world.settings.clone_fast_min_ms,
-                world.settings.clone_fast_max_ms,
-            );
-            let strategy_phase = if objects_has_snapshot(world) {
-                DataVolumePhase::SnapshotForSmartCloneInProgress
-            } else {
-                DataVolumePhase::CsiCloneInProgress
-            };
-            (
-                strategy_phase,
-                uniform_ms(world.rng("cdi-clone"), low, high),
-            )
+            world.settings.clone_pod_start_ms + copy_ms
         }
     };
-    set_phase(world, key, phase);
+    set_phase(world, &dv.meta.key(), DataVolumePhase::ImportInProgress);
     world.schedule_timer(
         duration_ms,
         Timer::CloneFinished {
-            dv: key.clone(),
+            dv: dv.meta.key(),
             uid: dv.meta.uid.clone(),
         },
     );
 }
 
-fn objects_has_snapshot(world: &World) -> bool {
-    !world
-        .informer(InformerId::VirtController)
-        .snapshot_classes
-        .is_empty()
+/// A PVC clone: the planner picks the strategy (`clone_planner`), its events go on
+/// the target claim, and the clone runs: snapshot and CSI clones take
+/// `cloneFastMin`-`cloneFastMax`; a host-assisted copy starts its worker pods and then
+/// shares the source's bandwidth (`host_clone`). Without a target class CDI cannot
+/// compute a strategy (`validateTargetStorageClassAssignment`); poolsim copies then,
+/// for scenarios that declare no storage.
+fn start_clone(
+    world: &mut World,
+    dv: &DataVolume,
+    class: Option<&StorageClass>,
+    source: &PersistentVolumeClaim,
+) {
+    let key = dv.meta.key();
+    let strategy = match class {
+        Some(target_class) => {
+            let objects = world.informer(InformerId::VirtController);
+            let source_class = storage_class(objects, source.storage_class.as_deref());
+            let plan = ClonePlan {
+                target_class,
+                source_class,
+                source_bytes: source.storage_bytes,
+                target_bytes: dv.spec.storage_bytes,
+            };
+            let choice = clone_planner::choose_strategy(
+                &plan,
+                objects.snapshot_classes.values().map(|c| &**c),
+            );
+            for event in choice.events {
+                world.record(
+                    "PersistentVolumeClaim",
+                    &dv.meta.name,
+                    event.reason,
+                    event.message,
+                );
+            }
+            choice.strategy
+        }
+        None => CloneStrategy::HostAssisted,
+    };
+    let uid = dv.meta.uid.clone();
+    if strategy == CloneStrategy::HostAssisted {
+        set_phase(world, &key, DataVolumePhase::CloneInProgress);
+        let delay = world.settings.clone_pod_start_ms;
+        world.schedule_timer(delay, Timer::HostCloneStarted { dv: key, uid });
+        return;
+    }
+    let phase = if strategy == CloneStrategy::Snapshot {
+        DataVolumePhase::SnapshotForSmartCloneInProgress
+    } else {
+        DataVolumePhase::CsiCloneInProgress
+    };
+    let (low, high) = (
+        world.settings.clone_fast_min_ms,
+        world.settings.clone_fast_max_ms,
+    );
+    let duration_ms = uniform_ms(world.rng("cdi-clone"), low, high);
+    set_phase(world, &key, phase);
+    world.schedule_timer(duration_ms, Timer::CloneFinished { dv: key, uid });
 }
 
 fn set_phase(world: &mut World, key: &ObjectKey, phase: DataVolumePhase) {
@@ -238,7 +316,8 @@ pub fn clone_finished(world: &mut World, key: &ObjectKey, uid: &str) {
     let Some(dv) = world
         .store
         .get::<DataVolume>(key)
-        .filter(|dv| dv.meta.uid == uid)
+        .filter(|dv| dv.meta.uid == uid && !dv.meta.is_deleting() && !dv.has_error())
+        .filter(|dv| dv.phase != DataVolumePhase::Succeeded)
         .cloned()
     else {
         return;

@@ -10,6 +10,7 @@ use crate::cluster::world::{ControllerId, Timer, World};
 use crate::controllers::launcher_pod;
 use crate::controllers::prober::{self, ProbeKind, ProbeWorker};
 use crate::engine::rng::{lognormal_ms, uniform_ms};
+use crate::engine::SimTime;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the agents remember locally (lost when a node powers off).
@@ -23,6 +24,10 @@ pub struct AgentState {
     pub stopping: BTreeSet<String>,
     /// The prober's workers, by pod uid and probe kind (`controllers::prober`).
     pub probes: BTreeMap<(String, ProbeKind), ProbeWorker>,
+    /// Failed image pulls per pod uid, and when the back-off allows the next.
+    pub image_pull_failures: BTreeMap<String, (u32, SimTime)>,
+    /// Images no pull succeeds for (scenario `failImagePull`).
+    pub unpullable_images: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +174,9 @@ fn try_start_pod(world: &mut World, pod: &Pod, node: &str) {
         return;
     }
     world.agent_state.mount_failures.remove(&uid);
+    if image_pull_fails(world, pod) {
+        return;
+    }
     for claim in rwo_claims {
         world.truth.attachments.insert(claim, node.to_string());
     }
@@ -610,4 +618,64 @@ pub fn resync_node(world: &mut World, node: &str) {
     for key in vmis {
         world.enqueue(ControllerId::VirtHandler, key);
     }
+}
+
+/// The kubelet pulls the pod's images before it starts the containers
+/// (`pkg/kubelet/images/image_manager.go`, `EnsureImageExists`): a pull that fails
+/// leaves the container waiting with `ErrImagePull`, and the retries wait under the
+/// image back-off with `ImagePullBackOff` (`imagePullBackOffBase` doubling up to
+/// `imagePullBackOffMax`). Returns whether the pull failed (the pod retries later).
+fn image_pull_fails(world: &mut World, pod: &Pod) -> bool {
+    let Some(image) = pod
+        .images
+        .iter()
+        .find(|image| world.agent_state.unpullable_images.contains(*image))
+        .cloned()
+    else {
+        return false;
+    };
+    let uid = pod.meta.uid.clone();
+    let now = world.now();
+    let failures = world
+        .agent_state
+        .image_pull_failures
+        .entry(uid)
+        .or_insert((0, now));
+    if now < failures.1 {
+        // Still backing off (a pod update woke the kubelet, and that earlier wake-up
+        // replaced the queued retry): wait for the rest of the back-off.
+        let wait_ms = failures.1.since(now);
+        world.enqueue_after(ControllerId::Kubelet, pod.meta.key(), wait_ms);
+        return true;
+    }
+    failures.0 += 1;
+    let attempt = failures.0;
+    let (reason, event, message) = if attempt == 1 {
+        (
+            "ErrImagePull",
+            "Failed",
+            format!("Failed to pull image \"{image}\": not found"),
+        )
+    } else {
+        (
+            "ImagePullBackOff",
+            "BackOff",
+            format!("Back-off pulling image \"{image}\""),
+        )
+    };
+    if attempt <= 2 {
+        world.record("Pod", &pod.meta.name, event, message);
+    }
+    let _ = world.store.modify::<Pod>(&pod.meta.key(), |pod| {
+        pod.image_pull_error = Some(reason.to_string());
+    });
+    let base = world.settings.image_pull_backoff_base_ms;
+    let retry_ms = base
+        .saturating_mul(1 << (attempt - 1).min(20))
+        .min(world.settings.image_pull_backoff_max_ms);
+    if let Some(failures) = world.agent_state.image_pull_failures.get_mut(&pod.meta.uid) {
+        failures.1 = now + retry_ms;
+    }
+    world.enqueue_after(ControllerId::Kubelet, pod.meta.key(), retry_ms);
+    true
 }

@@ -8,7 +8,9 @@
 #![allow(clippy::collapsible_match)]
 
 pub mod cdi;
+pub mod clone_planner;
 pub mod gc;
+pub mod host_clone;
 pub mod kubelet;
 pub mod metrics;
 pub mod node;
@@ -106,7 +108,12 @@ fn route_virt_controller(world: &mut World, event: &WatchEvent) {
                 }
             }
         }
-        Object::Pvc(pvc) => cdi::on_pvc_event(world, pvc),
+        Object::Pvc(pvc) => {
+            if event.event_type == WatchEventType::Added {
+                vmi::on_claim_added(world, &event.key);
+            }
+            cdi::on_pvc_event(world, pvc)
+        }
         Object::Node(_) => world.enqueue(ControllerId::KubevirtNode, event.key.clone()),
         Object::StorageClass(_) | Object::SnapshotClass(_) => cdi::on_storage_setup_event(world),
         Object::Secret(_) | Object::ConfigMap(_) | Object::Service(_) | Object::Hpa(_) => {}
@@ -114,9 +121,7 @@ fn route_virt_controller(world: &mut World, event: &WatchEvent) {
 }
 
 fn route_kube_controller_manager(world: &mut World, event: &WatchEvent) {
-    if event.event_type == WatchEventType::Deleted {
-        gc::on_deleted(world, event);
-    }
+    gc::on_event(world, event);
     let Some(object) = current_or_old(event) else {
         return;
     };

@@ -593,7 +593,7 @@ fn apply_action(
             name,
             reason,
             preserve_state,
-            foreground: _,
+            foreground,
         } => {
             let vm_key = ObjectKey::new(&namespace, &name);
             let Some(vm) = world
@@ -614,7 +614,16 @@ fn apply_action(
                 .or_default();
             expectation.deletes.insert(vm.meta.uid.clone());
             expectation.set_at = now;
-            match world.store.delete::<VirtualMachine>(&vm_key, None, now) {
+            // `handleResourceUpdate` deletes with `PropagationPolicy: Foreground` on a
+            // dataVolumeTemplates change; every other pool delete is background.
+            let deleted = if foreground {
+                world
+                    .store
+                    .delete_foreground::<VirtualMachine>(&vm_key, now)
+            } else {
+                world.store.delete::<VirtualMachine>(&vm_key, None, now)
+            };
+            match deleted {
                 Ok(()) => {
                     // `statePreservationCleanupforVM`: the pool's finalizer goes at once.
                     let _ = world.store.modify::<VirtualMachine>(&vm_key, |vm| {

@@ -4,6 +4,7 @@
 use crate::api::*;
 use crate::cluster::world::{ClusterAction, NodeTarget, World};
 use crate::controllers::{kubelet, node};
+use crate::scenario::{DataVolumeFailure, DataVolumeRef};
 
 /// Performs the scenario's event number `index` (in `World::actions`), `action`.
 pub fn perform(world: &mut World, index: usize, action: ClusterAction) {
@@ -150,6 +151,14 @@ pub fn perform(world: &mut World, index: usize, action: ClusterAction) {
                     .retain(|r| r.kind != Kind::VirtualMachinePool);
             });
         }
+        ClusterAction::FailDataVolume { target, reason } => {
+            fail_data_volumes(world, &target, reason);
+        }
+        ClusterAction::FailImagePull { image } => {
+            // The registry stops serving the image: every later pull fails
+            // (`kubelet::image_pull_fails`); images already pulled keep running.
+            world.agent_state.unpullable_images.insert(image);
+        }
         ClusterAction::SetLoad {
             cores,
             ramp_over_ms,
@@ -176,6 +185,10 @@ fn action_object(action: &ClusterAction) -> String {
         | ClusterAction::HangGuest { vm }
         | ClusterAction::UnhangGuest { vm }
         | ClusterAction::DetachVm { vm } => vm.clone(),
+        ClusterAction::FailImagePull { image } => image.clone(),
+        ClusterAction::FailDataVolume { target, .. } => match target {
+            DataVolumeRef::Name(name) | DataVolumeRef::OfVm(name) => name.clone(),
+        },
         ClusterAction::SetLoad { .. } => "load".into(),
     }
 }
@@ -195,6 +208,8 @@ fn action_reason(action: &ClusterAction) -> &'static str {
         ClusterAction::HangGuest { .. } => "hangGuest",
         ClusterAction::UnhangGuest { .. } => "unhangGuest",
         ClusterAction::DetachVm { .. } => "detachVm",
+        ClusterAction::FailDataVolume { .. } => "failDataVolume",
+        ClusterAction::FailImagePull { .. } => "failImagePull",
         ClusterAction::SetLoad { .. } => "setLoad",
     }
 }
@@ -374,5 +389,43 @@ fn patch_object(world: &mut World, patched: Object, fields: &[String]) {
             });
         }
         other => apply_object(world, other),
+    }
+}
+
+/// `failDataVolume`: the DataVolume (or each DataVolume the VM's volumes name) fails
+/// as CDI reports it: phase Failed, or a `Running=False` condition with reason Error
+/// or ImagePullFailed (`pkg/controller/util.go`, the importer pod's waiting reason
+/// `ErrImagePull` read as `ImagePullFailed`). KubeVirt's VM controller then reports
+/// `DataVolumeError` (`pkg/storage/types/dv.go`, `HasDataVolumeErrors`). A
+/// DataVolume that does not exist (yet) is left alone, as `killGuest` leaves a VM.
+fn fail_data_volumes(world: &mut World, target: &DataVolumeRef, reason: DataVolumeFailure) {
+    let namespace = world.namespace().to_string();
+    let names: Vec<String> = match target {
+        DataVolumeRef::Name(name) => vec![name.clone()],
+        DataVolumeRef::OfVm(vm) => world
+            .store
+            .get::<VirtualMachine>(&ObjectKey::new(&namespace, vm))
+            .map(|vm| {
+                vm.spec
+                    .template
+                    .spec
+                    .volumes
+                    .iter()
+                    .filter_map(|v| match &v.source {
+                        VolumeSource::DataVolume { name } => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    for name in names {
+        let key = ObjectKey::new(&namespace, &name);
+        let _ = world.store.modify::<DataVolume>(&key, |dv| match reason {
+            DataVolumeFailure::Failed => dv.phase = DataVolumePhase::Failed,
+            DataVolumeFailure::Error | DataVolumeFailure::ImagePullFailed => {
+                dv.running_error = Some(reason.as_str().to_string());
+            }
+        });
     }
 }

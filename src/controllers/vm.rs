@@ -147,7 +147,7 @@ fn sync_data_volumes(world: &mut World, vm: &VirtualMachine) -> (bool, bool) {
         match existing {
             Some(dv) => {
                 ready &= dv.phase.lets_vm_start();
-                error |= dv.phase == DataVolumePhase::Failed;
+                error |= dv.has_error();
             }
             None => {
                 ready = false;
@@ -158,6 +158,7 @@ fn sync_data_volumes(world: &mut World, vm: &VirtualMachine) -> (bool, bool) {
                     },
                     spec: template.spec.clone(),
                     phase: DataVolumePhase::Pending,
+                    running_error: None,
                 };
                 let now = world.now();
                 if world.store.create(dv, now).is_ok() {
@@ -296,6 +297,10 @@ pub fn printable_status(
             return PrintableStatus::Running;
         }
     }
+    // `isVirtualMachineStatusPvcNotFound` comes before the DataVolume error.
+    if vmi.is_some_and(|vmi| vmi.status.pvc_not_found) {
+        return PrintableStatus::ErrorPvcNotFound;
+    }
     if volume_error {
         return PrintableStatus::DataVolumeError;
     }
@@ -304,6 +309,12 @@ pub fn printable_status(
     }
     if !volumes_ready && !vm.spec.data_volume_templates.is_empty() && vmi.is_none() {
         return PrintableStatus::Provisioning;
+    }
+    // `isVirtualMachineStatusErrImagePull` / `...ImagePullBackOff`, before Starting.
+    match vmi.and_then(|vmi| vmi.status.image_pull_error.as_deref()) {
+        Some("ErrImagePull") => return PrintableStatus::ErrImagePull,
+        Some("ImagePullBackOff") => return PrintableStatus::ImagePullBackOff,
+        _ => {}
     }
     if let Some(vmi) = vmi {
         if !vmi.status.phase.is_final() {

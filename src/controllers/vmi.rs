@@ -6,7 +6,7 @@
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
-use crate::cluster::world::World;
+use crate::cluster::world::{ControllerId, World};
 use crate::controllers::vm::VMI_FINALIZER;
 use crate::controllers::{controller_ref, launcher_pod, launcher_pod_prefix};
 use crate::engine::SimTime;
@@ -48,10 +48,15 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     let mut phase = vmi.status.phase;
     let mut node_name = vmi.status.node_name.clone();
     let mut unschedulable = vmi.status.unschedulable;
+    let mut pvc_not_found = vmi.status.pvc_not_found;
+    let mut image_pull_error = vmi.status.image_pull_error.clone();
     match (&pod, phase) {
         (None, VmiPhase::Pending) if !vmi.meta.is_deleting() => {
-            create_launcher_pod(world, &vmi);
-            phase = VmiPhase::Scheduling;
+            pvc_not_found = wait_for_missing_claim(world, &vmi);
+            if !pvc_not_found {
+                create_launcher_pod(world, &vmi);
+                phase = VmiPhase::Scheduling;
+            }
         }
         (None, VmiPhase::Pending) => phase = VmiPhase::Failed,
         (Some(_), VmiPhase::Pending) => phase = VmiPhase::Scheduling,
@@ -67,6 +72,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         }
         (Some(pod), VmiPhase::Scheduling) => {
             unschedulable = pod.unschedulable;
+            image_pull_error = pod.image_pull_error.clone();
             phase = scheduling_phase(pod, vmi.meta.is_deleting());
             if phase == VmiPhase::Scheduled {
                 node_name = pod.node_name.clone();
@@ -96,12 +102,16 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         || node_name != vmi.status.node_name
         || ready != vmi.status.ready
         || reason != vmi.status.ready_reason
-        || unschedulable != vmi.status.unschedulable;
+        || unschedulable != vmi.status.unschedulable
+        || pvc_not_found != vmi.status.pvc_not_found
+        || image_pull_error != vmi.status.image_pull_error;
     if status_changed {
         let _ = world.store.modify::<VirtualMachineInstance>(key, |vmi| {
             vmi.status.phase = phase;
             vmi.status.node_name = node_name;
             vmi.status.unschedulable = unschedulable;
+            vmi.status.pvc_not_found = pvc_not_found;
+            vmi.status.image_pull_error = image_pull_error;
             if vmi.status.ready != ready || vmi.status.ready_reason != reason {
                 // `UpdateCondition` replaces the whole condition when its status or
                 // reason changes. Once the guest runs it is the pod's Ready condition,
@@ -118,22 +128,27 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         });
     }
 
-    // Final and podless: the VMI can go (`lifecycle.go`, finalizer removal).
     if phase.is_final() {
-        match &pod {
-            Some(pod) if !pod.meta.is_deleting() && !pod.is_terminated() => {
-                let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
-            }
-            Some(pod) if pod.is_terminated() && !pod.meta.is_deleting() => {
-                let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
-            }
-            Some(_) => {}
-            None => {
-                if vmi.meta.finalizers.iter().any(|f| f == VMI_FINALIZER) {
-                    let _ = world.store.modify::<VirtualMachineInstance>(key, |vmi| {
+        release_final(world, &vmi, pod.as_ref());
+    }
+}
+
+/// Final: the launcher pod is deleted, and once it is gone the VMI can go
+/// (`lifecycle.go`, finalizer removal).
+fn release_final(world: &mut World, vmi: &VirtualMachineInstance, pod: Option<&Pod>) {
+    let now = world.now();
+    match pod {
+        Some(pod) if !pod.meta.is_deleting() => {
+            let _ = world.store.delete::<Pod>(&pod.meta.key(), None, now);
+        }
+        Some(_) => {}
+        None => {
+            if vmi.meta.finalizers.iter().any(|f| f == VMI_FINALIZER) {
+                let _ = world
+                    .store
+                    .modify::<VirtualMachineInstance>(&vmi.meta.key(), |vmi| {
                         vmi.meta.finalizers.retain(|f| f != VMI_FINALIZER);
                     });
-                }
             }
         }
     }
@@ -157,6 +172,50 @@ pub fn scheduling_phase(pod: &Pod, vmi_deleting: bool) -> VmiPhase {
         VmiPhase::Failed
     } else {
         VmiPhase::Scheduling
+    }
+}
+
+
+/// `areDataVolumesReady` before the launcher pod is rendered
+/// (`pkg/virt-controller/watch/vmi/datavolumes.go`; `VolumeReadyToAttachToNode` in
+/// `pkg/storage/types/pvc.go`): a PVC or DataVolume volume whose claim is not in the
+/// cache stops the sync with `FailedPvcNotFound` ("waiting for it to appear"), and the
+/// VMI is retried when that claim is added. Returns whether a claim is missing.
+fn wait_for_missing_claim(world: &mut World, vmi: &VirtualMachineInstance) -> bool {
+    let objects = world.informer(InformerId::VirtController);
+    let missing = vmi.spec.volumes.iter().find_map(|volume| {
+        let claim = volume.source.claim_name()?;
+        let key = ObjectKey::new(&vmi.meta.namespace, claim);
+        (!objects.pvcs.contains_key(&key)).then_some(key)
+    });
+    let Some(claim) = missing else {
+        return false;
+    };
+    // Recorded on every sync upstream; the event recorder aggregates the repeats, so
+    // the log keeps the first.
+    if !vmi.status.pvc_not_found {
+        world.record(
+            "VirtualMachineInstance",
+            &vmi.meta.name,
+            "FailedPvcNotFound",
+            format!("PVC {claim} does not exist, waiting for it to appear"),
+        );
+    }
+    world
+        .vmis_awaiting_claims
+        .entry(claim)
+        .or_default()
+        .insert(vmi.meta.key());
+    true
+}
+
+/// The PVC informer's add handler (`addPVC` in the VMI controller): VMIs that waited
+/// for this claim sync again.
+pub fn on_claim_added(world: &mut World, claim: &ObjectKey) {
+    if let Some(vmis) = world.vmis_awaiting_claims.remove(claim) {
+        for vmi in vmis {
+            world.enqueue(ControllerId::Vmi, vmi);
+        }
     }
 }
 
@@ -251,7 +310,11 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
     let mut secret_refs = Vec::new();
     let mut config_map_refs = Vec::new();
     let mut claim_refs = Vec::new();
+    let mut images = Vec::new();
     for volume in &spec.volumes {
+        if let VolumeSource::ContainerDisk { image } = &volume.source {
+            images.push(image.clone());
+        }
         secret_refs.extend(volume.source.secret_refs().into_iter().map(str::to_string));
         if let VolumeSource::ConfigMap { name } = &volume.source {
             config_map_refs.push(name.clone());
@@ -283,6 +346,8 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
         secret_refs,
         config_map_refs,
         claim_refs,
+        images,
+        image_pull_error: None,
         // `template.go`: the VMI's grace period plus two 15 s paddings.
         termination_grace_period_s: spec.termination_grace_period_s + 30,
         phase: PodPhase::Pending,

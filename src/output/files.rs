@@ -147,6 +147,8 @@ fn first_failure_s(world: &World) -> Option<f64> {
                     | A::KillGuest { .. }
                     | A::HangGuest { .. }
                     | A::DetachVm { .. }
+                    | A::FailDataVolume { .. }
+                    | A::FailImagePull { .. }
             )
         })
         .map(|(at, _)| at.as_secs_f64())

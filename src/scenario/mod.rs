@@ -126,6 +126,8 @@ pub const EVENT_ACTIONS: &[&str] = &[
     "unhangGuest",
     "detachVm",
     "setLoad",
+    "failDataVolume",
+    "failImagePull",
 ];
 
 /// A loaded scenario and the warnings found while loading it.
@@ -243,10 +245,62 @@ pub enum Action {
     DetachVm {
         vm: String,
     },
+    /// A DataVolume fails: by name, or each of a VM's DataVolumes.
+    FailDataVolume {
+        target: DataVolumeRef,
+        reason: DataVolumeFailure,
+    },
     SetLoad {
         cores: f64,
         ramp_over_ms: u64,
     },
+    /// From now on no kubelet can pull this image.
+    FailImagePull {
+        image: String,
+    },
+}
+
+/// Which DataVolumes a `failDataVolume` event fails.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataVolumeRef {
+    /// `dataVolume: NAME`.
+    Name(String),
+    /// `vm: NAME`: every DataVolume the VM's volumes name.
+    OfVm(String),
+}
+
+/// How a DataVolume fails (`failDataVolume.reason`). Each makes KubeVirt report
+/// `DataVolumeError` (`pkg/storage/types/dv.go`, `HasDataVolumeErrors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataVolumeFailure {
+    /// `Failed`: the DataVolume's phase becomes Failed.
+    Failed,
+    /// `Error`: CDI's worker pod stopped on an error (`Running=False`, reason Error).
+    Error,
+    /// `ImagePullFailed`: a registry import whose image cannot be pulled
+    /// (`Running=False`, reason ImagePullFailed; CDI `pkg/controller/util.go`).
+    ImagePullFailed,
+}
+
+impl DataVolumeFailure {
+    pub const NAMES: &'static [&'static str] = &["Failed", "Error", "ImagePullFailed"];
+
+    pub fn from_name(name: &str) -> Option<DataVolumeFailure> {
+        match name {
+            "Failed" => Some(DataVolumeFailure::Failed),
+            "Error" => Some(DataVolumeFailure::Error),
+            "ImagePullFailed" => Some(DataVolumeFailure::ImagePullFailed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataVolumeFailure::Failed => "Failed",
+            DataVolumeFailure::Error => "Error",
+            DataVolumeFailure::ImagePullFailed => "ImagePullFailed",
+        }
+    }
 }
 
 impl Action {
@@ -267,6 +321,8 @@ impl Action {
             Action::UnhangGuest { .. } => "unhangGuest",
             Action::DetachVm { .. } => "detachVm",
             Action::SetLoad { .. } => "setLoad",
+            Action::FailDataVolume { .. } => "failDataVolume",
+            Action::FailImagePull { .. } => "failImagePull",
         }
     }
 }
@@ -352,7 +408,11 @@ impl Scenario {
                 Action::KillGuest { vm }
                 | Action::HangGuest { vm }
                 | Action::UnhangGuest { vm }
-                | Action::DetachVm { vm } => Some((vm, format!("{action_field}.vm"))),
+                | Action::DetachVm { vm }
+                | Action::FailDataVolume {
+                    target: DataVolumeRef::OfVm(vm),
+                    ..
+                } => Some((vm, format!("{action_field}.vm"))),
                 _ => None,
             };
             if let Some((name, field)) = vm {

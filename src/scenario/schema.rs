@@ -107,6 +107,23 @@ fn action_schema(action: &str) -> Value {
             &["vm"],
             json!({"vm": name("the VM that loses the pool's ownerReference")}),
         ),
+        "failImagePull" => closed_object(
+            &["image"],
+            json!({"image": name("the image (a containerDisk's) no pull succeeds for from now on")}),
+        ),
+        "failDataVolume" => json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "dataVolume": name("the DataVolume that fails"),
+                "vm": name("the VM whose DataVolumes fail"),
+                "reason": {
+                    "enum": ["Failed", "Error", "ImagePullFailed"],
+                    "description": "Failed: phase Failed (default); Error or ImagePullFailed: CDI's Running=False condition reason"
+                }
+            },
+            "oneOf": [{"required": ["dataVolume"]}, {"required": ["vm"]}]
+        }),
         "setLoad" => closed_object(
             &["cores"],
             json!({

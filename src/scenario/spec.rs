@@ -3,7 +3,7 @@
 use super::decode::{child_path, describe, unknown_name_hint, MapReader, Report, Value};
 use super::yaml::{check_text, parse_documents, parse_single, Limits, Node, NodeKind, Pos};
 use super::{
-    replicas_limit_message, Action, ClusterNode, Comparison, Diagnostic, ExpectTarget, Expectation,
+    replicas_limit_message, Action, ClusterNode, Comparison, DataVolumeFailure, DataVolumeRef, Diagnostic, ExpectTarget, Expectation,
     LoadPoint, Loaded, Manifest, NodeRef, Scenario, ScheduledEvent, Severity, API_VERSION,
     DEFAULT_ALGORITHM, DEFAULT_NAMESPACE, DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS,
     DEFAULT_SAMPLE_INTERVAL_MS, EVENT_ACTIONS, KIND, MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS,
@@ -1088,6 +1088,10 @@ fn decode_action(
         "detachVm" => Some(Action::DetachVm {
             vm: required_name(&mut map, "vm", report)?,
         }),
+        "failDataVolume" => decode_fail_data_volume(&mut map, value, report),
+        "failImagePull" => Some(Action::FailImagePull {
+            image: required_name(&mut map, "image", report)?,
+        }),
         "setLoad" => {
             let cores = map
                 .required("cores", report)
@@ -1115,6 +1119,47 @@ fn decode_action(
     };
     map.finish_strict(report);
     action
+}
+
+/// `failDataVolume`: exactly one of `dataVolume` (a DataVolume name) or `vm` (a VM,
+/// whose DataVolumes fail), and an optional `reason` (default Failed).
+fn decode_fail_data_volume(
+    map: &mut MapReader<'_>,
+    value: &Value<'_>,
+    report: &mut Report,
+) -> Option<Action> {
+    let by_name = map.optional("dataVolume");
+    let by_vm = map.optional("vm");
+    let reason = match map.optional("reason") {
+        None => Some(DataVolumeFailure::Failed),
+        Some(reason) => reason
+            .one_of(report, DataVolumeFailure::NAMES)
+            .and_then(|name| DataVolumeFailure::from_name(&name)),
+    };
+    let target = match (by_name, by_vm) {
+        (Some(name), None) => DataVolumeRef::Name(name.non_empty_str(report)?),
+        (None, Some(vm)) => DataVolumeRef::OfVm(vm.non_empty_str(report)?),
+        (Some(_), Some(vm)) => {
+            report.error(
+                vm.pos(),
+                &value.path,
+                "give either dataVolume (a DataVolume name) or vm (a VM name), not both",
+            );
+            return None;
+        }
+        (None, None) => {
+            report.error(
+                value.pos(),
+                &value.path,
+                "missing dataVolume (a DataVolume name) or vm (a VM whose DataVolumes fail)",
+            );
+            return None;
+        }
+    };
+    Some(Action::FailDataVolume {
+        target,
+        reason: reason?,
+    })
 }
 
 fn decode_node_ref(

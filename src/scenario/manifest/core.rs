@@ -16,7 +16,11 @@ use std::sync::Arc;
 /// Annotation marking the default StorageClass (`storageclass.kubernetes.io/is-default-class`,
 /// kubernetes/kubernetes `pkg/apis/storage/v1/util/helpers.go`, `IsDefaultStorageClassAnnotation`).
 pub const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
-/// poolsim's stand-in for CDI's StorageProfile `cloneStrategy` on a StorageClass.
+/// CDI `pkg/controller/common/util.go`, `AnnDefaultSnapshotClass`.
+pub const DEFAULT_SNAPSHOT_CLASS_ANNOTATION: &str =
+    "snapshot.storage.kubernetes.io/is-default-class";
+/// The StorageClass annotation CDI's StorageProfile controller turns into the
+/// profile's `cloneStrategy` (`storageprofile-controller.go`, `reconcileCloneStrategy`).
 pub const CLONE_STRATEGY_ANNOTATION: &str = "cdi.kubevirt.io/clone-strategy";
 /// CDI clone strategies (`CDICloneStrategy`: copy, snapshot, csi-clone).
 pub const CLONE_STRATEGIES: &[&str] = &["copy", "snapshot", "csi-clone"];
@@ -289,6 +293,12 @@ pub(super) fn decode_storage_class(
                 }
             }),
     };
+    // `allowVolumeExpansion` (default false: a nil pointer reads as false in CDI's
+    // `validateAdvancedClonePVC`).
+    let allow_volume_expansion = match root.optional("allowVolumeExpansion") {
+        None => Some(false),
+        Some(value) => value.bool(report),
+    };
     root.allow(&["parameters"]);
     let meta = meta?;
     let metadata_value = root.optional("metadata").expect("metadata was read");
@@ -319,6 +329,7 @@ pub(super) fn decode_storage_class(
         volume_binding_mode: binding_mode?,
         is_default,
         clone_strategy,
+        allow_volume_expansion: allow_volume_expansion?,
     })))
 }
 
@@ -337,8 +348,15 @@ pub(super) fn decode_snapshot_class(
         .and_then(|value| value.one_of(report, &["Delete", "Retain"]));
     root.allow(&["parameters"]);
     deletion_policy?;
+    let meta = meta?;
+    let is_default = meta
+        .annotations
+        .get(DEFAULT_SNAPSHOT_CLASS_ANNOTATION)
+        .map(String::as_str)
+        == Some("true");
     Some(Object::SnapshotClass(Arc::new(VolumeSnapshotClass {
-        meta: meta?,
+        meta,
         driver: driver?,
+        is_default,
     })))
 }
