@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-pub const TIMESERIES_HEADER: [&str; 12] = [
+pub const TIMESERIES_HEADER: [&str; 13] = [
     "time_s",
     "desired_replicas",
     "hpa_desired_replicas",
@@ -23,6 +23,7 @@ pub const TIMESERIES_HEADER: [&str; 12] = [
     "pvcs_bound",
     "cpu_utilization_pct",
     "load_cores",
+    "uncontrolled_overshoot",
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -56,6 +57,12 @@ pub struct Summary {
     /// event, or readiness is not back by the end of the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_s: Option<f64>,
+    /// The most `uncontrolled_overshoot` of any sample: guests beyond desired that no
+    /// one is stopping (the "no maximum" of the KubeVirt pool docs), where
+    /// `max_overshoot` also counts a scale-in's graceful shutdowns.
+    pub max_uncontrolled_overshoot: i64,
+    /// VM-minutes of uncontrolled overshoot: the integral of `uncontrolled_overshoot`.
+    pub uncontrolled_overshoot_vm_minutes: f64,
     pub warnings: Vec<String>,
     pub expectations: Vec<ExpectationResult>,
 }
@@ -77,6 +84,8 @@ impl Summary {
             "minutes_under_ready" => self.minutes_under_ready,
             "vms_created" => self.vms_created as f64,
             "recovery_s" => self.recovery_s?,
+            "max_uncontrolled_overshoot" => self.max_uncontrolled_overshoot as f64,
+            "uncontrolled_overshoot_vm_minutes" => self.uncontrolled_overshoot_vm_minutes,
             _ => return None,
         })
     }
@@ -86,10 +95,12 @@ pub fn summarize(world: &World, algorithm: &str, seed: u64) -> Summary {
     let rows = &world.samples.rows;
     let last = rows.last();
     let mut overshoot_ms = 0.0;
+    let mut uncontrolled_ms = 0.0;
     let mut under_ready_ms = 0.0;
     for pair in rows.windows(2) {
         let dt = pair[1].time.since(pair[0].time) as f64;
         overshoot_ms += pair[0].overshoot as f64 * dt;
+        uncontrolled_ms += pair[0].uncontrolled_overshoot as f64 * dt;
         if pair[0].vms_ready < pair[0].desired_replicas {
             under_ready_ms += dt;
         }
@@ -108,6 +119,12 @@ pub fn summarize(world: &World, algorithm: &str, seed: u64) -> Summary {
         minutes_under_ready: round3(under_ready_ms / 60_000.0),
         vms_created: world.pool_state.created_total,
         recovery_s: first_failure_s(world).and_then(|failure_s| recovery_s(rows, failure_s)),
+        max_uncontrolled_overshoot: rows
+            .iter()
+            .map(|r| r.uncontrolled_overshoot)
+            .max()
+            .unwrap_or(0),
+        uncontrolled_overshoot_vm_minutes: round3(uncontrolled_ms / 60_000.0),
         warnings: world.warnings().to_vec(),
         expectations: Vec::new(),
     }
@@ -164,7 +181,7 @@ pub fn timeseries_csv(rows: &[Sample]) -> String {
     for r in rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
             format_time_s(r.time.0),
             r.desired_replicas,
             opt(r.hpa_desired_replicas),
@@ -179,6 +196,7 @@ pub fn timeseries_csv(rows: &[Sample]) -> String {
             format!("{:.3}", r.load_cores)
                 .trim_end_matches('0')
                 .trim_end_matches('.'),
+            r.uncontrolled_overshoot,
         );
     }
     out
@@ -354,6 +372,9 @@ pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
             column("pvcs_bound", &|r| Some(r.pvcs_bound as f64)),
             column("cpu_utilization_pct", &|r| {
                 r.cpu_utilization_pct.map(|v| v as f64)
+            }),
+            column("uncontrolled_overshoot", &|r| {
+                Some(r.uncontrolled_overshoot as f64)
             }),
         ],
         events: annotations.events.clone(),

@@ -1,7 +1,7 @@
 //! What a run records while it runs: the event log and the timeseries samples.
 
 use crate::api::*;
-use crate::cluster::truth::GuestState;
+use crate::cluster::truth::{Guest, GuestState};
 use crate::cluster::world::World;
 use crate::engine::SimTime;
 use std::collections::BTreeSet;
@@ -48,6 +48,11 @@ pub struct Sample {
     pub cpu_utilization_pct: Option<i64>,
     /// Offered load in cores (an extra column).
     pub load_cores: f64,
+    /// Guests beyond desired that nothing is stopping or counting down (see
+    /// [`uncontrolled_overshoot`] and [`GuestControl`]): a scale-in's graceful
+    /// shutdowns do not count, a replacement made while the old guest runs on an
+    /// unreachable node does (an extra column, after `load_cores`).
+    pub uncontrolled_overshoot: i64,
 }
 
 #[derive(Debug, Default)]
@@ -108,6 +113,8 @@ struct CountInputs {
     store_versions: [u64; 5],
     guests: u64,
     powered_off: Vec<String>,
+    /// Nodes cut off from the API (partitioned): whether a guest can be stopped.
+    disconnected: Vec<String>,
 }
 
 impl CountInputs {
@@ -126,6 +133,13 @@ impl CountInputs {
             powered_off: powered_off_nodes(world)
                 .into_iter()
                 .map(str::to_string)
+                .collect(),
+            disconnected: world
+                .truth()
+                .nodes
+                .iter()
+                .filter(|(_, node)| !node.connected)
+                .map(|(name, _)| name.clone())
                 .collect(),
         }
     }
@@ -152,6 +166,11 @@ struct ReplicaCounts {
     vmis_running: i64,
     vmis_unknown: i64,
     guests_running: i64,
+    /// Of `guests_running`, those [`GuestControl::Stopping`] and those
+    /// [`GuestControl::Uncontrolled`]; counted only while `guests_running` exceeds
+    /// desired, 0 otherwise (they matter only then).
+    guests_stopping: i64,
+    guests_uncontrolled: i64,
     pvcs_bound: i64,
 }
 
@@ -180,7 +199,19 @@ fn sample_with(world: &World, counts: ReplicaCounts) -> Sample {
         pvcs_bound: counts.pvcs_bound,
         cpu_utilization_pct,
         load_cores: world.load.cores_at(world.now()),
+        uncontrolled_overshoot: uncontrolled_overshoot(&counts),
     }
+}
+
+/// The part of the excess of guests not being stopped over desired that is made of
+/// uncontrolled guests: `min(uncontrolled, max(0, running - stopping - desired))`.
+/// Controlled guests beyond desired are a scale-in the pool is about to make (the
+/// sample fell between `spec.replicas` dropping and the pool's deletions), and
+/// uncontrolled ones that fill a gap below desired (a partition before any
+/// replacement) are no excess.
+fn uncontrolled_overshoot(counts: &ReplicaCounts) -> i64 {
+    let excess = counts.guests_running - counts.guests_stopping - counts.desired_replicas;
+    excess.clamp(0, counts.guests_uncontrolled.max(0))
 }
 
 /// The replica counts of a sample, from every VM, VMI, guest and PVC.
@@ -235,7 +266,7 @@ fn count_replicas(world: &World) -> ReplicaCounts {
     // only starts on a node of ground truth (the kubelet starts it), and ground truth
     // never loses a node, so a guest's node is powered unless it is in this list.
     let powered_off = powered_off_nodes(world);
-    let guests_running = truth
+    let running: Vec<&Guest> = truth
         .guests()
         .values()
         .filter(|g| g.pool.as_deref().is_some_and(|p| pool_names.contains(p)))
@@ -244,7 +275,20 @@ fn count_replicas(world: &World) -> ReplicaCounts {
             debug_assert!(truth.nodes.contains_key(&g.node), "guest on unknown node");
             !powered_off.contains(&g.node.as_str())
         })
-        .count() as i64;
+        .collect();
+    let guests_running = running.len() as i64;
+    // What the control plane does about each guest matters only when more run than
+    // desired; in the steady state of a long run they do not, and no guest is looked up.
+    let (mut guests_stopping, mut guests_uncontrolled) = (0, 0);
+    if guests_running > desired_replicas {
+        for guest in &running {
+            match guest_control(world, guest, &pool_uids) {
+                GuestControl::Stopping => guests_stopping += 1,
+                GuestControl::Uncontrolled => guests_uncontrolled += 1,
+                GuestControl::Controlled => {}
+            }
+        }
+    }
     let dv_names: BTreeSet<&str> = pools
         .iter()
         .flat_map(|p| {
@@ -273,6 +317,68 @@ fn count_replicas(world: &World) -> ReplicaCounts {
         vmis_running,
         vmis_unknown,
         guests_running,
+        guests_stopping,
+        guests_uncontrolled,
         pvcs_bound,
+    }
+}
+
+/// What the control plane is doing about one executing guest of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GuestControl {
+    /// It will stop within its grace period without anyone else acting: its ACPI
+    /// shutdown is under way (`ShuttingDown`: the launcher asked; the guest stops at
+    /// `stops_at` wherever its node is), or its node is reporting (powered, connected
+    /// to the API) and its VMI or its VM is gone from the API or terminating. The
+    /// kubelet and virt-handler there see the deletion and stop the domain (kubevirt
+    /// `pkg/virt-handler/vm.go`, `processVmCleanup`/`processVmShutdown` with the VMI's
+    /// grace period); garbage collection deletes the VMI of a deleted VM.
+    Stopping,
+    /// The pool controls it: its node is reporting, its VMI and VM are live, and the
+    /// VM is owned by a pool of the scenario. If there are more such guests than
+    /// desired, the pool will scale them in.
+    Controlled,
+    /// Neither: it runs, and nothing is stopping it or counting it down. A guest on a
+    /// node cut off from the API (whatever the API says of its VM and VMI: nobody can
+    /// reach it, and it runs until the node is back), or of a VM detached from its pool.
+    Uncontrolled,
+}
+
+/// See [`GuestControl`]; `pool_uids` are the scenario's pools.
+fn guest_control(world: &World, guest: &Guest, pool_uids: &BTreeSet<&str>) -> GuestControl {
+    if guest.state == GuestState::ShuttingDown {
+        return GuestControl::Stopping;
+    }
+    if !world.truth().node_reporting(&guest.node) {
+        return GuestControl::Uncontrolled;
+    }
+    let objects = world.store().objects();
+    // The guest's own VMI (a VMI of the same name made later is another instance).
+    let Some(vmi) = objects
+        .vmis
+        .get(&guest.vmi)
+        .filter(|vmi| vmi.meta.uid == guest.vmi_uid)
+    else {
+        return GuestControl::Stopping;
+    };
+    if vmi.meta.is_deleting() {
+        return GuestControl::Stopping;
+    }
+    // Its VM has the VMI's key; a VM of that name with another uid is a later one.
+    let vm = objects
+        .vms
+        .get(&guest.vmi)
+        .filter(|vm| vmi.meta.is_controlled_by(&vm.meta.uid));
+    let Some(vm) = vm.filter(|vm| !vm.meta.is_deleting()) else {
+        return GuestControl::Stopping;
+    };
+    let owned = vm
+        .meta
+        .controller_ref()
+        .is_some_and(|r| pool_uids.contains(r.uid.as_str()));
+    if owned {
+        GuestControl::Controlled
+    } else {
+        GuestControl::Uncontrolled
     }
 }
