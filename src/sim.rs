@@ -9,7 +9,10 @@ use crate::engine::SimTime;
 use crate::load::{LoadCurve, LoadPoint};
 use crate::scenario::decode::{unknown_name_hint, Report, Value};
 use crate::scenario::diag::{Diagnostic, Severity};
-use crate::scenario::manifest::{decode_manifest, decode_object, warn_missing_references_located};
+use crate::scenario::manifest::{
+    decode_manifest, decode_object, warn_launcher_only_cpu_requests,
+    warn_missing_references_located, LauncherCpu,
+};
 use crate::scenario::yaml::{Node, NodeKind};
 use crate::scenario::{self, Action, NodeRef, Scenario};
 use std::collections::BTreeMap;
@@ -56,6 +59,16 @@ pub fn prepare_loaded(
         }
     }
     warn_missing_references_located(&objects, &decoded_from, &mut report);
+    warn_launcher_only_cpu_requests(
+        &objects,
+        &decoded_from,
+        LauncherCpu {
+            cpu_allocation_ratio: settings.cpu_allocation_ratio,
+            serial_console_log: settings.serial_console_log,
+        },
+        load_curve(&scenario).cores_at(SimTime(0)),
+        &mut report,
+    );
     if crate::algorithm::resolve(&scenario.algorithm).is_err() {
         let names = crate::algorithm::builtin_names();
         let pos = scenario.algorithm_pos.unwrap_or_default();
@@ -288,6 +301,21 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
 
 /// RFC 7386 JSON merge patch over YAML trees: maps merge key by key, `null` removes.
 /// The pools a scenario defines, for messages about a name that is not one of them.
+/// The scenario's `load` points as the offered load curve.
+fn load_curve(scenario: &Scenario) -> LoadCurve {
+    LoadCurve::new(
+        scenario
+            .load
+            .iter()
+            .map(|p| LoadPoint {
+                at: SimTime(p.at_ms),
+                cores: p.cores,
+                ramp_over_ms: p.ramp_over_ms,
+            })
+            .collect(),
+    )
+}
+
 fn known_pools(names: &[String]) -> String {
     if names.is_empty() {
         "the scenario defines no VirtualMachinePool (or its manifest did not decode)".into()
@@ -402,17 +430,7 @@ pub fn build_world(
             }
         })
         .collect();
-    let load = LoadCurve::new(
-        scenario
-            .load
-            .iter()
-            .map(|p| LoadPoint {
-                at: SimTime(p.at_ms),
-                cores: p.cores,
-                ramp_over_ms: p.ramp_over_ms,
-            })
-            .collect(),
-    );
+    let load = load_curve(scenario);
     World::new(WorldConfig {
         scenario_name: scenario.name.clone(),
         namespace: scenario.namespace.clone(),
