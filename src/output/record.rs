@@ -330,9 +330,12 @@ enum GuestControl {
     /// shutdown is under way (`ShuttingDown`: the launcher asked; the guest stops at
     /// `stops_at` wherever its node is), or its node is reporting (powered, connected
     /// to the API) and its VMI or its VM is gone from the API or terminating. The
-    /// kubelet and virt-handler there see the deletion and stop the domain (kubevirt
-    /// `pkg/virt-handler/vm.go`, `processVmCleanup`/`processVmShutdown` with the VMI's
-    /// grace period); garbage collection deletes the VMI of a deleted VM.
+    /// virt-handler there sees it and stops the domain (kubevirt
+    /// `pkg/virt-handler/vm.go`, `VirtualMachineController.sync`: a VMI that no longer
+    /// exists or has a deletion timestamp, with its domain alive, sets
+    /// `shouldShutdown`, and `processVmShutdown` shuts down gracefully within the VMI's
+    /// grace period); the VM controller and garbage collection delete the VMI of a
+    /// deleted VM.
     Stopping,
     /// The pool controls it: its node is reporting, its VMI and VM are live, and the
     /// VM is owned by a pool of the scenario. If there are more such guests than
