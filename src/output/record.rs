@@ -385,3 +385,42 @@ fn guest_control(world: &World, guest: &Guest, pool_uids: &BTreeSet<&str>) -> Gu
         GuestControl::Uncontrolled
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(desired: i64, running: i64, stopping: i64, uncontrolled: i64) -> ReplicaCounts {
+        ReplicaCounts {
+            desired_replicas: desired,
+            vms_total: 0,
+            vms_ready: 0,
+            vmis_running: 0,
+            vmis_unknown: 0,
+            guests_running: running,
+            guests_stopping: stopping,
+            guests_uncontrolled: uncontrolled,
+            pvcs_bound: 0,
+        }
+    }
+
+    #[test]
+    fn a_scale_in_is_not_uncontrolled() {
+        // 5 -> 1: all four surplus guests shutting down, or all still controlled
+        // (the pool has not deleted them yet).
+        assert_eq!(uncontrolled_overshoot(&counts(1, 5, 4, 0)), 0);
+        assert_eq!(uncontrolled_overshoot(&counts(1, 5, 0, 0)), 0);
+    }
+
+    #[test]
+    fn an_unreachable_guest_counts_only_beyond_desired() {
+        // A replacement runs beside the unreachable guest: one too many.
+        assert_eq!(uncontrolled_overshoot(&counts(3, 4, 0, 1)), 1);
+        // No replacement yet: the unreachable guest fills its own place.
+        assert_eq!(uncontrolled_overshoot(&counts(3, 3, 0, 1)), 0);
+        // Scaled to 0 during the partition: the reachable guests stop, one cannot.
+        assert_eq!(uncontrolled_overshoot(&counts(0, 3, 2, 1)), 1);
+        // Two detached guests, but only one beyond desired.
+        assert_eq!(uncontrolled_overshoot(&counts(2, 3, 0, 2)), 1);
+    }
+}
