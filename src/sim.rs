@@ -59,16 +59,7 @@ pub fn prepare_loaded(
         }
     }
     warn_missing_references_located(&objects, &decoded_from, &mut report);
-    warn_launcher_only_cpu_requests(
-        &objects,
-        &decoded_from,
-        LauncherCpu {
-            cpu_allocation_ratio: settings.cpu_allocation_ratio,
-            serial_console_log: settings.serial_console_log,
-        },
-        load_curve(&scenario).cores_at(SimTime(0)),
-        &mut report,
-    );
+    warn_cpu_requests(&scenario, &settings, &objects, &decoded_from, &mut report);
     if crate::algorithm::resolve(&scenario.algorithm).is_err() {
         let names = crate::algorithm::builtin_names();
         let pos = scenario.algorithm_pos.unwrap_or_default();
@@ -239,6 +230,39 @@ fn target(node_ref: &NodeRef) -> NodeTarget {
     }
 }
 
+/// Warns about HPAs that target the CPU utilization of launcher pods requesting only
+/// KubeVirt's default ([`warn_launcher_only_cpu_requests`]), with the launcher settings
+/// and the load at 0 s of this scenario.
+fn warn_cpu_requests(
+    scenario: &Scenario,
+    settings: &Settings,
+    objects: &[Object],
+    sources: &[&scenario::Manifest],
+    report: &mut Report,
+) {
+    let launcher = LauncherCpu {
+        cpu_allocation_ratio: settings.cpu_allocation_ratio,
+        serial_console_log: settings.serial_console_log,
+    };
+    let load_at_start = load_curve(scenario).cores_at(SimTime(0));
+    warn_launcher_only_cpu_requests(objects, sources, launcher, load_at_start, report);
+}
+
+/// The scenario's `load` points as the offered load curve.
+fn load_curve(scenario: &Scenario) -> LoadCurve {
+    LoadCurve::new(
+        scenario
+            .load
+            .iter()
+            .map(|p| LoadPoint {
+                at: SimTime(p.at_ms),
+                cores: p.cores,
+                ramp_over_ms: p.ramp_over_ms,
+            })
+            .collect(),
+    )
+}
+
 fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
     let mut settings = Settings::default();
     let names: Vec<&str> = Settings::CATALOGUE
@@ -301,21 +325,6 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
 
 /// RFC 7386 JSON merge patch over YAML trees: maps merge key by key, `null` removes.
 /// The pools a scenario defines, for messages about a name that is not one of them.
-/// The scenario's `load` points as the offered load curve.
-fn load_curve(scenario: &Scenario) -> LoadCurve {
-    LoadCurve::new(
-        scenario
-            .load
-            .iter()
-            .map(|p| LoadPoint {
-                at: SimTime(p.at_ms),
-                cores: p.cores,
-                ramp_over_ms: p.ramp_over_ms,
-            })
-            .collect(),
-    )
-}
-
 fn known_pools(names: &[String]) -> String {
     if names.is_empty() {
         "the scenario defines no VirtualMachinePool (or its manifest did not decode)".into()

@@ -261,34 +261,7 @@ fn count_replicas(world: &World) -> ReplicaCounts {
             }
         }
     }
-    let truth = world.truth();
-    // The nodes that are powered off, found once per sample (usually none): a guest
-    // only starts on a node of ground truth (the kubelet starts it), and ground truth
-    // never loses a node, so a guest's node is powered unless it is in this list.
-    let powered_off = powered_off_nodes(world);
-    let running: Vec<&Guest> = truth
-        .guests()
-        .values()
-        .filter(|g| g.pool.as_deref().is_some_and(|p| pool_names.contains(p)))
-        .filter(|g| matches!(g.state, GuestState::Running | GuestState::ShuttingDown))
-        .filter(|g| {
-            debug_assert!(truth.nodes.contains_key(&g.node), "guest on unknown node");
-            !powered_off.contains(&g.node.as_str())
-        })
-        .collect();
-    let guests_running = running.len() as i64;
-    // What the control plane does about each guest matters only when more run than
-    // desired; in the steady state of a long run they do not, and no guest is looked up.
-    let (mut guests_stopping, mut guests_uncontrolled) = (0, 0);
-    if guests_running > desired_replicas {
-        for guest in &running {
-            match guest_control(world, guest, &pool_uids) {
-                GuestControl::Stopping => guests_stopping += 1,
-                GuestControl::Uncontrolled => guests_uncontrolled += 1,
-                GuestControl::Controlled => {}
-            }
-        }
-    }
+    let guests = count_guests(world, &pool_names, &pool_uids, desired_replicas);
     let dv_names: BTreeSet<&str> = pools
         .iter()
         .flat_map(|p| {
@@ -316,10 +289,60 @@ fn count_replicas(world: &World) -> ReplicaCounts {
         vms_ready,
         vmis_running,
         vmis_unknown,
-        guests_running,
-        guests_stopping,
-        guests_uncontrolled,
+        guests_running: guests.running,
+        guests_stopping: guests.stopping,
+        guests_uncontrolled: guests.uncontrolled,
         pvcs_bound,
+    }
+}
+
+/// The pools' executing guests, and of those the stopping and uncontrolled ones.
+struct GuestCounts {
+    running: i64,
+    stopping: i64,
+    uncontrolled: i64,
+}
+
+/// Counts the guests of `pool_names` that execute on a powered node and, when more
+/// of them run than `desired_replicas`, what the control plane does about each.
+fn count_guests(
+    world: &World,
+    pool_names: &BTreeSet<&str>,
+    pool_uids: &BTreeSet<&str>,
+    desired_replicas: i64,
+) -> GuestCounts {
+    let truth = world.truth();
+    // The nodes that are powered off, found once per sample (usually none): a guest
+    // only starts on a node of ground truth (the kubelet starts it), and ground truth
+    // never loses a node, so a guest's node is powered unless it is in this list.
+    let powered_off = powered_off_nodes(world);
+    let running: Vec<&Guest> = truth
+        .guests()
+        .values()
+        .filter(|g| g.pool.as_deref().is_some_and(|p| pool_names.contains(p)))
+        .filter(|g| matches!(g.state, GuestState::Running | GuestState::ShuttingDown))
+        .filter(|g| {
+            debug_assert!(truth.nodes.contains_key(&g.node), "guest on unknown node");
+            !powered_off.contains(&g.node.as_str())
+        })
+        .collect();
+    let guests_running = running.len() as i64;
+    // What the control plane does about each guest matters only when more run than
+    // desired; in the steady state of a long run they do not, and no guest is looked up.
+    let (mut guests_stopping, mut guests_uncontrolled) = (0, 0);
+    if guests_running > desired_replicas {
+        for guest in &running {
+            match guest_control(world, guest, pool_uids) {
+                GuestControl::Stopping => guests_stopping += 1,
+                GuestControl::Uncontrolled => guests_uncontrolled += 1,
+                GuestControl::Controlled => {}
+            }
+        }
+    }
+    GuestCounts {
+        running: guests_running,
+        stopping: guests_stopping,
+        uncontrolled: guests_uncontrolled,
     }
 }
 
