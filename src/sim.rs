@@ -9,7 +9,10 @@ use crate::engine::SimTime;
 use crate::load::{LoadCurve, LoadPoint};
 use crate::scenario::decode::{unknown_name_hint, Report, Value};
 use crate::scenario::diag::{Diagnostic, Severity};
-use crate::scenario::manifest::{decode_manifest, decode_object, warn_missing_references_located};
+use crate::scenario::manifest::{
+    decode_manifest, decode_object, warn_launcher_only_cpu_requests,
+    warn_missing_references_located, LauncherCpu,
+};
 use crate::scenario::yaml::{Node, NodeKind};
 use crate::scenario::{self, Action, NodeRef, Scenario};
 use std::collections::BTreeMap;
@@ -56,6 +59,7 @@ pub fn prepare_loaded(
         }
     }
     warn_missing_references_located(&objects, &decoded_from, &mut report);
+    warn_cpu_requests(&scenario, &settings, &objects, &decoded_from, &mut report);
     if crate::algorithm::resolve(&scenario.algorithm).is_err() {
         let names = crate::algorithm::builtin_names();
         let pos = scenario.algorithm_pos.unwrap_or_default();
@@ -233,6 +237,39 @@ fn target(node_ref: &NodeRef) -> NodeTarget {
         NodeRef::Name(name) => NodeTarget::Node(name.clone()),
         NodeRef::NodeOf(vm) => NodeTarget::NodeOf(vm.clone()),
     }
+}
+
+/// Warns about HPAs that target the CPU utilization of launcher pods requesting only
+/// KubeVirt's default ([`warn_launcher_only_cpu_requests`]), with the launcher settings
+/// and the load at 0 s of this scenario.
+fn warn_cpu_requests(
+    scenario: &Scenario,
+    settings: &Settings,
+    objects: &[Object],
+    sources: &[&scenario::Manifest],
+    report: &mut Report,
+) {
+    let launcher = LauncherCpu {
+        cpu_allocation_ratio: settings.cpu_allocation_ratio,
+        serial_console_log: settings.serial_console_log,
+    };
+    let load_at_start = load_curve(scenario).cores_at(SimTime(0));
+    warn_launcher_only_cpu_requests(objects, sources, launcher, load_at_start, report);
+}
+
+/// The scenario's `load` points as the offered load curve.
+fn load_curve(scenario: &Scenario) -> LoadCurve {
+    LoadCurve::new(
+        scenario
+            .load
+            .iter()
+            .map(|p| LoadPoint {
+                at: SimTime(p.at_ms),
+                cores: p.cores,
+                ramp_over_ms: p.ramp_over_ms,
+            })
+            .collect(),
+    )
 }
 
 fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
@@ -460,17 +497,7 @@ pub fn build_world(
             }
         })
         .collect();
-    let load = LoadCurve::new(
-        scenario
-            .load
-            .iter()
-            .map(|p| LoadPoint {
-                at: SimTime(p.at_ms),
-                cores: p.cores,
-                ramp_over_ms: p.ramp_over_ms,
-            })
-            .collect(),
-    );
+    let load = load_curve(scenario);
     World::new(WorldConfig {
         scenario_name: scenario.name.clone(),
         namespace: scenario.namespace.clone(),

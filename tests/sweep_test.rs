@@ -64,6 +64,7 @@ fn threads_and_shards_give_the_same_bytes() {
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("seed,duration_s,events_processed,max_overshoot"));
     assert!(lines[0].contains(",recovery_s"));
+    assert!(lines[0].contains(",max_uncontrolled_overshoot,uncontrolled_overshoot_vm_minutes"));
     let seeds: Vec<&str> = lines[1..]
         .iter()
         .map(|l| l.split(',').next().unwrap())

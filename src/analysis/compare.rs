@@ -27,13 +27,18 @@ use crate::output::plot::{self, Overlay, Series};
 /// - `minutes_under_ready`: time with fewer ready VMs than desired;
 /// - `vms_created`: VMs the pool created (churn: each is a boot, maybe a disk clone);
 /// - `recovery_s`: seconds from the first failure until readiness is back (absent:
-///   never back, which the gate counts as worse than any value).
+///   never back, which the gate counts as worse than any value);
+/// - `max_uncontrolled_overshoot`, `uncontrolled_overshoot_vm_minutes`: the same two
+///   for the guests beyond desired that no one is stopping (a scale-in's graceful
+///   shutdowns left out); appended so the earlier columns keep their places.
 pub const COMPARED_METRICS: &[&str] = &[
     "max_overshoot",
     "overshoot_vm_minutes",
     "minutes_under_ready",
     "vms_created",
     "recovery_s",
+    "max_uncontrolled_overshoot",
+    "uncontrolled_overshoot_vm_minutes",
 ];
 
 /// All runs of a comparison, algorithms in the order given.

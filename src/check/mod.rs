@@ -91,6 +91,7 @@ fn column(sample: &Sample, name: &str) -> Option<f64> {
         "overshoot" => sample.overshoot as f64,
         "pvcs_bound" => sample.pvcs_bound as f64,
         "cpu_utilization_pct" => sample.cpu_utilization_pct? as f64,
+        "uncontrolled_overshoot" => sample.uncontrolled_overshoot as f64,
         _ => return None,
     })
 }

@@ -137,8 +137,10 @@ settings! {
     node_lease_renew_ms: u64 = 10 * SECOND_MS, "nodeLeaseRenew", SettingType::DurationMs;
     /// `--node-monitor-period` (kube-controller-manager, 5 s).
     node_monitor_period_ms: u64 = 5 * SECOND_MS, "nodeMonitorPeriod", SettingType::DurationMs;
-    /// `--node-monitor-grace-period`: 50 s from Kubernetes 1.32 (kubernetes PR #126287);
-    /// set 40s to model older clusters.
+    /// `--node-monitor-grace-period`: 50 s since Kubernetes 1.32 (kubernetes
+    /// `pkg/controller/nodelifecycle/config/v1alpha1/defaults.go`,
+    /// `RecommendedDefaultNodeLifecycleControllerConfiguration`, changed from 40 s by
+    /// PR #126287); set 40s to model older clusters.
     node_monitor_grace_ms: u64 = 50 * SECOND_MS, "nodeMonitorGracePeriod", SettingType::DurationMs;
     /// `DefaultTolerationSeconds` admission: 300 s for not-ready and unreachable.
     default_toleration_ms: u64 = 300 * SECOND_MS, "defaultTolerationSeconds", SettingType::DurationMs;

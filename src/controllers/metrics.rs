@@ -60,7 +60,7 @@ struct StoredPoints {
 const FRESH_CONTAINER_MIN_RESOLUTION_MS: u64 = 10_000;
 
 /// CPU a guest uses when idle, in cores (inferred: an idle Linux guest with qemu).
-const IDLE_CORES: f64 = 0.02;
+pub const IDLE_CORES: f64 = 0.02;
 
 /// How the guest behind a launcher pod uses CPU, from which its counter's rate
 /// follows at each scrape (the load, and so the share, changes every scrape; this

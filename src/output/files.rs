@@ -22,7 +22,7 @@ pub const RUN_FILES: [&str; 6] = [
     "replicas.png",
 ];
 
-pub const TIMESERIES_HEADER: [&str; 12] = [
+pub const TIMESERIES_HEADER: [&str; 13] = [
     "time_s",
     "desired_replicas",
     "hpa_desired_replicas",
@@ -35,6 +35,7 @@ pub const TIMESERIES_HEADER: [&str; 12] = [
     "pvcs_bound",
     "cpu_utilization_pct",
     "load_cores",
+    "uncontrolled_overshoot",
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -72,6 +73,12 @@ pub struct Summary {
     /// panics on an out-of-range scale-in slice (`kubevirt-pool` only; see
     /// `controllers::virt_controller`).
     pub controller_crashes: u64,
+    /// The most `uncontrolled_overshoot` of any sample: guests beyond desired that no
+    /// one is stopping (the "no maximum" of the KubeVirt pool docs), where
+    /// `max_overshoot` also counts a scale-in's graceful shutdowns.
+    pub max_uncontrolled_overshoot: i64,
+    /// VM-minutes of uncontrolled overshoot: the integral of `uncontrolled_overshoot`.
+    pub uncontrolled_overshoot_vm_minutes: f64,
     pub warnings: Vec<String>,
     pub expectations: Vec<ExpectationResult>,
 }
@@ -94,6 +101,8 @@ impl Summary {
             "vms_created" => self.vms_created as f64,
             "recovery_s" => self.recovery_s?,
             "controller_crashes" => self.controller_crashes as f64,
+            "max_uncontrolled_overshoot" => self.max_uncontrolled_overshoot as f64,
+            "uncontrolled_overshoot_vm_minutes" => self.uncontrolled_overshoot_vm_minutes,
             _ => return None,
         })
     }
@@ -103,10 +112,12 @@ pub fn summarize(world: &World, algorithm: &str, seed: u64) -> Summary {
     let rows = &world.samples.rows;
     let last = rows.last();
     let mut overshoot_ms = 0.0;
+    let mut uncontrolled_ms = 0.0;
     let mut under_ready_ms = 0.0;
     for pair in rows.windows(2) {
         let dt = pair[1].time.since(pair[0].time) as f64;
         overshoot_ms += pair[0].overshoot as f64 * dt;
+        uncontrolled_ms += pair[0].uncontrolled_overshoot as f64 * dt;
         if pair[0].vms_ready < pair[0].desired_replicas {
             under_ready_ms += dt;
         }
@@ -126,6 +137,12 @@ pub fn summarize(world: &World, algorithm: &str, seed: u64) -> Summary {
         vms_created: world.pool_state.created_total,
         recovery_s: first_failure_s(world).and_then(|failure_s| recovery_s(rows, failure_s)),
         controller_crashes: world.controller_crashes(),
+        max_uncontrolled_overshoot: rows
+            .iter()
+            .map(|r| r.uncontrolled_overshoot)
+            .max()
+            .unwrap_or(0),
+        uncontrolled_overshoot_vm_minutes: round3(uncontrolled_ms / 60_000.0),
         warnings: world.warnings().to_vec(),
         expectations: Vec::new(),
     }
@@ -185,7 +202,7 @@ pub fn timeseries_csv(rows: &[Sample]) -> String {
     for r in rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
             format_time_s(r.time.0),
             r.desired_replicas,
             opt(r.hpa_desired_replicas),
@@ -200,6 +217,7 @@ pub fn timeseries_csv(rows: &[Sample]) -> String {
             format!("{:.3}", r.load_cores)
                 .trim_end_matches('0')
                 .trim_end_matches('.'),
+            r.uncontrolled_overshoot,
         );
     }
     out
@@ -375,6 +393,9 @@ pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
             column("pvcs_bound", &|r| Some(r.pvcs_bound as f64)),
             column("cpu_utilization_pct", &|r| {
                 r.cpu_utilization_pct.map(|v| v as f64)
+            }),
+            column("uncontrolled_overshoot", &|r| {
+                Some(r.uncontrolled_overshoot as f64)
             }),
         ],
         events: annotations.events.clone(),

@@ -91,6 +91,7 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "overshoot",
     "pvcs_bound",
     "cpu_utilization_pct",
+    "uncontrolled_overshoot",
 ];
 
 /// The numeric fields of `summary.json` (DESIGN.md §1.3 and the comparison metrics of
@@ -108,6 +109,8 @@ pub const SUMMARY_METRICS: &[&str] = &[
     "vms_created",
     "recovery_s",
     "controller_crashes",
+    "max_uncontrolled_overshoot",
+    "uncontrolled_overshoot_vm_minutes",
 ];
 
 /// The event actions of DESIGN.md §1.2, as written in files.

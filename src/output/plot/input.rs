@@ -48,10 +48,11 @@ pub struct PlotAnnotations {
     pub events: Vec<EventMarker>,
 }
 
-/// The leading columns of `timeseries.csv` (DESIGN.md §1.3). They must be numbers; a
-/// column after them that is not all numbers is left out of the plot input instead,
-/// since later columns are free to carry other data.
-const KNOWN_COLUMNS: [&str; 11] = [
+/// The leading columns of `timeseries.csv` (DESIGN.md §1.3), and the later ones the
+/// plot reads (`uncontrolled_overshoot`, shaded when present). They must be numbers;
+/// any other column that is not all numbers is left out of the plot input instead,
+/// since extra columns are free to carry other data.
+const KNOWN_COLUMNS: [&str; 12] = [
     "time_s",
     "desired_replicas",
     "hpa_desired_replicas",
@@ -63,6 +64,7 @@ const KNOWN_COLUMNS: [&str; 11] = [
     "overshoot",
     "pvcs_bound",
     "cpu_utilization_pct",
+    "uncontrolled_overshoot",
 ];
 
 /// Reads `timeseries.csv` into a [`PlotInput`]: `time_s` becomes the time axis, every

@@ -104,10 +104,17 @@ const LEGEND_ORDER: [&str; 6] = [
 const DESIRED_COLUMN: &str = "desired_replicas";
 const GUESTS_COLUMN: &str = "guests_running";
 const CPU_COLUMN: &str = "cpu_utilization_pct";
+const UNCONTROLLED_COLUMN: &str = "uncontrolled_overshoot";
 
 /// Strong enough to read at a glance, and warm where the disruption grey is neutral.
 fn overshoot_fill() -> RGBAColor {
     VERMILLION.mix(0.38)
+}
+
+/// Drawn over [`overshoot_fill`]: the same hue, dark enough that the uncontrolled part
+/// stands out from a scale-in's graceful shutdowns around it.
+fn uncontrolled_fill() -> RGBAColor {
+    VERMILLION.mix(0.8)
 }
 
 pub(super) struct ReplicasFigure<'a> {
@@ -239,26 +246,7 @@ impl<'a> ReplicasFigure<'a> {
             replica_axis.top,
         )?;
 
-        let desired = input.series(DESIRED_COLUMN);
-        let guests = input.series(GUESTS_COLUMN);
-        let overshoot = match (desired, guests) {
-            (Some(desired), Some(guests)) => {
-                let polygons = overshoot_polygons(&input.time_s, &desired.values, &guests.values);
-                for polygon in Self::to_chart_runs(time_axis, polygons) {
-                    chart
-                        .draw_series(std::iter::once(Polygon::new(
-                            polygon,
-                            overshoot_fill().filled(),
-                        )))
-                        .map_err(draw_error)?;
-                }
-                Some((
-                    max_overshoot(&desired.values, &guests.values),
-                    overshoot_duration_s(&input.time_s, &desired.values, &guests.values),
-                ))
-            }
-            _ => None,
-        };
+        let overshoot_legend = self.draw_overshoot_areas(&mut chart, time_axis)?;
 
         let event_times_s = self.event_times_s(time_axis);
         draw_event_lines(root, &event_times_s, &x_map, plot_y_px.clone())?;
@@ -278,23 +266,7 @@ impl<'a> ReplicasFigure<'a> {
                 sample: legend_sample(spec),
             })
             .collect();
-        if let Some((max, duration_s)) = overshoot {
-            let label = if max > 0.0 {
-                format!(
-                    "overshoot: +{} for {}",
-                    format_count(max),
-                    format_duration(duration_s)
-                )
-            } else {
-                "overshoot (none)".to_string()
-            };
-            legend.push(LegendEntry {
-                label,
-                sample: LegendSample::Area {
-                    fill: overshoot_fill(),
-                },
-            });
-        }
+        legend.extend(overshoot_legend);
         if !input.intervals.is_empty() {
             legend.push(LegendEntry {
                 label: "node disruption".to_string(),
@@ -304,6 +276,59 @@ impl<'a> ReplicasFigure<'a> {
             });
         }
         draw_legend(root, legend_origin(&chart), &legend)
+    }
+
+    /// Shades the overshoot (guests above desired) lightly, and over it, darker, the
+    /// part of it that is uncontrolled (the `uncontrolled_overshoot` column: guests no
+    /// one is stopping, a scale-in's graceful shutdowns left out). Returns their legend
+    /// entries; the darker one only when the column is there (older CSVs lack it).
+    fn draw_overshoot_areas<DB: DrawingBackend>(
+        &self,
+        chart: &mut Chart<'_, DB>,
+        time_axis: &TimeAxis,
+    ) -> Result<Vec<LegendEntry>, PlotError> {
+        let input = self.input;
+        let (Some(desired), Some(guests)) =
+            (input.series(DESIRED_COLUMN), input.series(GUESTS_COLUMN))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut areas = vec![("overshoot", overshoot_fill(), guests.values.clone())];
+        if let Some(uncontrolled) = input.series(UNCONTROLLED_COLUMN) {
+            // The top of the uncontrolled part: desired plus the uncontrolled excess.
+            let top = desired
+                .values
+                .iter()
+                .zip(&uncontrolled.values)
+                .map(|(d, u)| Some(d.filter(|v| v.is_finite())? + u.filter(|v| v.is_finite())?))
+                .collect();
+            areas.push(("uncontrolled", uncontrolled_fill(), top));
+        }
+        let mut legend = Vec::new();
+        for (name, fill, top) in areas {
+            let polygons = overshoot_polygons(&input.time_s, &desired.values, &top);
+            for polygon in Self::to_chart_runs(time_axis, polygons) {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(polygon, fill.filled())))
+                    .map_err(draw_error)?;
+            }
+            let max = max_overshoot(&desired.values, &top);
+            let label = if max > 0.0 {
+                let duration_s = overshoot_duration_s(&input.time_s, &desired.values, &top);
+                format!(
+                    "{name}: +{} for {}",
+                    format_count(max),
+                    format_duration(duration_s)
+                )
+            } else {
+                format!("{name} (none)")
+            };
+            legend.push(LegendEntry {
+                label,
+                sample: LegendSample::Area { fill },
+            });
+        }
+        Ok(legend)
     }
 
     fn draw_line<DB: DrawingBackend>(

@@ -19,11 +19,13 @@
 //! manifest provides.
 
 mod core;
+mod cpu_request;
 mod hpa;
 mod pool;
 mod probe;
 mod references;
 
+pub use cpu_request::{warn_launcher_only_cpu_requests, LauncherCpu};
 pub use references::{warn_missing_references, warn_missing_references_located};
 
 use super::decode::{child_path, unknown_name_hint, MapReader, Report, Value};

@@ -6,6 +6,7 @@
 
 use crate::api::{Object, ObjectKey, VirtualMachinePool, VolumeSource};
 use crate::scenario::decode::Report;
+use crate::scenario::diag::Diagnostic;
 use crate::scenario::yaml::{Node, NodeKind, Pos};
 use crate::scenario::Manifest;
 use std::collections::BTreeSet;
@@ -54,15 +55,22 @@ pub fn warn_missing_references_located(
         check_object(object, &provided, &mut found);
         for mut diagnostic in found.diagnostics {
             if let Some(source) = sources.get(index) {
-                let pos = locate(&source.object, &diagnostic.field);
-                diagnostic.file = source.file.clone();
-                diagnostic.line = pos.line;
-                diagnostic.col = pos.col;
-                diagnostic.field = format!("{}.{}", source.field, diagnostic.field);
+                place(&mut diagnostic, source);
             }
             report.diagnostics.push(diagnostic);
         }
     }
+}
+
+/// Places a diagnostic found on a decoded object (its field relative to the object)
+/// where the object was written: `source`'s file, the line of the field, and the
+/// field's full path.
+pub(super) fn place(diagnostic: &mut Diagnostic, source: &Manifest) {
+    let pos = locate(&source.object, &diagnostic.field);
+    diagnostic.file = source.file.clone();
+    diagnostic.line = pos.line;
+    diagnostic.col = pos.col;
+    diagnostic.field = format!("{}.{}", source.field, diagnostic.field);
 }
 
 /// The position of the node at dotted `path` (`spec.volumes[1].name`) under `node`,
