@@ -40,17 +40,6 @@ fn without_events(text: &str) -> &str {
 
 const PROBE_TIME_SCENARIO: &str = "scenarios/fidelity/autohealing-failing-since-probe-time.yaml";
 
-fn vm<'a>(result: &'a RunResult, name: &str) -> &'a VirtualMachine {
-    result
-        .world
-        .store()
-        .objects()
-        .vms
-        .values()
-        .find(|vm| vm.meta.name == name)
-        .expect("the VM exists")
-}
-
 fn autoheal_times_s(result: &RunResult) -> Vec<f64> {
     result
         .world
@@ -67,23 +56,28 @@ fn the_vm_ready_probe_time_is_the_vmi_reason_change_not_the_vm_creation() {
     let text = without_events(&scenario_text(PROBE_TIME_SCENARIO))
         .replace("duration: 40m", "duration: 5m");
     let result = run_text(&text);
-    let failing = vm(&result, "web-2");
-    let vmi = result
-        .world
-        .store()
-        .objects()
+    // The node fits two VMs: the third whose pod reaches the scheduler is the one
+    // left unschedulable (which one depends on when the clones, sharing their
+    // source's bandwidth, finish).
+    let objects = result.world.store().objects();
+    let failing = objects
+        .vms
+        .values()
+        .find(|vm| !vm.status.ready)
+        .expect("one VM is not Ready");
+    let vmi = objects
         .vmis
         .values()
-        .find(|vmi| vmi.meta.name == "web-2")
-        .expect("web-2 has a VMI");
+        .find(|vmi| vmi.meta.name == failing.meta.name)
+        .expect("the failing VM has a VMI");
     assert!(!failing.status.ready);
     assert_eq!(
         failing.status.ready_reason.as_deref(),
         Some("GuestNotRunning")
     );
-    // Created at 1.05 s, cloned for about 156 s (VMINotExists), then the VMI's
+    // Created in the first seconds, cloned for about 168 s (VMINotExists), then the VMI's
     // PodNotExists and GuestNotRunning: the last reason change is the clock.
-    assert_eq!(failing.meta.creation_timestamp.0, 1_050);
+    assert!(failing.meta.creation_timestamp.0 < 2_000);
     assert!(
         failing.status.ready_probe.0 > 150_000,
         "probe at {:?}",
@@ -97,15 +91,15 @@ fn the_vm_ready_probe_time_is_the_vmi_reason_change_not_the_vm_creation() {
     assert_eq!(vmi.status.ready_probe, vmi.status.ready_transition);
     assert!(
         autoheal_times_s(&result).is_empty(),
-        "2m not over before 277 s"
+        "2m not over before 289 s"
     );
 }
 
 #[test]
 fn an_unschedulable_vm_is_autohealed_only_after_its_probe_time_and_an_event() {
     let result = run_text(&scenario_text(PROBE_TIME_SCENARIO));
-    // The threshold passes at about 277 s, but nothing enqueues the pool until the
-    // scale at 1200 s; its sync (after the 1 s enqueue delay) autoheals web-2 once.
+    // The threshold passes at about 289 s, but nothing enqueues the pool until the
+    // scale at 1200 s; its sync (after the 1 s enqueue delay) autoheals the unschedulable VM once.
     assert_eq!(autoheal_times_s(&result), vec![1201.05]);
     assert_eq!(result.summary.vms_created, 5);
 }
