@@ -173,6 +173,13 @@ settings! {
     /// `virtualMachineOptions.disableSerialConsoleLog`, which it does not by default).
     serial_console_log: bool = true, "serialConsoleLog", SettingType::Flag;
 
+    /// CPU a booting guest uses, as a share of its vCPUs, from the domain's start to the
+    /// end of its boot (kubelet CPU counters, so metrics-server and the HPA see it). No
+    /// upstream figure exists: an assumption (docs/FIDELITY.md) that firmware, kernel
+    /// and init keep every vCPU busy while booting, so the default is the guest's full
+    /// vCPUs. 0 models the old behaviour (a booting guest uses nothing).
+    guest_boot_cpu: f64 = 1.0, "guestBootCpu", SettingType::Ratio;
+
     /// Time for a powered-off node to boot and its kubelet to report again (inferred).
     node_boot_ms: u64 = 60 * SECOND_MS, "nodeBoot", SettingType::DurationMs;
 
@@ -183,8 +190,9 @@ settings! {
 
     /// kube-controller-manager `--horizontal-pod-autoscaler-sync-period`, 15 s
     /// (`pkg/controller/podautoscaler/config/v1alpha1/defaults.go`,
-    /// `RecommendedDefaultHPAControllerConfiguration`). The HPA syncs on the first
-    /// metrics scrape at or after each period.
+    /// `RecommendedDefaultHPAControllerConfiguration`). Each HPA syncs one period after
+    /// its informer sees it, then one period after each sync (`horizontal.go`,
+    /// `processNextWorkItem`; `controllers::hpa`), independent of metrics scrapes.
     hpa_sync_period_ms: u64 = 15 * SECOND_MS, "hpaSyncPeriod", SettingType::DurationMs;
     /// `--horizontal-pod-autoscaler-tolerance`, 0.1 (same file): a usage ratio within
     /// 1 ± tolerance changes nothing.

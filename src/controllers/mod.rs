@@ -9,6 +9,7 @@
 
 pub mod cdi;
 pub mod gc;
+pub mod hpa;
 pub mod kubelet;
 pub mod metrics;
 pub mod node;
@@ -135,6 +136,7 @@ fn route_kube_controller_manager(world: &mut World, event: &WatchEvent) {
             }
         }
         Object::Pvc(_) => scheduler::on_node_event(world),
+        Object::Hpa(_) => hpa::on_hpa_event(world, event),
         _ => {}
     }
 }
