@@ -234,6 +234,13 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
         .collect();
     for (name, node) in &scenario.settings {
         let path = format!("spec.settings.{name}");
+        let removed = crate::cluster::settings::REMOVED_SETTINGS
+            .iter()
+            .find(|(n, _)| n == name);
+        if let Some((_, migration)) = removed {
+            report.error(node.pos, &path, format!("unknown setting: {migration}"));
+            continue;
+        }
         let Some((_, kind, _)) = Settings::CATALOGUE.iter().find(|(n, _, _)| n == name) else {
             report.error(
                 node.pos,

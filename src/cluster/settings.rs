@@ -44,6 +44,17 @@ macro_rules! settings {
     };
 }
 
+/// Settings a scenario could once set that no longer exist, with what to do instead: a
+/// scenario naming one gets this message (exit 2) rather than a bare "unknown setting".
+pub const REMOVED_SETTINGS: &[(&str, &str)] = &[(
+    "poolRetryDelay",
+    "poolRetryDelay was removed: it changed nothing. Upstream's requeue when the \
+     maxUnavailable budget is spent is a constant, not a flag (kubevirt \
+     pkg/virt-controller/watch/pool/pool.go, defaultRetryDelay = 3 s); the kubevirt-pool \
+     algorithm requeues after 3 s and an exec algorithm chooses its own RequeueAfter \
+     delay. Delete the line",
+)];
+
 /// Conversion of a decoded scenario value into a settings field.
 pub trait SettingValue {
     fn from_f64(value: f64) -> Self;
@@ -76,8 +87,6 @@ settings! {
 
     /// `enqueuePool` delays every pool sync by 1 s (`pool.go`, `defaultAddDelay`).
     pool_enqueue_delay_ms: u64 = SECOND_MS, "poolEnqueueDelay", SettingType::DurationMs;
-    /// Requeue when the maxUnavailable budget is spent (`pool.go`, `defaultRetryDelay`).
-    pool_retry_delay_ms: u64 = 3 * SECOND_MS, "poolRetryDelay", SettingType::DurationMs;
     /// `BurstReplicas` (`pkg/virt-controller/watch/application.go` passes
     /// `controller.BurstReplicas` = 250 to the pool controller).
     pool_burst_replicas: u32 = 250, "poolBurstReplicas", SettingType::Count;

@@ -415,6 +415,12 @@ impl World {
         self.queue.now()
     }
 
+    /// Whether this run checks every invariant after each event (the
+    /// `checkInvariants` setting, or a debug build).
+    pub fn checks_invariants(&self) -> bool {
+        self.check_invariants
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
