@@ -17,6 +17,7 @@ const HPA_NO_REQUEST: &str = "scenarios/lab05-hpa-no-cpu-request.yaml";
 const CRASH: &str = "scenarios/lab05-node-crash.yaml";
 const PARTITION: &str = "scenarios/lab05-node-partition.yaml";
 const SCALE: &str = "scenarios/lab05-scale-2-4-1-0.yaml";
+const PROBED: &str = "tests/settings_effect/probed-hpa.yaml";
 const AUTOHEAL: &str = "scenarios/regressions/autohealing-needs-an-event-17300.yaml";
 
 /// `(setting, scenario, changed value in the setting's unit)`: the scenario, run to
@@ -29,6 +30,8 @@ const CASES: &[(&str, &str, f64, u64)] = &[
     ("vmStartP50", HPA, 60_000.0, 60),
     ("vmStartP95", HPA, 90_000.0, 60),
     ("podStart", HPA, 20_000.0, 60),
+    ("readinessProbeInitialDelay", PROBED, 60_000.0, 60),
+    ("readinessProbePeriod", PROBED, 60_000.0, 60),
     ("guestShutdownMin", SCALE, 7_000.0, 60),
     ("guestShutdownMax", SCALE, 60_000.0, 60),
     ("nodeLeaseRenew", CRASH, 30_000.0, 60),
@@ -51,6 +54,8 @@ const CASES: &[(&str, &str, f64, u64)] = &[
     ("hpaSyncPeriod", HPA, 5_000.0, 60),
     ("hpaTolerance", HPA, 0.9, 60),
     ("hpaDownscaleStabilization", HPA, 0.0, 60),
+    ("hpaCpuInitializationPeriod", PROBED, 0.0, 60),
+    ("hpaConfigurableTolerance", PROBED, 1.0, 60),
     ("hpaAbsentBehaviorUsesDefaultPolicies", HPA, 1.0, 60),
 ];
 
@@ -68,21 +73,13 @@ const NO_OUTPUT_BY_DESIGN: &[(&str, &str)] = &[
     ),
 ];
 
-/// Settings that are modelled but that no shipped scenario exercises yet (each needs a
+/// Settings that are modelled but that no scenario here exercises yet (each needs a
 /// situation none of them has), with where the model reads them. Not a permanent
 /// home: each should move to `CASES` with a short scenario that shows its effect.
 const NOT_YET_SHOWN: &[(&str, &str)] = &[
     (
         "expectationsTimeout",
         "controllers/pool.rs: expectations never met for 5 min",
-    ),
-    (
-        "readinessProbeInitialDelay",
-        "controllers/kubelet.rs: a VMI with a readinessProbe",
-    ),
-    (
-        "readinessProbePeriod",
-        "controllers/kubelet.rs: a VMI with a readinessProbe",
     ),
     (
         "startBackoffBase",
@@ -117,16 +114,8 @@ const NOT_YET_SHOWN: &[(&str, &str)] = &[
         "controllers/cdi.rs: a snapshot or CSI clone",
     ),
     (
-        "hpaCpuInitializationPeriod",
-        "hpa/replica_calculator.rs: an unready pod in its first minutes",
-    ),
-    (
         "hpaInitialReadinessDelay",
         "hpa/replica_calculator.rs: a pod that turns unready late",
-    ),
-    (
-        "hpaConfigurableTolerance",
-        "hpa: an HPA with behavior.scaleUp/scaleDown.tolerance",
     ),
 ];
 
