@@ -18,6 +18,7 @@ const CRASH: &str = "scenarios/lab05-node-crash.yaml";
 const PARTITION: &str = "scenarios/lab05-node-partition.yaml";
 const SCALE: &str = "scenarios/lab05-scale-2-4-1-0.yaml";
 const PROBED: &str = "tests/settings_effect/probed-hpa.yaml";
+const CSI_CLONE: &str = "tests/settings_effect/csi-clone.yaml";
 const AUTOHEAL: &str = "scenarios/regressions/autohealing-needs-an-event-17300.yaml";
 
 /// `(setting, scenario, changed value in the setting's unit)`: the scenario, run to
@@ -45,6 +46,8 @@ const CASES: &[(&str, &str, f64, u64)] = &[
     ("handlerRecheckInterval", CRASH, 10_000.0, 60),
     ("cloneCopyBytesPerSecond", HPA, 5_000_000.0, 60),
     ("clonePodStart", HPA, 60_000.0, 60),
+    ("cloneFastMin", CSI_CLONE, 29_000.0, 60),
+    ("cloneFastMax", CSI_CLONE, 120_000.0, 60),
     ("provisionDelay", HPA, 30_000.0, 60),
     ("cpuAllocationRatio", HPA_NO_REQUEST, 2.0, 60),
     ("serialConsoleLog", HPA, 0.0, 60),
@@ -104,14 +107,6 @@ const NOT_YET_SHOWN: &[(&str, &str)] = &[
     (
         "unschedulableRetry",
         "controllers/scheduler.rs: a pod no node fits",
-    ),
-    (
-        "cloneFastMin",
-        "controllers/cdi.rs: a snapshot or CSI clone",
-    ),
-    (
-        "cloneFastMax",
-        "controllers/cdi.rs: a snapshot or CSI clone",
     ),
     (
         "hpaInitialReadinessDelay",
