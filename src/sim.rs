@@ -269,6 +269,15 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
                 report.error(node.pos, &path, "must be at least 1");
                 continue;
             }
+            // A zero period would requeue the HPA (or scrape) at the same instant
+            // forever; upstream's flags need a positive duration too.
+            if *kind == SettingType::DurationMs
+                && decoded == 0.0
+                && matches!(name.as_str(), "hpaSyncPeriod" | "metricsResolution")
+            {
+                report.error(node.pos, &path, "must be more than 0s");
+                continue;
+            }
             settings.set(name, decoded);
         }
     }

@@ -109,3 +109,15 @@ fn the_removed_retry_delay_setting_says_what_to_do() {
     assert!(message.contains("poolRetryDelay was removed"), "{message}");
     assert!(message.contains("defaultRetryDelay"), "{message}");
 }
+
+#[test]
+fn a_zero_sync_period_is_refused() {
+    let text = std::fs::read_to_string(SYNC).expect("the scenario");
+    let text = text.replace("hpaSyncPeriod: 20s", "hpaSyncPeriod: 0s");
+    let errors = prepare_bytes(text.as_bytes(), Path::new(SYNC))
+        .err()
+        .expect("a zero period is an error");
+    let message = format!("{errors:?}");
+    assert!(message.contains("spec.settings.hpaSyncPeriod"), "{message}");
+    assert!(message.contains("must be more than 0s"), "{message}");
+}
