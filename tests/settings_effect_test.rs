@@ -19,6 +19,7 @@ const PARTITION: &str = "scenarios/lab05-node-partition.yaml";
 const SCALE: &str = "scenarios/lab05-scale-2-4-1-0.yaml";
 const PROBED: &str = "tests/settings_effect/probed-hpa.yaml";
 const CSI_CLONE: &str = "tests/settings_effect/csi-clone.yaml";
+const BOOT_CRASH: &str = "tests/settings_effect/boot-crash.yaml";
 const AUTOHEAL: &str = "scenarios/regressions/autohealing-needs-an-event-17300.yaml";
 
 /// `(setting, scenario, changed value in the setting's unit)`: the scenario, run to
@@ -35,6 +36,8 @@ const CASES: &[(&str, &str, f64, u64)] = &[
     ("readinessProbePeriod", PROBED, 60_000.0, 60),
     ("guestShutdownMin", SCALE, 7_000.0, 60),
     ("guestShutdownMax", SCALE, 60_000.0, 60),
+    ("startBackoffBase", BOOT_CRASH, 60_000.0, 60),
+    ("startBackoffMax", BOOT_CRASH, 5_000.0, 60),
     ("nodeLeaseRenew", CRASH, 30_000.0, 60),
     ("nodeMonitorPeriod", CRASH, 20_000.0, 60),
     ("nodeMonitorGracePeriod", CRASH, 20_000.0, 60),
@@ -83,14 +86,6 @@ const NOT_YET_SHOWN: &[(&str, &str)] = &[
     (
         "expectationsTimeout",
         "controllers/pool.rs: expectations never met for 5 min",
-    ),
-    (
-        "startBackoffBase",
-        "controllers/vm.rs start_backoff_ms: a VMI failing before Running",
-    ),
-    (
-        "startBackoffMax",
-        "controllers/vm.rs start_backoff_ms: a VMI failing before Running",
     ),
     (
         "podGcQuarantine",
