@@ -20,6 +20,8 @@ const SCALE: &str = "scenarios/lab05-scale-2-4-1-0.yaml";
 const PROBED: &str = "tests/settings_effect/probed-hpa.yaml";
 const CSI_CLONE: &str = "tests/settings_effect/csi-clone.yaml";
 const BOOT_CRASH: &str = "tests/settings_effect/boot-crash.yaml";
+const LATE_SECRET: &str = "tests/settings_effect/late-secret.yaml";
+const NODE_DELETED: &str = "tests/settings_effect/node-deleted.yaml";
 const AUTOHEAL: &str = "scenarios/regressions/autohealing-needs-an-event-17300.yaml";
 
 /// `(setting, scenario, changed value in the setting's unit)`: the scenario, run to
@@ -43,6 +45,8 @@ const CASES: &[(&str, &str, f64, u64)] = &[
     ("nodeMonitorGracePeriod", CRASH, 20_000.0, 60),
     ("defaultTolerationSeconds", CRASH, 60_000.0, 60),
     ("podGcPeriod", CRASH, 120_000.0, 60),
+    ("podGcQuarantine", NODE_DELETED, 300_000.0, 60),
+    ("mountRetryMax", LATE_SECRET, 1_000.0, 60),
     ("handlerHeartbeatMin", CRASH, 0.0, 60),
     ("handlerHeartbeatMax", PARTITION, 300_000.0, 60),
     ("handlerUnresponsiveAfter", CRASH, 60_000.0, 60),
@@ -88,16 +92,8 @@ const NOT_YET_SHOWN: &[(&str, &str)] = &[
         "controllers/pool.rs: expectations never met for 5 min",
     ),
     (
-        "podGcQuarantine",
-        "controllers/node.rs pod_gc: a pod whose Node object is deleted",
-    ),
-    (
         "forceDetachAfter",
         "controllers/node.rs: RWO claims of a pod on an unreachable node",
-    ),
-    (
-        "mountRetryMax",
-        "controllers/kubelet.rs: a volume mount that keeps failing",
     ),
     (
         "unschedulableRetry",
