@@ -22,6 +22,7 @@ const CSI_CLONE: &str = "tests/settings_effect/csi-clone.yaml";
 const BOOT_CRASH: &str = "tests/settings_effect/boot-crash.yaml";
 const LATE_SECRET: &str = "tests/settings_effect/late-secret.yaml";
 const NODE_DELETED: &str = "tests/settings_effect/node-deleted.yaml";
+const UNSCHEDULABLE: &str = "tests/settings_effect/unschedulable.yaml";
 const AUTOHEAL: &str = "scenarios/regressions/autohealing-needs-an-event-17300.yaml";
 
 /// `(setting, scenario, changed value in the setting's unit)`: the scenario, run to
@@ -47,6 +48,7 @@ const CASES: &[(&str, &str, f64, u64)] = &[
     ("podGcPeriod", CRASH, 120_000.0, 60),
     ("podGcQuarantine", NODE_DELETED, 300_000.0, 60),
     ("mountRetryMax", LATE_SECRET, 1_000.0, 60),
+    ("unschedulableRetry", UNSCHEDULABLE, 30_000.0, 60),
     ("handlerHeartbeatMin", CRASH, 0.0, 60),
     ("handlerHeartbeatMax", PARTITION, 300_000.0, 60),
     ("handlerUnresponsiveAfter", CRASH, 60_000.0, 60),
@@ -94,10 +96,6 @@ const NOT_YET_SHOWN: &[(&str, &str)] = &[
     (
         "forceDetachAfter",
         "controllers/node.rs: RWO claims of a pod on an unreachable node",
-    ),
-    (
-        "unschedulableRetry",
-        "controllers/scheduler.rs: a pod no node fits",
     ),
     (
         "hpaInitialReadinessDelay",
