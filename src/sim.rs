@@ -280,6 +280,13 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
         .collect();
     for (name, node) in &scenario.settings {
         let path = format!("spec.settings.{name}");
+        let removed = crate::cluster::settings::REMOVED_SETTINGS
+            .iter()
+            .find(|(n, _)| n == name);
+        if let Some((_, migration)) = removed {
+            report.error(node.pos, &path, format!("unknown setting: {migration}"));
+            continue;
+        }
         let Some((_, kind, _)) = Settings::CATALOGUE.iter().find(|(n, _, _)| n == name) else {
             report.error(
                 node.pos,
@@ -306,6 +313,15 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
                 )
             {
                 report.error(node.pos, &path, "must be at least 1");
+                continue;
+            }
+            // A zero period would requeue the HPA (or scrape) at the same instant
+            // forever; upstream's flags need a positive duration too.
+            if *kind == SettingType::DurationMs
+                && decoded == 0.0
+                && matches!(name.as_str(), "hpaSyncPeriod" | "metricsResolution")
+            {
+                report.error(node.pos, &path, "must be more than 0s");
                 continue;
             }
             settings.set(name, decoded);

@@ -44,6 +44,17 @@ macro_rules! settings {
     };
 }
 
+/// Settings a scenario could once set that no longer exist, with what to do instead: a
+/// scenario naming one gets this message (exit 2) rather than a bare "unknown setting".
+pub const REMOVED_SETTINGS: &[(&str, &str)] = &[(
+    "poolRetryDelay",
+    "poolRetryDelay was removed: it changed nothing. Upstream's requeue when the \
+     maxUnavailable budget is spent is a constant, not a flag (kubevirt \
+     pkg/virt-controller/watch/pool/pool.go, defaultRetryDelay = 3 s); the kubevirt-pool \
+     algorithm requeues after 3 s and an exec algorithm chooses its own RequeueAfter \
+     delay. Delete the line",
+)];
+
 /// Conversion of a decoded scenario value into a settings field.
 pub trait SettingValue {
     fn from_f64(value: f64) -> Self;
@@ -76,8 +87,6 @@ settings! {
 
     /// `enqueuePool` delays every pool sync by 1 s (`pool.go`, `defaultAddDelay`).
     pool_enqueue_delay_ms: u64 = SECOND_MS, "poolEnqueueDelay", SettingType::DurationMs;
-    /// Requeue when the maxUnavailable budget is spent (`pool.go`, `defaultRetryDelay`).
-    pool_retry_delay_ms: u64 = 3 * SECOND_MS, "poolRetryDelay", SettingType::DurationMs;
     /// `BurstReplicas` (`pkg/virt-controller/watch/application.go` passes
     /// `controller.BurstReplicas` = 250 to the pool controller).
     pool_burst_replicas: u32 = 250, "poolBurstReplicas", SettingType::Count;
@@ -204,6 +213,13 @@ settings! {
     /// `virtualMachineOptions.disableSerialConsoleLog`, which it does not by default).
     serial_console_log: bool = true, "serialConsoleLog", SettingType::Flag;
 
+    /// CPU a booting guest uses, as a share of its vCPUs, from the domain's start to the
+    /// end of its boot (kubelet CPU counters, so metrics-server and the HPA see it). No
+    /// upstream figure exists: an assumption (docs/FIDELITY.md) that firmware, kernel
+    /// and init keep every vCPU busy while booting, so the default is the guest's full
+    /// vCPUs. 0 models the old behaviour (a booting guest uses nothing).
+    guest_boot_cpu: f64 = 1.0, "guestBootCpu", SettingType::Ratio;
+
     /// Time for a powered-off node to boot and its kubelet to report again (inferred).
     node_boot_ms: u64 = 60 * SECOND_MS, "nodeBoot", SettingType::DurationMs;
 
@@ -214,8 +230,9 @@ settings! {
 
     /// kube-controller-manager `--horizontal-pod-autoscaler-sync-period`, 15 s
     /// (`pkg/controller/podautoscaler/config/v1alpha1/defaults.go`,
-    /// `RecommendedDefaultHPAControllerConfiguration`). The HPA syncs on the first
-    /// metrics scrape at or after each period.
+    /// `RecommendedDefaultHPAControllerConfiguration`). Each HPA syncs one period after
+    /// its informer sees it, then one period after each sync (`horizontal.go`,
+    /// `processNextWorkItem`; `controllers::hpa`), independent of metrics scrapes.
     hpa_sync_period_ms: u64 = 15 * SECOND_MS, "hpaSyncPeriod", SettingType::DurationMs;
     /// `--horizontal-pod-autoscaler-tolerance`, 0.1 (same file): a usage ratio within
     /// 1 ± tolerance changes nothing.

@@ -205,10 +205,12 @@ pub enum ControllerId {
     KubevirtNode,
     Kubelet,
     VirtHandler,
+    /// The HPA controller (`controllers::hpa`).
+    Hpa,
 }
 
 impl ControllerId {
-    pub const COUNT: usize = 8;
+    pub const COUNT: usize = 9;
     fn index(self) -> usize {
         self as usize
     }
@@ -354,6 +356,7 @@ pub struct World {
     pub(crate) spread_cache: crate::controllers::scheduler::SpreadCache,
     pub(crate) load: crate::load::LoadCurve,
     pub(crate) metrics: crate::controllers::metrics::MetricsState,
+    pub(crate) hpa: crate::controllers::hpa::HpaControllerState,
     pub events: EventLog,
     pub samples: SampleLog,
     pub(crate) warnings: Vec<String>,
@@ -411,6 +414,7 @@ impl World {
             spread_cache: Default::default(),
             load: config.load,
             metrics: Default::default(),
+            hpa: Default::default(),
             events: EventLog::default(),
             samples: SampleLog::default(),
             warnings: Vec::new(),
@@ -477,6 +481,7 @@ impl World {
             Ev::Timer(Timer::PodGc),
         );
         crate::controllers::metrics::start(&mut world);
+        crate::controllers::hpa::start(&mut world);
         crate::controllers::pool::start_resync(&mut world);
         world.flush_watch_events();
         world
@@ -484,6 +489,12 @@ impl World {
 
     pub fn now(&self) -> SimTime {
         self.queue.now()
+    }
+
+    /// Whether this run checks every invariant after each event (the
+    /// `checkInvariants` setting, or a debug build).
+    pub fn checks_invariants(&self) -> bool {
+        self.check_invariants
     }
 
     pub fn settings(&self) -> &Settings {
@@ -690,6 +701,7 @@ impl World {
                 ControllerId::KubevirtNode => node::handler_sync(self, &key),
                 ControllerId::Kubelet => kubelet::sync_pod(self, &key),
                 ControllerId::VirtHandler => kubelet::sync_vmi(self, &key),
+                ControllerId::Hpa => hpa::sync(self, &key),
             }
             // Writes of one sync reach informers before the next key is processed,
             // as they would with a real API server in between.

@@ -1,4 +1,4 @@
-//! Load, the metrics pipeline and the HPA controller loop.
+//! Load and the metrics pipeline (the HPA controller is `controllers::hpa`).
 //!
 //! - Load: the scenario's demand (cores) goes to the pool's Service and is split evenly
 //!   over its ready endpoints (kube-proxy iptables picks endpoints at random per
@@ -17,9 +17,7 @@
 //!   container that started between 10 s (`freshContainerMinMetricsResolution`) and one
 //!   resolution before its first scrape gets a synthetic previous point at its start
 //!   time with zero usage, so it has a metric after one scrape.
-//! - The HPA controller (`pkg/controller/podautoscaler/horizontal.go`) syncs every
-//!   15 s through the scale subresource of the pool and the pods its
-//!   `status.labelSelector` matches; the decision is `crate::hpa::sync`.
+//! - The HPA controller (`controllers::hpa`) reads the stored points on its own loop.
 
 use crate::api::*;
 use crate::cluster::informer::InformerId;
@@ -27,12 +25,7 @@ use crate::cluster::store::{ObjectSet, Table};
 use crate::cluster::truth::{GroundTruth, Guest, GuestState};
 use crate::cluster::world::{Timer, World};
 use crate::engine::SimTime;
-use crate::hpa::replica_calculator::{
-    PodInput, PodMetric, PodPhase as HpaPodPhase, PodReadyCondition, ResourceAmounts,
-};
-use crate::hpa::{self, HpaHistory, HpaSettings, ScaleInput};
-use std::borrow::Cow;
-use std::collections::BTreeMap;
+use crate::hpa::replica_calculator::{PodMetric, ResourceAmounts};
 
 /// cAdvisor's cumulative CPU counter of one launcher pod.
 #[derive(Debug, Clone, Copy)]
@@ -67,8 +60,11 @@ pub const IDLE_CORES: f64 = 0.02;
 /// changes only when a pod, a Service, an endpoint or a guest does).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum GuestUsage {
-    /// No guest runs a workload behind the pod (none, booting, or shutting down).
+    /// No guest runs behind the pod (none, or shutting down).
     Stopped,
+    /// A guest booting: `cores` is the `guestBootCpu` share of its vCPUs, whether or
+    /// not an endpoint fronts it (it serves nothing yet).
+    Booting { cores: f64 },
     /// A running guest that no ready endpoint fronts: its idle baseline only.
     Idle,
     /// A running guest behind a ready endpoint: the baseline plus its share of the
@@ -81,6 +77,7 @@ impl GuestUsage {
     fn cores(self, share: f64) -> f64 {
         match self {
             GuestUsage::Stopped => 0.0,
+            GuestUsage::Booting { cores } => cores,
             GuestUsage::Idle => IDLE_CORES,
             GuestUsage::Endpoint { vcpus } => (IDLE_CORES + share).min(f64::from(vcpus)),
         }
@@ -162,10 +159,11 @@ struct Selection {
 
 #[derive(Debug, Default)]
 pub struct MetricsState {
-    /// The Services' selections at this tick's scrape. The HPA syncs right after it,
-    /// before any watch event reaches the informer, so a pool whose selector equals a
-    /// Service's (the usual case: the Service fronts the pool) reuses the selection
-    /// instead of matching every pod's labels again.
+    /// The Services' selections at the last scrape that looked at every pod, valid
+    /// while the kube-controller-manager informer's pods stay as they were then
+    /// (`inputs.informer_pods`). The HPA controller reuses one for a pool whose selector
+    /// equals a Service's (the usual case: the Service fronts the pool) instead of
+    /// matching every pod's labels again.
     selections: Vec<Selection>,
     /// Running launcher pods with their counters and stored points, in the store's
     /// pod key order.
@@ -175,49 +173,56 @@ pub struct MetricsState {
     /// Ready endpoints over all Services at the last scrape: the divisor of the demand.
     endpoints: usize,
     /// Bumped whenever a scrape rebuilds `pods`, so what was derived from its layout
-    /// (an HPA's [`SelectedPods`]) can tell it is stale.
+    /// (the HPA controller's selected pods) can tell it is stale.
     scrape_generation: u64,
-    /// Each HPA's selected pods, by HPA key.
-    selected_pods: BTreeMap<ObjectKey, SelectedPods>,
-    histories: BTreeMap<ObjectKey, HpaHistory>,
-    pub hpa_settings: HpaSettings,
-    /// The metrics-server resolution and the HPA sync period.
+    /// The metrics-server resolution.
     pub resolution_ms: u64,
-    pub hpa_sync_ms: u64,
+    /// The `guestBootCpu` setting.
+    boot_cpu_ratio: f64,
+}
+
+impl MetricsState {
+    /// Which rebuild of the pod table the entries' indices refer to.
+    pub(crate) fn scrape_generation(&self) -> u64 {
+        self.scrape_generation
+    }
+
+    /// The selection of a Service with `selector` in `namespace` (one flag per pod of
+    /// the namespace in key order), if the informer's pods are still at
+    /// `informer_pods`, the version the selection was made against.
+    pub(crate) fn service_selection(
+        &self,
+        namespace: &str,
+        selector: &LabelSelector,
+        informer_pods: u64,
+    ) -> Option<&[bool]> {
+        let made_at = self.inputs.as_ref()?.informer_pods;
+        if made_at != informer_pods {
+            return None;
+        }
+        self.selections
+            .iter()
+            .find(|s| s.namespace == namespace && s.selector == *selector)
+            .map(|s| s.selected.as_slice())
+    }
+
+    /// The entry of the pod `key` with `uid` in the pod table; calls must come in
+    /// increasing key order with the same `cursor`.
+    pub(crate) fn entry_at(&self, cursor: &mut usize, key: &ObjectKey, uid: &str) -> Option<usize> {
+        entry_at(&self.pods, cursor, key, uid)
+    }
+
+    /// The metric metrics-server serves now for the entry `index`, if it has one.
+    pub(crate) fn pod_metric(&self, index: usize) -> Option<PodMetric> {
+        self.pods.get(index)?.stored.as_ref().and_then(pod_metric)
+    }
 }
 
 pub fn start(world: &mut World) {
     world.metrics.resolution_ms = world.settings.metrics_resolution_ms;
-    world.metrics.hpa_settings = hpa_settings(&world.settings);
-    world.metrics.hpa_sync_ms = world.metrics.hpa_settings.sync_period_ms.max(1);
+    world.metrics.boot_cpu_ratio = world.settings.guest_boot_cpu.max(0.0);
     let period = world.metrics.resolution_ms.max(1);
     world.schedule_timer_at(SimTime(period), Timer::Metrics);
-}
-
-/// The HPA controller's flags, from the scenario's settings.
-fn hpa_settings(settings: &crate::cluster::Settings) -> HpaSettings {
-    HpaSettings {
-        sync_period_ms: settings.hpa_sync_period_ms,
-        tolerance: settings.hpa_tolerance,
-        cpu_initialization_period_ms: settings.hpa_cpu_initialization_period_ms,
-        initial_readiness_delay_ms: settings.hpa_initial_readiness_delay_ms,
-        downscale_stabilization_window_ms: settings.hpa_downscale_stabilization_ms,
-        configurable_tolerance_enabled: settings.hpa_configurable_tolerance,
-        absent_behavior_mode: if settings.hpa_absent_behavior_uses_default_policies {
-            hpa::AbsentBehaviorMode::DefaultPolicies
-        } else {
-            hpa::AbsentBehaviorMode::Legacy
-        },
-    }
-}
-
-/// The HPA's last observed CPU utilization, for the timeseries.
-pub fn observed_utilization_pct(hpa: &HorizontalPodAutoscaler) -> Option<i64> {
-    hpa.status
-        .current_metrics
-        .iter()
-        .find_map(|m| m.average_utilization_pct)
-        .map(i64::from)
 }
 
 pub fn tick(world: &mut World) {
@@ -228,9 +233,6 @@ pub fn tick(world: &mut World) {
         return;
     }
     scrape(world, now);
-    if now.0 % world.metrics.hpa_sync_ms < period {
-        sync_autoscalers(world, now);
-    }
 }
 
 /// The load split over ready endpoints, as a rate per guest.
@@ -246,6 +248,8 @@ struct Usage<'a> {
     /// Ready endpoints (a pod selected by two Services counts twice, as it is two
     /// endpoints).
     endpoints: usize,
+    /// The `guestBootCpu` setting: the share of its vCPUs a booting guest uses.
+    boot_cpu_ratio: f64,
 }
 
 /// Demand per endpoint in cores.
@@ -296,9 +300,18 @@ impl<'a> Usage<'a> {
     /// How the guest behind the pod `pod_key` uses CPU: a running guest idles at its
     /// baseline, and one behind a ready endpoint adds its share, up to its vCPUs.
     fn classify(&mut self, pod_key: &ObjectKey, guest: Option<&Guest>) -> GuestUsage {
-        let Some(guest) = guest.filter(|g| g.state == GuestState::Running) else {
+        let Some(guest) = guest else {
             return GuestUsage::Stopped;
         };
+        match guest.state {
+            GuestState::Running => {}
+            GuestState::Booting => {
+                return GuestUsage::Booting {
+                    cores: self.boot_cpu_ratio * f64::from(guest.vcpus),
+                }
+            }
+            GuestState::ShuttingDown => return GuestUsage::Stopped,
+        }
         if self.is_endpoint(pod_key, &guest.vmi_uid) {
             GuestUsage::Endpoint { vcpus: guest.vcpus }
         } else {
@@ -308,7 +321,11 @@ impl<'a> Usage<'a> {
 }
 
 /// The ready endpoints the load is split over, and each Service's selection.
-fn usage_cores<'a>(objects: &'a ObjectSet, selections: &mut Vec<Selection>) -> Usage<'a> {
+fn usage_cores<'a>(
+    objects: &'a ObjectSet,
+    selections: &mut Vec<Selection>,
+    boot_cpu_ratio: f64,
+) -> Usage<'a> {
     selections.clear();
     let mut endpoints_by_key = Vec::new();
     let mut endpoints = 0usize;
@@ -349,6 +366,7 @@ fn usage_cores<'a>(objects: &'a ObjectSet, selections: &mut Vec<Selection>) -> U
         cursor: 0,
         sorted_uids: None,
         endpoints,
+        boot_cpu_ratio,
     }
 }
 
@@ -373,7 +391,7 @@ fn scrape(world: &mut World, now: SimTime) {
         return;
     }
     let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
-    let mut usage = usage_cores(objects, &mut metrics.selections);
+    let mut usage = usage_cores(objects, &mut metrics.selections, metrics.boot_cpu_ratio);
     let share = share_of(demand, usage.endpoints);
     let truth = &world.truth;
     let mut previous = std::mem::take(&mut metrics.pods).into_iter().peekable();
@@ -442,7 +460,7 @@ pub(crate) fn check_reused_scrape_state(world: &World) -> Result<(), String> {
     }
     let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
     let mut selections = Vec::new();
-    let mut usage = usage_cores(objects, &mut selections);
+    let mut usage = usage_cores(objects, &mut selections, metrics.boot_cpu_ratio);
     if usage.endpoints != metrics.endpoints {
         return Err(format!(
             "the metrics scrape keeps {} ready endpoints, the Services have {}",
@@ -564,158 +582,6 @@ fn entry_at(pods: &[PodCpu], cursor: &mut usize, key: &ObjectKey, uid: &str) -> 
     pods.get(*cursor)
         .is_some_and(|entry| entry.key == *key && entry.uid == uid)
         .then_some(*cursor)
-}
-
-/// The pods one HPA's target selects, as its pod lister sees them, without their
-/// metrics; and where each one's metrics are. Rebuilt only when the scrape rebuilt its
-/// pod table (the informer's pods or the metrics state changed) or the target's
-/// selector changed: between those, only the metrics move.
-#[derive(Debug)]
-struct SelectedPods {
-    scrape_generation: u64,
-    selector: LabelSelector,
-    selector_found: bool,
-    pods: Vec<PodInput<'static>>,
-    /// Per pod, its entry in `MetricsState::pods`, if it has one.
-    entries: Vec<Option<usize>>,
-}
-
-/// The pods the pool's selector selects in the kube-controller-manager's informer, in
-/// key order, each as the HPA's pod lister sees it (without its metric).
-fn select_pods(
-    objects: &ObjectSet,
-    metrics: &MetricsState,
-    namespace: &str,
-    pool: &VirtualMachinePool,
-) -> SelectedPods {
-    let selector_found = !pool.status.label_selector.is_empty();
-    let mut selected = SelectedPods {
-        scrape_generation: metrics.scrape_generation,
-        selector: pool.spec.selector.clone(),
-        selector_found,
-        pods: Vec::new(),
-        entries: Vec::new(),
-    };
-    if !selector_found {
-        return selected;
-    }
-    // A Service with the pool's selector already matched every pod at this scrape.
-    let known = metrics
-        .selections
-        .iter()
-        .find(|s| s.namespace == namespace && s.selector == pool.spec.selector)
-        .map(|s| &s.selected);
-    let in_namespace = objects
-        .pods
-        .range(ObjectKey::new(namespace, "")..)
-        .take_while(|(key, _)| key.namespace == namespace)
-        .enumerate()
-        .filter(|(index, (_, p))| match known {
-            Some(selected) => selected[*index],
-            None => pool.spec.selector.matches(&p.meta.labels),
-        });
-    // Each pod's metrics entry, found by walking the metrics state beside the pod
-    // table: both are in key order.
-    let mut cursor = 0;
-    for (_, (key, p)) in in_namespace {
-        selected.pods.push(PodInput {
-            name: Cow::Owned(p.meta.name.clone()),
-            phase: match p.phase {
-                PodPhase::Pending => HpaPodPhase::Pending,
-                PodPhase::Running => HpaPodPhase::Running,
-                PodPhase::Succeeded => HpaPodPhase::Succeeded,
-                PodPhase::Failed => HpaPodPhase::Failed,
-            },
-            deleting: p.meta.is_deleting(),
-            ready_condition: (p.phase != PodPhase::Pending).then_some(PodReadyCondition {
-                ready: p.ready,
-                last_transition_ms: p.ready_transition.0,
-            }),
-            start_time_ms: p.start_time.map(|t| t.0),
-            requests: ResourceAmounts {
-                cpu_milli: Some(p.requests.cpu_milli),
-                memory_milli: Some(p.requests.memory_bytes * 1000),
-            },
-            metric: None,
-        });
-        selected
-            .entries
-            .push(entry_at(&metrics.pods, &mut cursor, key, &p.meta.uid));
-    }
-    selected
-}
-
-fn sync_autoscalers(world: &mut World, now: SimTime) {
-    let objects = world.informer(InformerId::KubeControllerManager);
-    let hpas: Vec<std::sync::Arc<HorizontalPodAutoscaler>> =
-        objects.hpas.values().cloned().collect();
-    for hpa in hpas {
-        let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
-        let target = ObjectKey::new(&hpa.meta.namespace, &hpa.spec.scale_target_ref.name);
-        let Some(pool) = objects.pools.get(&target).cloned() else {
-            continue;
-        };
-        let selector_found = !pool.status.label_selector.is_empty();
-        let metrics = &mut world.metrics;
-        let reusable = metrics
-            .selected_pods
-            .get(&hpa.meta.key())
-            .is_some_and(|last| {
-                last.scrape_generation == metrics.scrape_generation
-                    && last.selector_found == selector_found
-                    && last.selector == pool.spec.selector
-            });
-        if !reusable {
-            let selected = select_pods(objects, metrics, &hpa.meta.namespace, &pool);
-            metrics.selected_pods.insert(hpa.meta.key(), selected);
-        }
-        let selected = metrics
-            .selected_pods
-            .get_mut(&hpa.meta.key())
-            .expect("selected just above");
-        for (pod, entry) in selected.pods.iter_mut().zip(&selected.entries) {
-            pod.metric = entry
-                .and_then(|index| metrics.pods[index].stored.as_ref())
-                .and_then(pod_metric);
-        }
-        let pods = &selected.pods;
-        let settings = &metrics.hpa_settings;
-        let history = metrics.histories.entry(hpa.meta.key()).or_default();
-        let scale = ScaleInput {
-            spec_replicas: pool.spec.replicas,
-            selector_found,
-        };
-        let result = hpa::sync(
-            now.0,
-            &hpa.spec,
-            &hpa.status,
-            history,
-            scale,
-            pods,
-            settings,
-        );
-        for event in &result.events {
-            world.record(
-                "HorizontalPodAutoscaler",
-                &hpa.meta.name,
-                &event.reason,
-                event.message.clone(),
-            );
-        }
-        let _ = world
-            .store
-            .modify::<HorizontalPodAutoscaler>(&hpa.meta.key(), |h| {
-                h.status = result.new_status.clone()
-            });
-        if let Some(replicas) = result.rescale_to {
-            let _ = world.store.modify::<VirtualMachinePool>(&target, |p| {
-                if p.spec.replicas != replicas {
-                    p.spec.replicas = replicas;
-                    p.meta.generation += 1;
-                }
-            });
-        }
-    }
 }
 
 #[cfg(test)]

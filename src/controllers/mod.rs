@@ -11,6 +11,7 @@ pub mod cdi;
 pub mod clone_planner;
 pub mod gc;
 pub mod host_clone;
+pub mod hpa;
 pub mod kubelet;
 pub mod metrics;
 pub mod node;
@@ -142,6 +143,7 @@ fn route_kube_controller_manager(world: &mut World, event: &WatchEvent) {
             }
         }
         Object::Pvc(_) => scheduler::on_node_event(world),
+        Object::Hpa(_) => hpa::on_hpa_event(world, event),
         _ => {}
     }
 }

@@ -185,7 +185,7 @@ fn sample_with(world: &World, counts: ReplicaCounts) -> Sample {
     });
     let cpu_utilization_pct = hpas
         .iter()
-        .find_map(|h| crate::controllers::metrics::observed_utilization_pct(h));
+        .find_map(|h| crate::controllers::hpa::observed_utilization_pct(h));
     Sample {
         time: world.now(),
         desired_replicas: counts.desired_replicas,
