@@ -982,7 +982,7 @@ fn scale_in_selectors_restrict_which_vms_may_go() {
         names(&[2]),
         "only the matching VM, although two are excess"
     );
-    // Upstream slices the one matching VM [0:2] and panics (docs/FIDELITY.md §5);
+    // Upstream slices the one matching VM [0:2] and panics (docs/FIDELITY.md §6);
     // this test expected the clamped deletion of poolsim before.
     assert_eq!(
         reconcile(&observed),

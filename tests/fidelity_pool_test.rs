@@ -1,4 +1,4 @@
-//! Issue 13, items 2 and 3 (docs/FIDELITY.md §4 and §5): autohealing's "failing since"
+//! Issue 13, items 2 and 3 (docs/FIDELITY.md §5 and §6): autohealing's "failing since"
 //! clock is the VM's Ready lastProbeTime as upstream stamps it, and upstream's
 //! scale-in slice panics crash virt-controller under `kubevirt-pool`.
 
