@@ -8,7 +8,6 @@ mod common;
 use poolsim::check::run_prepared;
 use poolsim::sim::{prepare, RunOptions};
 use std::path::Path;
-use std::time::Instant;
 
 /// The lab05 pool of two VMs on three nodes, with the budget set in its settings.
 fn lab05_with_budget(max: u64) -> String {
@@ -80,23 +79,4 @@ fn the_budget_admits_exactly_its_limit() {
     let result = run_prepared(&prepared, &RunOptions::default());
     let evaluations = result.as_ref().map(|r| r.world.scheduler_evaluations());
     assert_eq!(evaluations, Ok(6));
-}
-
-/// The measurement behind docs/LIMITS.md: bench-scale's first simulated hour (its
-/// start-up of 9,000 then 10,000 VMs on 1,000 nodes). Minutes of CPU, so ignored;
-/// run with `cargo test --release --test scheduler_budget_test -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn measure_bench_scale_first_hour() {
-    let mut prepared =
-        prepare(Path::new("scenarios/bench/bench-scale.yaml")).expect("the scenario loads");
-    prepared.scenario.duration_ms = 3_600_000;
-    let started = Instant::now();
-    let result = run_prepared(&prepared, &RunOptions::default()).expect("the run succeeds");
-    println!(
-        "bench-scale 1h: {} scheduler evaluations, {} events, {:?}",
-        result.world.scheduler_evaluations(),
-        result.world.events_processed(),
-        started.elapsed()
-    );
 }
