@@ -274,6 +274,24 @@ fn check_refuses_two_scenarios_of_one_name_before_running() {
     assert_same_name_refused(&["check", folder, "--out", out_text], &a, &b, &out);
 }
 
+#[test]
+fn check_runs_a_file_named_twice_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = copy_webserver(dir.path(), "a.yaml");
+    let again = dir.path().join(".").join("a.yaml");
+    let out = dir.path().join("out");
+    let output = poolsim_ok(&[
+        "check",
+        a.to_str().unwrap(),
+        again.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("check: 1 scenarios, 1 passed"), "{stdout}");
+    assert!(out.join("lab05-webserver/summary.json").is_file());
+}
+
 fn json_stdout(args: &[&str]) -> serde_json::Value {
     let output = poolsim_ok(args);
     serde_json::from_slice(&output.stdout).expect("stdout is JSON")
