@@ -24,12 +24,18 @@ pub struct Cli {
 pub enum Command {
     /// Simulate one scenario, write its outputs, print a short summary.
     Run {
+        /// The scenario file (YAML, `kind: Scenario`) to simulate.
+        #[arg(value_hint = clap::ValueHint::FilePath)]
         scenario: PathBuf,
+        /// The seed of every random choice; default the scenario's `spec.seed`.
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long)]
+        /// The reconcile algorithm: a built-in name (see `poolsim algorithms`) or
+        /// exec:PATH; default the scenario's `spec.algorithm`.
+        #[arg(long, value_name = "NAME", value_parser = AlgorithmName)]
         algorithm: Option<String>,
-        #[arg(long, default_value = "output")]
+        /// Outputs go under DIR/<metadata.name>/.
+        #[arg(long, value_name = "DIR", default_value = "output", value_hint = clap::ValueHint::DirPath)]
         out: PathBuf,
         /// Check the model's invariants after every event.
         #[arg(long)]
@@ -48,7 +54,8 @@ pub enum Command {
     /// Parse and check scenario files, manifest files and folders of them (recursively,
     /// every *.yaml); print every problem; write nothing.
     Validate {
-        #[arg(required = true)]
+        /// Scenario files, manifest files, and folders of them (every *.yaml and *.yml below).
+        #[arg(required = true, value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
         files: Vec<PathBuf>,
         /// A value for the `<KEY>` placeholders of manifest files (repeatable).
         #[arg(long = "placeholder", value_name = "KEY=VALUE", value_parser = crate::validate::parse_placeholder)]
@@ -61,8 +68,11 @@ pub enum Command {
     Algorithms,
     /// Render the plot of an existing run again.
     Plot {
+        /// The `timeseries.csv` of a run (its events.csv and plot.json are read beside it).
+        #[arg(value_hint = clap::ValueHint::FilePath)]
         timeseries_csv: PathBuf,
-        #[arg(long)]
+        /// Where replicas.svg and replicas.png go; default the CSV's folder.
+        #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
         out: Option<PathBuf>,
     },
     /// Monte-Carlo over seeds: one row per seed, percentiles, band plot.
@@ -72,9 +82,44 @@ pub enum Command {
     /// The same scenario under several algorithms, side by side.
     Compare(crate::analysis::cli::CompareArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to print the script for.
+        shell: clap_complete::Shell,
+    },
     /// Print the JSON Schema (draft 2020-12) of the scenario format.
     Schema,
+}
+
+/// The value parser of every flag that names a reconcile algorithm: it accepts any
+/// name (an unknown one is reported later, with the list of valid ones, as before)
+/// but offers the built-in names as possible values, so `--help` lists them and the
+/// shell completion scripts complete them (issue 15). `PossibleValuesParser` would
+/// refuse `exec:PATH`; that form is a hidden possible value, so it is named in the
+/// help text but never offered as a literal completion.
+#[derive(Clone, Debug)]
+pub struct AlgorithmName;
+
+impl clap::builder::TypedValueParser for AlgorithmName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let builtin = crate::algorithm::builtin_names()
+            .iter()
+            .map(|name| clap::builder::PossibleValue::new(*name));
+        let exec = clap::builder::PossibleValue::new("exec:PATH").hide(true);
+        Some(Box::new(builtin.chain([exec])))
+    }
 }
 
 /// What a command ends with.

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 /// `poolsim sweep`.
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
+    /// The scenario file (YAML, `kind: Scenario`) to run under every seed.
+    #[arg(value_hint = clap::ValueHint::FilePath)]
     pub scenario: PathBuf,
     /// How many seeds: `scenario seed + 0 .. + N-1` (or from --seed-start).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -29,7 +31,9 @@ pub struct SweepArgs {
     /// $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). Combine with `poolsim merge`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    #[arg(long)]
+    /// The reconcile algorithm: a built-in name (see `poolsim algorithms`) or
+    /// exec:PATH; default the scenario's `spec.algorithm`.
+    #[arg(long, value_name = "NAME", value_parser = crate::cli::AlgorithmName)]
     pub algorithm: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -39,7 +43,7 @@ pub struct SweepArgs {
 #[derive(clap::Args, Debug)]
 pub struct OutputArgs {
     /// Results go under DIR/<metadata.name>/.
-    #[arg(long, default_value = "output")]
+    #[arg(long, value_name = "DIR", default_value = "output", value_hint = clap::ValueHint::DirPath)]
     pub out: PathBuf,
     /// Print nothing on success.
     #[arg(long)]
@@ -57,7 +61,7 @@ pub struct OutputArgs {
 #[derive(clap::Args, Debug)]
 pub struct MergeArgs {
     /// Shard folders, or folders holding them (e.g. output/NAME/sweep-shards).
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "SHARD_DIR", value_hint = clap::ValueHint::DirPath)]
     pub dirs: Vec<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -66,19 +70,24 @@ pub struct MergeArgs {
 /// `poolsim compare`.
 #[derive(clap::Args, Debug)]
 pub struct CompareArgs {
+    /// The scenario file (YAML, `kind: Scenario`) to run under every algorithm.
+    #[arg(value_hint = clap::ValueHint::FilePath)]
     pub scenario: PathBuf,
-    /// Algorithms to compare, comma-separated (see `poolsim algorithms`).
-    #[arg(long, value_delimiter = ',', required = true)]
+    /// Algorithms to compare, comma-separated: built-in names (see `poolsim
+    /// algorithms`) or exec:PATH.
+    #[arg(long, value_name = "A,B[,..]", value_delimiter = ',', required = true, value_parser = crate::cli::AlgorithmName)]
     pub algorithms: Vec<String>,
     /// Seeds per algorithm: `scenario seed + 0 .. + N-1` (or from --seed-start).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub seeds: u64,
+    /// The first seed; default the scenario's `spec.seed`.
     #[arg(long)]
     pub seed_start: Option<u64>,
+    /// Worker threads; default the available parallelism. Outputs do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..4096))]
     pub jobs: Option<u64>,
     /// The algorithm the others are gated against; default the first of --algorithms.
-    #[arg(long)]
+    #[arg(long, value_name = "NAME", value_parser = crate::cli::AlgorithmName)]
     pub baseline: Option<String>,
     /// METRIC[:MARGIN],.. : exit 1 when a candidate's p50 is worse than the baseline's
     /// by more than MARGIN (a number, or a percentage of the baseline like 10%).

@@ -125,11 +125,14 @@ pub fn parse_gate(spec: &str) -> Result<Vec<GateRule>, String> {
 pub struct GateCheck {
     pub candidate: String,
     pub metric: String,
+    #[serde(serialize_with = "crate::output::files::serialize_optional_number")]
     pub candidate_value: Option<f64>,
     pub baseline: String,
+    #[serde(serialize_with = "crate::output::files::serialize_optional_number")]
     pub baseline_value: Option<f64>,
     /// The largest candidate value that still passes (absent when the baseline never
     /// recovered: anything passes).
+    #[serde(serialize_with = "crate::output::files::serialize_optional_number")]
     pub limit: Option<f64>,
     pub passed: bool,
 }

@@ -114,7 +114,8 @@ impl Table {
     }
 
     /// The table as a JSON array of objects keyed by column; cells that are numbers
-    /// become numbers, empty cells `null`.
+    /// become numbers (integral ones integers, `json_number`: a count of seeds is `3`,
+    /// not `3.0`), empty cells `null`.
     pub fn to_json(&self) -> serde_json::Value {
         let rows = self
             .rows
@@ -124,12 +125,10 @@ impl Table {
                 for (column, cell) in self.columns.iter().zip(cells) {
                     let value = if cell.is_empty() {
                         serde_json::Value::Null
-                    } else if let Some(number) = cell
-                        .parse::<f64>()
-                        .ok()
-                        .and_then(serde_json::Number::from_f64)
+                    } else if let Some(number) =
+                        cell.parse::<f64>().ok().filter(|number| number.is_finite())
                     {
-                        serde_json::Value::Number(number)
+                        crate::output::files::json_number(number)
                     } else {
                         serde_json::Value::String(cell.clone())
                     };
@@ -190,7 +189,8 @@ mod tests {
     #[test]
     fn json_keeps_numbers_and_nulls() {
         let json = sample().to_json();
-        assert_eq!(json[0]["p50"], serde_json::json!(1.0));
+        assert_eq!(json[0]["p50"], serde_json::json!(1));
+        assert!(json[0]["p50"].is_u64(), "an integral cell is an integer");
         assert_eq!(json[0]["metric"], "max_overshoot");
         assert!(json[1]["max"].is_null());
     }

@@ -140,10 +140,22 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
         }
     }
     if problems.is_empty() {
-        Ok(found)
+        Ok(once_each(found))
     } else {
         Err(problems)
     }
+}
+
+/// `found` without the files reached a second time (`check DIR DIR/a.yaml`,
+/// `check a.yaml ./a.yaml`): a file is one scenario however often it is named, and
+/// would otherwise be refused as a second scenario of its own name. The first path
+/// that reaches a file is kept, so the order stays the one documented above.
+fn once_each(found: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut seen = std::collections::BTreeSet::new();
+    found
+        .into_iter()
+        .filter(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())))
+        .collect()
 }
 
 #[cfg(test)]
@@ -205,6 +217,16 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["a/s.yml", "z.yaml"]);
+    }
+
+    #[test]
+    fn discover_takes_a_file_named_twice_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "s.yaml", "kind: Scenario\n");
+        let other = write(dir.path(), "t.yaml", "kind: Scenario\n");
+        let again = dir.path().join(".").join("s.yaml");
+        let found = discover(&[file.clone(), dir.path().to_path_buf(), again]).unwrap();
+        assert_eq!(found, [file, other]);
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub struct CheckArgs {
     /// Scenario files or folders (walked recursively); default `scenarios/`.
     pub paths: Vec<PathBuf>,
     /// Run every scenario under this algorithm instead of its own `spec.algorithm`.
-    #[arg(long)]
+    #[arg(long, value_name = "NAME", value_parser = crate::cli::AlgorithmName)]
     pub algorithm: Option<String>,
     /// Write (or rewrite) the golden traces of the scenarios run, instead of comparing.
     #[arg(long)]

@@ -42,7 +42,32 @@ pub const TIMESERIES_HEADER: [&str; 13] = [
 pub struct ExpectationResult {
     pub description: String,
     pub passed: bool,
+    /// A count column observes a count: written `2`, not `2.0` (issue 15, item 6).
+    #[serde(serialize_with = "serialize_optional_number")]
     pub observed: Option<f64>,
+}
+
+/// A number as JSON: an integral value within ±2^53 (every count poolsim keeps) as an
+/// integer, so `--json` and the JSON files print counts as `3`, never `3.0`; anything
+/// else, including NaN and infinities (`null`), as `serde_json` writes an `f64`.
+pub fn json_number(value: f64) -> serde_json::Value {
+    const EXACT_LIMIT: f64 = 9_007_199_254_740_992.0;
+    if value.fract() == 0.0 && value.abs() <= EXACT_LIMIT {
+        serde_json::Value::from(value as i64)
+    } else {
+        serde_json::Value::from(value)
+    }
+}
+
+/// `serialize_with` for an optional number: [`json_number`], absent as `null`.
+pub fn serialize_optional_number<S: serde::Serializer>(
+    value: &Option<f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(number) => serde::Serialize::serialize(&json_number(*number), serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// `summary.json`.
