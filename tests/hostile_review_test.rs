@@ -140,3 +140,60 @@ fn a_socket_as_scenario_or_plot_input_is_named_a_socket() {
     }
     assert!(!dir.path().join("out").exists(), "nothing is written");
 }
+
+/// `scenarios/fidelity/container-disk-image-pull-autoheals.yaml` (an image that
+/// cannot be pulled, so the kubelet's image pull back-off runs) with one setting added.
+fn image_pull_scenario_with_setting(setting: &str) -> tempfile::TempDir {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/fidelity/container-disk-image-pull-autoheals.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        !text.contains("\n  settings:"),
+        "the scenario sets nothing yet"
+    );
+    let text = text.replacen(
+        "\nspec:\n",
+        &format!("\nspec:\n  settings:\n    {setting}\n"),
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.yaml"), text).unwrap();
+    dir
+}
+
+/// `imagePullBackOffBase: 0s` retried the pull at one instant and ran for minutes;
+/// every back-off delay that reschedules the same retry must now be above 0s.
+#[test]
+fn a_zero_back_off_delay_is_refused_instead_of_retrying_at_one_instant() {
+    for name in [
+        "imagePullBackOffBase",
+        "imagePullBackOffMax",
+        "containerRestartBackoffInitial",
+        "containerRestartBackoffMax",
+        "mountRetryMax",
+    ] {
+        let dir = image_pull_scenario_with_setting(&format!("{name}: 0s"));
+        let output = poolsim_within(dir.path(), &["run", "s.yaml", "--out", "out"]);
+        refused(
+            &output,
+            &[
+                "s.yaml:",
+                &format!("spec.settings.{name}: {name} is a back-off delay"),
+                "must be longer than 0s",
+            ],
+        );
+        assert!(!dir.path().join("out").exists(), "nothing is written");
+    }
+}
+
+/// A base above its maximum stays valid (both upstream back-offs cap at the maximum).
+#[test]
+fn an_image_pull_back_off_base_above_its_maximum_still_runs() {
+    let dir = image_pull_scenario_with_setting("imagePullBackOffMax: 1s");
+    let output = poolsim_within(dir.path(), &["run", "s.yaml", "--out", "out"]);
+    assert!(
+        output.status.code() != Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
