@@ -197,3 +197,54 @@ fn an_image_pull_back_off_base_above_its_maximum_still_runs() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `--out` naming a file gave the OS's "Not a directory" (run) or "File exists"
+/// (merge) for a path below it; every writing command now names the rule.
+#[test]
+fn an_out_that_is_a_file_is_refused_by_every_writing_command() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario = repo.join("scenarios/lab05-webserver.yaml");
+    let scenario = scenario.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let shards = dir.path().join("shards");
+    let shards = shards.to_str().unwrap();
+    let sweep = [
+        "sweep", scenario, "--seeds", "1", "--shard", "0/1", "--out", shards,
+    ];
+    let made = poolsim_within(dir.path(), &sweep);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let shard_dir = format!("{shards}/lab05-webserver/sweep-shards");
+    std::fs::write(dir.path().join("file"), "mine").unwrap();
+    for args in [
+        &["run", scenario, "--out", "file"][..],
+        &["sweep", scenario, "--seeds", "1", "--out", "file"][..],
+        &[
+            "sweep", scenario, "--seeds", "2", "--shard", "0/2", "--out", "file",
+        ][..],
+        &[
+            "compare",
+            scenario,
+            "--algorithms",
+            "kubevirt-pool",
+            "--seeds",
+            "1",
+            "--out",
+            "file",
+        ][..],
+        &["merge", &shard_dir, "--out", "file"][..],
+    ] {
+        let output = poolsim_within(dir.path(), args);
+        refused(
+            &output,
+            &["file exists and is not a folder: the output folder (--out) must be a folder"],
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("file")).unwrap(),
+            "mine"
+        );
+    }
+}
