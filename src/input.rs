@@ -143,13 +143,28 @@ pub fn open_regular(path: &Path) -> Result<(File, u64), InputError> {
         // regular file the flag changes nothing.
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(|e| error(InputProblem::Io(e)))?;
+    let file = options
+        .open(path)
+        .map_err(|e| error(open_problem(path, e)))?;
     // The type of what was opened, not of what the path named a moment earlier.
     let metadata = file.metadata().map_err(|e| error(InputProblem::Io(e)))?;
     if let Some(what) = not_regular(&metadata.file_type()) {
         return Err(error(InputProblem::NotRegular(what)));
     }
     Ok((file, metadata.len()))
+}
+
+/// Why `open` failed. A Unix socket cannot be opened at all (`ENXIO`, "No such device
+/// or address", which reads as if the file were missing): name it from the path's type
+/// instead, as the other special files are named.
+fn open_problem(path: &Path, error: io::Error) -> InputProblem {
+    let special = std::fs::metadata(path)
+        .ok()
+        .and_then(|metadata| not_regular(&metadata.file_type()));
+    match special {
+        Some(what) => InputProblem::NotRegular(what),
+        None => InputProblem::Io(error),
+    }
 }
 
 fn not_regular(file_type: &std::fs::FileType) -> Option<&'static str> {

@@ -328,7 +328,44 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
         }
     }
     check_setting_relations(scenario, &settings, report);
+    check_back_off_delays(scenario, &settings, report);
     settings
+}
+
+/// Back-off delays that reschedule the same work on the same object: at 0s the
+/// kubelet retries an image pull or a mount, or restarts the crashed virt-controller,
+/// at the same instant forever (hostile review, issue 17: `imagePullBackOffBase: 0s`
+/// ran for minutes). A base above its maximum stays valid: both upstream back-offs cap
+/// at the maximum (client-go `flowcontrol.Backoff`), and tests rely on it.
+fn check_back_off_delays(scenario: &Scenario, settings: &Settings, report: &mut Report) {
+    let delays = [
+        ("imagePullBackOffBase", settings.image_pull_backoff_base_ms),
+        ("imagePullBackOffMax", settings.image_pull_backoff_max_ms),
+        (
+            "containerRestartBackoffInitial",
+            settings.container_restart_backoff_initial_ms,
+        ),
+        (
+            "containerRestartBackoffMax",
+            settings.container_restart_backoff_max_ms,
+        ),
+        ("mountRetryMax", settings.mount_retry_max_ms),
+    ];
+    for (name, delay_ms) in delays {
+        if delay_ms > 0 {
+            continue;
+        }
+        let pos = scenario
+            .settings
+            .iter()
+            .find(|(written, _)| written == name)
+            .map_or_else(Default::default, |(_, node)| node.pos);
+        report.error(
+            pos,
+            &format!("spec.settings.{name}"),
+            format!("{name} is a back-off delay and must be longer than 0s (at 0s the same retry repeats at one instant forever); valid: a duration such as 10s"),
+        );
+    }
 }
 
 /// Settings that are valid alone but not together: a `...Min` above its `...Max`, a

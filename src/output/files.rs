@@ -451,6 +451,11 @@ pub enum WriteError {
     )]
     NotAFolder(PathBuf),
     #[error(
+        "{0} exists and is not a folder: the output folder (--out) must be a folder, created if \
+         missing; nothing was written. Choose another path"
+    )]
+    RootNotAFolder(PathBuf),
+    #[error(
         "another poolsim has been writing into {0} for minutes (it holds the folder's lock); \
          nothing was written. Try again when it is done, or choose another folder"
     )]

@@ -285,9 +285,19 @@ impl Destination {
         &self.folders.last().expect("at least one folder").0
     }
 
+    /// `--out` naming a file (or a device) gave only the OS's "Not a directory" or
+    /// "File exists" for a path below it (hostile review, issue 17).
+    fn check_root(&self) -> Result<(), WriteError> {
+        if self.root.exists() && !self.root.is_dir() {
+            return Err(WriteError::RootNotAFolder(self.root.clone()));
+        }
+        Ok(())
+    }
+
     /// Whether every folder on the way may be written: checked before simulating, so a
     /// refusal costs nothing, and again under the lock when writing.
     pub fn check(&self) -> Result<(), WriteError> {
+        self.check_root()?;
         for (dir, kind) in &self.folders {
             match found(dir, *kind).map_err(io(dir))? {
                 Found::Absent | Found::Writable => {}
@@ -311,6 +321,7 @@ impl Destination {
         &self,
         fill: impl FnOnce(&Path) -> Result<(), WriteError>,
     ) -> Result<(), WriteError> {
+        self.check_root()?;
         let _lock = lock(&self.root)?;
         // Under the lock, staging folders are a killed writer's: back to a whole folder
         // first, then judged as any folder.

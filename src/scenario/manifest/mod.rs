@@ -175,18 +175,7 @@ pub(crate) fn decode_metadata(
         .required("name", report)
         .and_then(|value| check_object_name(&value, name_rule, report));
     let namespace = match metadata.optional("namespace") {
-        Some(value) if namespaced => {
-            let namespace = value.non_empty_str(report)?;
-            if !is_dns1123_label(&namespace) {
-                report.error(
-                    value.pos(),
-                    &value.path,
-                    format!("{namespace:?} is not a valid namespace: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"),
-                );
-                return None;
-            }
-            namespace
-        }
+        Some(value) if namespaced => check_namespace(&value, report)?,
         Some(value) => {
             report.warning(
                 value.pos(),
@@ -211,9 +200,31 @@ pub(crate) fn decode_metadata(
     Some(meta)
 }
 
+/// Checks a namespace, in `metadata` or in a reference to another object: a DNS-1123
+/// label (kubernetes/kubernetes `apimachinery/pkg/api/validation/generic.go`,
+/// `ValidateNamespaceName`). A reference to a namespace no object can live in names
+/// nothing; and a namespace filled in from a `<placeholder>` must pass the same rule as
+/// one written out (hostile review, issue 17).
+pub(crate) fn check_namespace(value: &Value<'_>, report: &mut Report) -> Option<String> {
+    let namespace = value.non_empty_str(report)?;
+    if is_dns1123_label(&namespace) {
+        return Some(namespace);
+    }
+    report.error(
+        value.pos(),
+        &value.path,
+        format!("{namespace:?} is not a valid namespace: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (at most 63 characters)"),
+    );
+    None
+}
+
 /// Checks an object name with upstream's wording (`IsDNS1123Subdomain` /
 /// `IsDNS1035Label` error texts).
-fn check_object_name(value: &Value<'_>, rule: NameRule, report: &mut Report) -> Option<String> {
+pub(crate) fn check_object_name(
+    value: &Value<'_>,
+    rule: NameRule,
+    report: &mut Report,
+) -> Option<String> {
     let name = value.non_empty_str(report)?;
     let (valid, rule_text) = match rule {
         NameRule::Dns1123Subdomain => (

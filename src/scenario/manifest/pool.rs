@@ -11,8 +11,8 @@
 
 use super::core::decode_pvc_spec;
 use super::{
-    decode_label_selector, decode_local_reference, decode_metadata, decode_requirement,
-    plain_integer, quantity_milli, quantity_value, NameRule,
+    check_namespace, check_object_name, decode_label_selector, decode_local_reference,
+    decode_metadata, decode_requirement, plain_integer, quantity_milli, quantity_value, NameRule,
 };
 use crate::api::{
     Autohealing, DataVolumeSource, DataVolumeSpec, DataVolumeTemplate, IntOrPercent, LabelSelector,
@@ -1186,6 +1186,12 @@ fn decode_data_volume_spec(value: &Value<'_>, report: &mut Report) -> Option<Dat
             // A DataSource reference: CDI resolves it to a PVC or snapshot; poolsim
             // treats it as an import of unknown origin.
             reference.allow(&["kind", "name", "namespace"]);
+            if let Some(value) = reference.optional("namespace") {
+                check_namespace(&value, report);
+            }
+            if let Some(value) = reference.optional("name") {
+                check_object_name(&value, NameRule::Dns1123Subdomain, report);
+            }
             reference.finish_lenient(report);
             DataVolumeSource::Import {
                 kind: "sourceRef".to_string(),
@@ -1232,12 +1238,15 @@ fn decode_data_volume_source(value: &Value<'_>, report: &mut Report) -> Option<D
         }
         [("pvc", pvc)] => {
             let mut pvc_map = pvc.map(report)?;
+            // The source PVC's namespace and name pass the rules of any PVC's
+            // metadata: often they come from a `<placeholder>`, and a value no PVC
+            // could carry would make the clone wait forever on nothing.
             let namespace = pvc_map
                 .optional("namespace")
-                .map(|value| value.non_empty_str(report));
+                .map(|value| check_namespace(&value, report));
             let name = pvc_map
                 .required("name", report)
-                .and_then(|value| value.non_empty_str(report));
+                .and_then(|value| check_object_name(&value, NameRule::Dns1123Subdomain, report));
             pvc_map.finish_lenient(report);
             let namespace = match namespace {
                 None => None,
