@@ -175,7 +175,6 @@ pub fn scheduling_phase(pod: &Pod, vmi_deleting: bool) -> VmiPhase {
     }
 }
 
-
 /// `areDataVolumesReady` before the launcher pod is rendered
 /// (`pkg/virt-controller/watch/vmi/datavolumes.go`; `VolumeReadyToAttachToNode` in
 /// `pkg/storage/types/pvc.go`): a PVC or DataVolume volume whose claim is not in the

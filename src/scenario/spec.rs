@@ -3,12 +3,13 @@
 use super::decode::{child_path, describe, unknown_name_hint, MapReader, Report, Value};
 use super::yaml::{check_text, parse_documents, parse_single, Limits, Node, NodeKind, Pos};
 use super::{
-    replicas_limit_message, Action, ClusterNode, Comparison, DataVolumeFailure, DataVolumeRef, Diagnostic, ExpectTarget, Expectation,
-    LoadPoint, Loaded, Manifest, NodeRef, Scenario, ScheduledEvent, Severity, API_VERSION,
-    DEFAULT_ALGORITHM, DEFAULT_NAMESPACE, DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS,
-    DEFAULT_SAMPLE_INTERVAL_MS, EVENT_ACTIONS, KIND, MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS,
-    MAX_MANIFESTS, MAX_MANIFEST_FILES_BYTES, MAX_NODES, MAX_REPLICAS, MAX_SAMPLES,
-    MAX_SUBSTITUTED_BYTES, MIN_SAMPLE_INTERVAL_MS, SUMMARY_METRICS, TIMESERIES_COLUMNS,
+    replicas_limit_message, Action, ClusterNode, Comparison, DataVolumeFailure, DataVolumeRef,
+    Diagnostic, ExpectTarget, Expectation, LoadPoint, Loaded, Manifest, NodeRef, Scenario,
+    ScheduledEvent, Severity, API_VERSION, DEFAULT_ALGORITHM, DEFAULT_NAMESPACE, DEFAULT_NODE_CPU,
+    DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS, DEFAULT_SAMPLE_INTERVAL_MS, EVENT_ACTIONS, KIND,
+    MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS, MAX_MANIFESTS, MAX_MANIFEST_FILES_BYTES,
+    MAX_NODES, MAX_REPLICAS, MAX_SAMPLES, MAX_SUBSTITUTED_BYTES, MIN_SAMPLE_INTERVAL_MS,
+    SUMMARY_METRICS, TIMESERIES_COLUMNS,
 };
 use crate::input::FileKind;
 use crate::units::{format_duration_ms, parse_quantity, Quantity};
