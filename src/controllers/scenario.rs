@@ -187,10 +187,17 @@ fn fence_node(world: &mut World, name: &str) {
     if !added || !world.truth.node_powered(name) {
         return;
     }
+    // A node that still reports hears of the evictions and stops its guests; one cut
+    // off from the API cannot, and those guests outlive their API objects.
+    let consequence = if world.truth.node_reporting(name) {
+        "its kubelet stops the guests as their pods are evicted"
+    } else {
+        "it is unreachable, so its guests keep running while their VMs may start again \
+         elsewhere (split brain)"
+    };
     let message = format!(
         "node {name} was fenced (out-of-service taint) while still powered: the taint is \
-         for nodes that are shut down, so its guests keep running while their VMs may \
-         start again elsewhere (split brain)"
+         for nodes that are shut down; {consequence}"
     );
     world.record("Node", name, "FencedWhileRunning", message.clone());
     world.warnings.push(format!("at {now}: {message}"));
