@@ -56,6 +56,11 @@ pub struct Guest {
     /// The guest still runs but answers nothing (scenario `hangGuest`): its probes
     /// time out and it ignores ACPI shutdown requests.
     pub hung: bool,
+    /// The guest was executing when its node got the out-of-service taint
+    /// (`fenceNode` on a powered node): the API may forget it (pod GC force-deletes
+    /// its pod) and restart its VM elsewhere while it keeps running, a split brain
+    /// upstream warns of (see `controllers::scenario::fence_node`).
+    pub fenced_while_running: bool,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +89,11 @@ impl GroundTruth {
 
     pub fn node_reporting(&self, node: &str) -> bool {
         self.nodes.get(node).is_some_and(NodeTruth::reporting)
+    }
+
+    /// Whether a guest's node is powered: the guest of a powered-off node is gone.
+    pub fn node_powered(&self, node: &str) -> bool {
+        self.nodes.get(node).is_some_and(|n| n.powered)
     }
 
     pub fn guest_on(&self, vmi_uid: &str) -> Option<&Guest> {

@@ -432,6 +432,7 @@ fn start_guest(world: &mut World, vmi: &VirtualMachineInstance, node: &str, pool
             vcpus: vmi.spec.vcpus.max(1),
             stops_at: None,
             hung: false,
+            fenced_while_running: false,
         },
     );
     world.schedule_timer(

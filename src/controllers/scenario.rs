@@ -115,17 +115,7 @@ pub fn perform(world: &mut World, index: usize, action: ClusterAction) {
         }
         ClusterAction::FenceNode(target) => {
             if let Some(name) = resolve_recovering_node(world, index, &target) {
-                let key = ObjectKey::cluster(&name);
-                let _ = world.store.modify::<Node>(&key, |n| {
-                    if !n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE) {
-                        n.taints.push(Taint {
-                            key: TAINT_OUT_OF_SERVICE.into(),
-                            value: "nodeshutdown".into(),
-                            effect: TaintEffect::NoExecute,
-                            time_added: now,
-                        });
-                    }
-                });
+                fence_node(world, &name);
             }
         }
         ClusterAction::KillGuest { vm } => {
@@ -165,6 +155,66 @@ pub fn perform(world: &mut World, index: usize, action: ClusterAction) {
         } => {
             world.load.set_from(now, cores, ramp_over_ms);
         }
+    }
+}
+
+/// `kubectl taint nodes NAME node.kubernetes.io/out-of-service=nodeshutdown:NoExecute`.
+///
+/// Upstream says the taint is for a node that is already shut down: kubernetes.io
+/// "Node Shutdowns", *Non-graceful node shutdown* ("before adding the taint
+/// node.kubernetes.io/out-of-service, it should be verified that the node is already
+/// in shutdown or power off state"), and KEP-2268. On a node that still runs,
+/// nothing stops its guests: pod GC force-deletes their pods (`gcTerminating`, in
+/// `node::pod_gc` here), the VMIs fail, and the VMs start again elsewhere while the
+/// old guests keep executing until the kubelet reaches the API again and kills them
+/// as orphans (`kubelet::resync_node`). The run says so: a Warning in `summary.json`
+/// and one event per guest left running, which is marked so the invariants can tell
+/// this legitimate split brain from a bug (`invariants::check_guests`).
+fn fence_node(world: &mut World, name: &str) {
+    let now = world.now();
+    let mut added = false;
+    let _ = world.store.modify::<Node>(&ObjectKey::cluster(name), |n| {
+        if !n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE) {
+            n.taints.push(Taint {
+                key: TAINT_OUT_OF_SERVICE.into(),
+                value: "nodeshutdown".into(),
+                effect: TaintEffect::NoExecute,
+                time_added: now,
+            });
+            added = true;
+        }
+    });
+    if !added || !world.truth.node_powered(name) {
+        return;
+    }
+    // A node that still reports hears of the evictions and stops its guests; one cut
+    // off from the API cannot, and those guests outlive their API objects.
+    let consequence = if world.truth.node_reporting(name) {
+        "its kubelet stops the guests as their pods are evicted"
+    } else {
+        "it is unreachable, so its guests keep running while their VMs may start again \
+         elsewhere (split brain)"
+    };
+    let message = format!(
+        "node {name} was fenced (out-of-service taint) while still powered: the taint is \
+         for nodes that are shut down; {consequence}"
+    );
+    world.record("Node", name, "FencedWhileRunning", message.clone());
+    world.warnings.push(format!("at {now}: {message}"));
+    let mut left_running: Vec<ObjectKey> = Vec::new();
+    for guest in world.truth.guests_mut().values_mut() {
+        if guest.node == name {
+            guest.fenced_while_running = true;
+            left_running.push(guest.vmi.clone());
+        }
+    }
+    for vmi in left_running {
+        world.record(
+            "VirtualMachineInstance",
+            &vmi.name,
+            "GuestRunningOnFencedNode",
+            format!("the guest keeps running on node {name}, which was fenced while still running"),
+        );
     }
 }
 
