@@ -3,8 +3,8 @@
 //! twice through the library, with every setting at its default and then with the
 //! one setting changed, and requires the timeseries or the events to differ. The
 //! settings that by design never change outputs are listed with the reason and tested
-//! for their own effect instead; every other setting has a case. A setting added later without a case fails
-//! `every_setting_has_a_case`.
+//! for their own effect instead; every other setting has a case. A setting added
+//! later without a case fails `every_setting_has_a_case`.
 
 use poolsim::check::run_prepared;
 use poolsim::cluster::Settings;
