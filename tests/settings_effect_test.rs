@@ -3,8 +3,8 @@
 //! twice through the library, with every setting at its default and then with the
 //! one setting changed, and requires the timeseries or the events to differ. The
 //! settings that by design never change outputs are listed with the reason and tested
-//! for their own effect instead. A setting added later without a case fails
-//! `every_setting_has_a_case`.
+//! for their own effect instead; every other setting has a case. A setting added
+//! later without a case fails `every_setting_has_a_case`.
 
 use poolsim::check::run_prepared;
 use poolsim::cluster::Settings;
@@ -23,6 +23,9 @@ const BOOT_CRASH: &str = "tests/settings_effect/boot-crash.yaml";
 const LATE_SECRET: &str = "tests/settings_effect/late-secret.yaml";
 const NODE_DELETED: &str = "tests/settings_effect/node-deleted.yaml";
 const UNSCHEDULABLE: &str = "tests/settings_effect/unschedulable.yaml";
+const DETACHED_WHILE_DELETED: &str = "tests/settings_effect/detached-while-deleted.yaml";
+const DELETED_NODE_RWO: &str = "tests/settings_effect/deleted-node-rwo.yaml";
+const HUNG_AFTER_READY: &str = "tests/settings_effect/hung-after-ready-hpa.yaml";
 const AUTOHEAL: &str = "scenarios/regressions/autohealing-needs-an-event-17300.yaml";
 const PANIC: &str = "scenarios/fidelity/scale-in-panic-terminating-vms.yaml";
 const SHARED_CLONES: &str = "scenarios/fidelity/cdi-host-clones-share-source-bandwidth.yaml";
@@ -41,6 +44,7 @@ const CASES: &[(&str, &str, f64, u64)] = &[
     ("libvirtStartupDelay", PROBED, 60_000.0, 60),
     ("virtControllerReplicas", PANIC, 1.0, 60),
     ("leaderElectLeaseDuration", PANIC, 60_000.0, 60),
+    ("expectationsTimeout", DETACHED_WHILE_DELETED, 60_000.0, 60),
     ("containerRestartBackoffInitial", PANIC, 60_000.0, 60),
     ("containerRestartBackoffMax", PANIC, 20_000.0, 60),
     ("imagePullBackOffBase", IMAGE_PULL, 60_000.0, 60),
@@ -63,6 +67,7 @@ const CASES: &[(&str, &str, f64, u64)] = &[
     ("podGcQuarantine", NODE_DELETED, 300_000.0, 60),
     ("mountRetryMax", LATE_SECRET, 1_000.0, 60),
     ("unschedulableRetry", UNSCHEDULABLE, 30_000.0, 60),
+    ("forceDetachAfter", DELETED_NODE_RWO, 60_000.0, 60),
     ("handlerHeartbeatMin", CRASH, 0.0, 60),
     ("handlerHeartbeatMax", PARTITION, 300_000.0, 60),
     ("handlerUnresponsiveAfter", CRASH, 60_000.0, 60),
@@ -82,6 +87,12 @@ const CASES: &[(&str, &str, f64, u64)] = &[
     ("hpaDownscaleStabilization", HPA, 0.0, 60),
     ("hpaCpuInitializationPeriod", PROBED, 0.0, 60),
     ("hpaConfigurableTolerance", PROBED, 1.0, 60),
+    (
+        "hpaInitialReadinessDelay",
+        HUNG_AFTER_READY,
+        3_600_000.0,
+        60,
+    ),
     ("hpaAbsentBehaviorUsesDefaultPolicies", HPA, 1.0, 60),
 ];
 
@@ -105,30 +116,11 @@ const NO_OUTPUT_BY_DESIGN: &[(&str, &str)] = &[
     ),
 ];
 
-/// Settings that are modelled but that no scenario here exercises yet (each needs a
-/// situation none of them has), with where the model reads them. Not a permanent
-/// home: each should move to `CASES` with a short scenario that shows its effect.
-const NOT_YET_SHOWN: &[(&str, &str)] = &[
-    (
-        "expectationsTimeout",
-        "controllers/pool.rs: expectations never met for 5 min",
-    ),
-    (
-        "forceDetachAfter",
-        "controllers/node.rs: RWO claims of a pod on an unreachable node",
-    ),
-    (
-        "hpaInitialReadinessDelay",
-        "hpa/replica_calculator.rs: a pod that turns unready late",
-    ),
-];
-
 #[test]
 fn every_setting_has_a_case() {
     for (name, _, _) in Settings::CATALOGUE {
         let cased = CASES.iter().filter(|case| case.0 == *name).count()
-            + NO_OUTPUT_BY_DESIGN.iter().filter(|n| n.0 == *name).count()
-            + NOT_YET_SHOWN.iter().filter(|n| n.0 == *name).count();
+            + NO_OUTPUT_BY_DESIGN.iter().filter(|n| n.0 == *name).count();
         assert_eq!(
             cased, 1,
             "setting {name}: add exactly one case to CASES (or NO_OUTPUT_BY_DESIGN, with \
@@ -136,7 +128,7 @@ fn every_setting_has_a_case() {
         );
     }
     let listed = CASES.iter().map(|case| case.0);
-    let listed = listed.chain(NO_OUTPUT_BY_DESIGN.iter().chain(NOT_YET_SHOWN).map(|n| n.0));
+    let listed = listed.chain(NO_OUTPUT_BY_DESIGN.iter().map(|n| n.0));
     for name in listed {
         assert!(
             Settings::CATALOGUE.iter().any(|(n, _, _)| *n == name),

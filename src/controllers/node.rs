@@ -396,6 +396,12 @@ pub fn pod_gc(world: &mut World) {
 
 /// The attach-detach controller on a pod removed from an unreachable node: detach its
 /// RWO claims at once if the node is out of service, else after the 6 min wait.
+/// (kubernetes `pkg/controller/volume/attachdetach/reconciler/reconciler.go`,
+/// `reconcile`: a volume still mounted by the node is detached only once
+/// `maxWaitForUnmountDuration` has passed on an unhealthy node, or at once with the
+/// out-of-service taint; `hasOutOfServiceTaint` is false for a Node object that is
+/// gone, so a deleted node's volumes wait the 6 min too: the taint, not the deletion,
+/// is the admin's statement that the node is down.)
 pub fn schedule_detach(world: &mut World, pod: &Pod) {
     let Some(node) = pod.node_name.clone() else {
         return;
@@ -407,7 +413,7 @@ pub fn schedule_detach(world: &mut World, pod: &Pod) {
         .informer(InformerId::KubeControllerManager)
         .nodes
         .get(&ObjectKey::cluster(&node))
-        .is_none_or(|n| n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE));
+        .is_some_and(|n| n.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE));
     let delay = if out_of_service {
         0
     } else {
