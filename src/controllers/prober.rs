@@ -138,15 +138,23 @@ fn guest_answers(world: &World, pod: &Pod) -> Option<bool> {
     }
 }
 
-/// A worker's tick (`worker.go`, `run` and `doProbe`).
-pub fn probe_tick(world: &mut World, key: &ObjectKey, uid: &str, kind: ProbeKind) {
-    let Some(pod) = world
+/// The pod a probe worker belongs to, while it is still that pod (same uid); once it
+/// is gone or replaced, its workers end (`worker.go`, `doProbe`: the pod is gone).
+fn worker_pod(world: &mut World, key: &ObjectKey, uid: &str) -> Option<Pod> {
+    let pod = world
         .store
         .get::<Pod>(key)
         .filter(|p| p.meta.uid == uid)
-        .cloned()
-    else {
+        .cloned();
+    if pod.is_none() {
         remove_workers(world, uid);
+    }
+    pod
+}
+
+/// A worker's tick (`worker.go`, `run` and `doProbe`).
+pub fn probe_tick(world: &mut World, key: &ObjectKey, uid: &str, kind: ProbeKind) {
+    let Some(pod) = worker_pod(world, key, uid) else {
         return;
     };
     // The worker ends with its pod's containers (`doProbe`: a terminated pod).
@@ -194,13 +202,7 @@ pub fn probe_timed_out(
     kind: ProbeKind,
     started: SimTime,
 ) {
-    let Some(pod) = world
-        .store
-        .get::<Pod>(key)
-        .filter(|p| p.meta.uid == uid)
-        .cloned()
-    else {
-        remove_workers(world, uid);
+    let Some(pod) = worker_pod(world, key, uid) else {
         return;
     };
     let Some(period_ms) = world
@@ -328,12 +330,7 @@ pub fn compute_killed(world: &mut World, key: &ObjectKey, uid: &str) {
     if world.agent_state.containers.remove(uid).is_none() {
         return;
     }
-    let Some(pod) = world
-        .store
-        .get::<Pod>(key)
-        .filter(|p| p.meta.uid == uid)
-        .cloned()
-    else {
+    let Some(pod) = worker_pod(world, key, uid) else {
         return;
     };
     if let Some(owner) = pod.meta.controller_ref() {
