@@ -497,3 +497,27 @@ fn a_scheduling_vmi_on_a_partitioned_node_fails_at_the_eviction_not_at_the_heal(
     assert!(failed.0 < 720_000);
     assert!(events(&result, "web-0", "FailedPodGone").is_empty());
 }
+
+#[test]
+fn the_removed_readiness_probe_settings_say_to_use_the_manifest() {
+    // Probe timings come from the VM template's readinessProbe now (issue 13, item 4);
+    // a scenario naming the old settings is told where the value goes.
+    let path = "scenarios/lab05-webserver.yaml";
+    let text = std::fs::read_to_string(path).expect("the scenario");
+    for setting in ["readinessProbeInitialDelay", "readinessProbePeriod"] {
+        let changed = text.replacen(
+            "spec:\n",
+            &format!("spec:\n  settings: {{{setting}: 5s}}\n"),
+            1,
+        );
+        let errors = poolsim::sim::prepare_bytes(changed.as_bytes(), std::path::Path::new(path))
+            .err()
+            .expect("a removed setting is an error");
+        let message = format!("{errors:?}");
+        assert!(
+            message.contains(&format!("{setting} was removed")),
+            "{message}"
+        );
+        assert!(message.contains("readinessProbe"), "{message}");
+    }
+}

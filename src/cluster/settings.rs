@@ -46,14 +46,30 @@ macro_rules! settings {
 
 /// Settings a scenario could once set that no longer exist, with what to do instead: a
 /// scenario naming one gets this message (exit 2) rather than a bare "unknown setting".
-pub const REMOVED_SETTINGS: &[(&str, &str)] = &[(
-    "poolRetryDelay",
-    "poolRetryDelay was removed: it changed nothing. Upstream's requeue when the \
-     maxUnavailable budget is spent is a constant, not a flag (kubevirt \
-     pkg/virt-controller/watch/pool/pool.go, defaultRetryDelay = 3 s); the kubevirt-pool \
-     algorithm requeues after 3 s and an exec algorithm chooses its own RequeueAfter \
-     delay. Delete the line",
-)];
+pub const REMOVED_SETTINGS: &[(&str, &str)] = &[
+    (
+        "poolRetryDelay",
+        "poolRetryDelay was removed: it changed nothing. Upstream's requeue when the \
+         maxUnavailable budget is spent is a constant, not a flag (kubevirt \
+         pkg/virt-controller/watch/pool/pool.go, defaultRetryDelay = 3 s); the \
+         kubevirt-pool algorithm requeues after 3 s and an exec algorithm chooses its \
+         own RequeueAfter delay. Delete the line",
+    ),
+    (
+        "readinessProbeInitialDelay",
+        "readinessProbeInitialDelay was removed: the VM template's \
+         spec.readinessProbe.initialDelaySeconds is read instead, plus \
+         libvirtStartupDelay (10 s) as upstream adds it (kubevirt \
+         pkg/virt-controller/services/rendercontainer.go, updateReadinessProbe). Move \
+         the value to the manifest's readinessProbe",
+    ),
+    (
+        "readinessProbePeriod",
+        "readinessProbePeriod was removed: the VM template's \
+         spec.readinessProbe.periodSeconds is read instead (default 10 s, kubevirt \
+         SetDefaults_Probe). Move the value to the manifest's readinessProbe",
+    ),
+];
 
 /// Conversion of a decoded scenario value into a settings field.
 pub trait SettingValue {
