@@ -385,8 +385,19 @@ pub fn sync_vmi(world: &mut World, key: &ObjectKey) {
     match (vmi.status.phase, guest_state) {
         (VmiPhase::Scheduled, None) => {
             let objects = world.informer(InformerId::NodeAgents);
-            let pod_running = launcher_pod(objects, &vmi)
-                .is_some_and(|p| p.phase == PodPhase::Running && !p.meta.is_deleting());
+            // virt-handler starts the domain through the launcher's command socket
+            // (kubevirt `pkg/virt-handler/vm.go` syncs the domain with the client of
+            // `launcher-clients` `GetLauncherClient`, which finds the socket on the
+            // host, `cmdclient.FindSocketOnHost`): it exists only while the compute
+            // container runs on this node. After a reboot the API (and a lagging informer) may
+            // still say Running for a pod whose containers are gone: no domain then,
+            // and the kubelet fails the pod.
+            let pod_running = launcher_pod(objects, &vmi).is_some_and(|p| {
+                p.phase == PodPhase::Running
+                    && !p.meta.is_deleting()
+                    && world.agent_state.containers.get(&p.meta.uid)
+                        == Some(&ContainerState::Running)
+            });
             if !pod_running {
                 return;
             }
