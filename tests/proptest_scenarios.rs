@@ -156,6 +156,16 @@ fn run(g: &Generated) -> Result<(), TestCaseError> {
     for pair in rows.windows(2) {
         prop_assert!(pair[0].time < pair[1].time, "rows out of time order");
     }
+    // Fencing a node that still runs is a split brain (docs/FIDELITY.md §15): the old
+    // guest keeps running beside its VM's restart, so guests may outnumber VMs
+    // created; the run says so with a FencedWhileRunning event, and the model's own
+    // invariants (checked above) exempt exactly those guests.
+    let split_brain = result
+        .world
+        .events
+        .rows
+        .iter()
+        .any(|row| row.reason == "FencedWhileRunning");
     for row in rows {
         prop_assert_eq!(
             row.overshoot,
@@ -163,7 +173,7 @@ fn run(g: &Generated) -> Result<(), TestCaseError> {
             "overshoot at {}",
             row.time
         );
-        prop_assert!(row.guests_running as u64 <= result.summary.vms_created);
+        prop_assert!(split_brain || row.guests_running as u64 <= result.summary.vms_created);
         prop_assert!(
             row.vms_ready <= row.vms_total,
             "more ready than VMs at {}",
