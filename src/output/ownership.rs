@@ -23,7 +23,7 @@ use super::files::{WriteError, RUN_FILES};
 use crate::check::golden::GOLDEN_FILES;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The marker file in every folder poolsim writes (except golden traces, see
 /// [`FolderKind::GoldenTrace`]).
@@ -37,6 +37,8 @@ when this file is there (or with --force), keeping what its other commands wrote
 /// it gives up (a writer holds the lock for the time of writing files, about a second;
 /// only a stopped process holds it for minutes).
 const LOCK_PATIENCE: Duration = Duration::from_secs(300);
+/// How often a waiting writer tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(20);
 
 /// What a folder poolsim writes is for: which entries are its own (replaced by each
 /// write) and which subfolders other commands write inside it.
@@ -365,18 +367,18 @@ fn lock(root: &Path) -> Result<Option<File>, WriteError> {
             .open(&path)
             .map_err(io(&path))?
     };
-    let start = Instant::now();
-    loop {
+    // Polled rather than timed: no clock is read, and the wait is bounded by the
+    // number of attempts (LOCK_PATIENCE at one attempt per LOCK_POLL).
+    let attempts = LOCK_PATIENCE.as_millis() / LOCK_POLL.as_millis();
+    for _ in 0..attempts {
         match file.try_lock() {
             Ok(()) => return Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => {}
             Err(std::fs::TryLockError::Error(_)) => return Ok(None),
         }
-        if start.elapsed() > LOCK_PATIENCE {
-            return Err(WriteError::Busy(root.to_path_buf()));
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(LOCK_POLL);
     }
+    Err(WriteError::Busy(root.to_path_buf()))
 }
 
 /// Move every entry of `from` that `kind` keeps (other commands' subfolders) into
