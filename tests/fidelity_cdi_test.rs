@@ -3,6 +3,7 @@
 //! clones sharing their source's bandwidth, DataVolume failures and missing claims as
 //! the pool's autohealing sees them, and foreground deletion.
 
+use poolsim::api::FOREGROUND_DELETION;
 use poolsim::api::*;
 use poolsim::check::{run_prepared, RunResult};
 use poolsim::cluster::store::Store;
@@ -11,7 +12,6 @@ use poolsim::controllers::clone_planner::{
     ClonePlan, CloneStrategy, INCOMPATIBLE_PROVISIONERS, NO_VOLUME_EXPANSION,
     NO_VOLUME_SNAPSHOT_CLASS, SNAPSHOT_CLASS_SELECTED,
 };
-use poolsim::controllers::gc::FOREGROUND_DELETION;
 use poolsim::engine::SimTime;
 use poolsim::scenario::load_str;
 use poolsim::sim::{prepare_loaded, RunOptions};

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use super::action::Action;
 use super::observation::Observation;
-use crate::scenario::spec::is_dns1123_subdomain;
+use crate::api::validation::is_dns1123_subdomain;
 
 /// The shortest `requeueAfter` an external program may ask for, in milliseconds: the
 /// base delay of client-go's default controller rate limiter, 5 ms
@@ -89,13 +89,7 @@ fn name_problem(name: &str) -> Option<String> {
 /// `staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go`): at most 63
 /// characters, empty or alphanumeric at both ends with `-`, `_`, `.` between.
 fn label_value_problem(value: &str) -> Option<String> {
-    let bytes = value.as_bytes();
-    let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-    let valid = bytes.len() <= 63
-        && bytes.iter().all(allowed)
-        && bytes.first().is_none_or(u8::is_ascii_alphanumeric)
-        && bytes.last().is_none_or(u8::is_ascii_alphanumeric);
-    if valid {
+    if crate::api::validation::label_value_problems(value).is_empty() {
         return None;
     }
     Some(format!(

@@ -253,6 +253,12 @@ impl LabelSelector {
     }
 }
 
+/// The finalizer of an object deleted with `propagationPolicy: Foreground`
+/// (`metav1.FinalizerDeleteDependents`): the API server adds it with the
+/// deletionTimestamp, and the garbage collector removes it once no dependent that
+/// blocks the owner's deletion is left.
+pub const FOREGROUND_DELETION: &str = "foregroundDeletion";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 pub mod core;
 pub mod kubevirt;
 pub mod meta;
+pub mod validation;
 
 pub use self::core::*;
 pub use kubevirt::*;

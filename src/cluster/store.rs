@@ -8,7 +8,6 @@
 
 pub use crate::api::Object;
 use crate::api::*;
-use crate::controllers::gc::FOREGROUND_DELETION;
 use crate::engine::SimTime;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -54,12 +54,6 @@ pub fn on_deleted(world: &mut World, event: &WatchEvent) {
     }
 }
 
-/// The finalizer of an object deleted with `propagationPolicy: Foreground`
-/// (`metav1.FinalizerDeleteDependents`): the API server adds it with the
-/// deletionTimestamp, and the garbage collector removes it once no dependent that
-/// blocks the owner's deletion is left.
-pub const FOREGROUND_DELETION: &str = "foregroundDeletion";
-
 /// The garbage collector's view of one watch event: a deleted owner's dependents go
 /// (background, `on_deleted`); an owner waiting for its dependents
 /// (`FOREGROUND_DELETION`) has them deleted, and is released once they are gone

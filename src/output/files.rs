@@ -4,23 +4,14 @@
 
 use crate::cluster::world::{ClusterAction, NodeTarget, World};
 use crate::engine::SimTime;
-use crate::output::ownership::Destination;
+pub use crate::output::error::WriteError;
+pub use crate::output::ownership::{Destination, RUN_FILES};
 use crate::output::plot::{self, EventMarker, Interval, PlotAnnotations, PlotInput, Series};
 use crate::output::record::Sample;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-
-/// The files of a run folder (`write_run`): what a run replaces in its folder.
-pub const RUN_FILES: [&str; 6] = [
-    "timeseries.csv",
-    "events.csv",
-    "summary.json",
-    plot::PLOT_ANNOTATIONS_FILE_NAME,
-    "replicas.svg",
-    "replicas.png",
-];
+use std::path::Path;
 
 pub const TIMESERIES_HEADER: [&str; 13] = [
     "time_s",
@@ -427,39 +418,6 @@ pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
         intervals: annotations.intervals.clone(),
         hpa_target_pct: annotations.hpa_target_pct,
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot render the plot: {0}")]
-    Plot(#[from] plot::PlotError),
-    #[error("cannot encode: {0}")]
-    Encode(String),
-    #[error(
-        "{} exists and is not a folder poolsim wrote: {why}. Nothing was written. \
-         Choose another folder, or pass --force to replace it",
-        dir.display()
-    )]
-    NotOwned { dir: PathBuf, why: String },
-    #[error(
-        "{0} exists and is not a folder; nothing was written. Move it away or choose another folder"
-    )]
-    NotAFolder(PathBuf),
-    #[error(
-        "{0} exists and is not a folder: the output folder (--out) must be a folder, created if \
-         missing; nothing was written. Choose another path"
-    )]
-    RootNotAFolder(PathBuf),
-    #[error(
-        "another poolsim has been writing into {0} for minutes (it holds the folder's lock); \
-         nothing was written. Try again when it is done, or choose another folder"
-    )]
-    Busy(PathBuf),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {

@@ -19,11 +19,21 @@
 //!   a process leaves are therefore found by the next writer, under the lock, and rolled
 //!   back (see [`recover`]).
 
-use super::files::{WriteError, RUN_FILES};
+use super::error::WriteError;
 use crate::check::golden::GOLDEN_FILES;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The files of a run folder (`write_run`): what a run replaces in its folder.
+pub const RUN_FILES: [&str; 6] = [
+    "timeseries.csv",
+    "events.csv",
+    "summary.json",
+    super::plot::PLOT_ANNOTATIONS_FILE_NAME,
+    "replicas.svg",
+    "replicas.png",
+];
 
 /// The marker file in every folder poolsim writes (except golden traces, see
 /// [`FolderKind::GoldenTrace`]).

@@ -383,7 +383,7 @@ impl<'n> Value<'n> {
         for (key, value) in entries {
             let key_text = key.as_scalar().unwrap_or_default();
             let path = child_path(&self.path, key_text);
-            for problem in super::spec::label_key_problems(key_text) {
+            for problem in crate::api::validation::label_key_problems(key_text) {
                 report.error(
                     key.pos,
                     &path,
@@ -392,7 +392,7 @@ impl<'n> Value<'n> {
                 ok = false;
             }
             let value_text = map.get(key_text).map_or("", String::as_str);
-            for problem in super::spec::label_value_problems(value_text) {
+            for problem in crate::api::validation::label_value_problems(value_text) {
                 report.error(
                     value.pos,
                     &path,
