@@ -8,11 +8,9 @@
 
 mod common;
 
-use common::rows;
+use common::{rows, run_checked};
 use poolsim::api::VirtualMachineInstance;
-use poolsim::check::{run_prepared, RunResult};
-use poolsim::scenario::load_str;
-use poolsim::sim::{prepare_loaded, RunOptions};
+use poolsim::check::RunResult;
 use std::path::Path;
 
 const SCENARIO: &str = "scenarios/regressions/boot-crash-guest-outlives-vmi.yaml";
@@ -45,20 +43,6 @@ spec:
     - {at: 172s, crashNode: {node: node-1}}
     - {at: 172s, recoverNode: {nodeOf: lab05-webserver-2}}
 ";
-
-/// Run a scenario given as text, as if it were the file at `relative`, with every
-/// invariant checked after every event (a broken one panics).
-fn run_checked(text: &str, relative: &str) -> RunResult {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    let loaded = load_str(text, &path).unwrap_or_else(|d| panic!("{d:?}"));
-    let prepared =
-        prepare_loaded(loaded.scenario, loaded.warnings).unwrap_or_else(|d| panic!("{d:?}"));
-    let options = RunOptions {
-        check_invariants: true,
-        ..RunOptions::default()
-    };
-    run_prepared(&prepared, &options).expect("runs")
-}
 
 /// Every guest left at the end belongs to the VMI instance the API has now.
 fn assert_guests_match_vmis(result: &RunResult) {

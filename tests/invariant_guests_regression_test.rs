@@ -9,30 +9,19 @@
 mod common;
 
 use common::{at, rows};
-use poolsim::check::{run_prepared, RunResult};
-use poolsim::scenario::load_str;
-use poolsim::sim::{prepare_loaded, RunOptions};
+use poolsim::check::RunResult;
 use std::path::Path;
 
 const SCENARIO: &str = "scenarios/regressions/fence-running-node-split-brain.yaml";
 
+/// The scenario given as text, run as if it were the regression file, invariants on.
+fn run_checked(text: &str) -> RunResult {
+    common::run_checked(text, SCENARIO)
+}
+
 fn scenario_text() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCENARIO);
     std::fs::read_to_string(path).expect("readable")
-}
-
-/// Run a scenario given as text, as if it were the regression file, with every
-/// invariant checked after every event (a broken one panics).
-fn run_checked(text: &str) -> RunResult {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCENARIO);
-    let loaded = load_str(text, &path).unwrap_or_else(|d| panic!("{d:?}"));
-    let prepared =
-        prepare_loaded(loaded.scenario, loaded.warnings).unwrap_or_else(|d| panic!("{d:?}"));
-    let options = RunOptions {
-        check_invariants: true,
-        ..RunOptions::default()
-    };
-    run_prepared(&prepared, &options).expect("runs")
 }
 
 /// The regression scenario with its events replaced by `events` (YAML list items).

@@ -4,8 +4,11 @@
 // Each test file uses a different subset of the helpers.
 #![allow(dead_code)]
 
-use poolsim::check::RunResult;
+use poolsim::check::{run_prepared, RunResult};
 use poolsim::output::record::Sample;
+use poolsim::scenario::load_str;
+use poolsim::sim::{prepare_loaded, RunOptions};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The `poolsim` binary, run from the repository root (so paths like
@@ -51,4 +54,19 @@ pub fn at(rows: &[Sample], seconds: u64) -> &Sample {
         .rev()
         .find(|r| r.time.0 <= seconds * 1000)
         .expect("a row at or before that time")
+}
+
+/// Run a scenario given as text, as if it were the file at `relative` (from the
+/// repository root, so its `manifestFiles` resolve), with every model invariant
+/// checked after every event (a broken one panics).
+pub fn run_checked(text: &str, relative: &str) -> RunResult {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    let loaded = load_str(text, &path).unwrap_or_else(|d| panic!("{d:?}"));
+    let prepared =
+        prepare_loaded(loaded.scenario, loaded.warnings).unwrap_or_else(|d| panic!("{d:?}"));
+    let options = RunOptions {
+        check_invariants: true,
+        ..RunOptions::default()
+    };
+    run_prepared(&prepared, &options).expect("runs")
 }
