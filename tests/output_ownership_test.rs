@@ -13,13 +13,14 @@ use std::time::{Duration, Instant};
 const SCENARIO: &str = "scenarios/lab05-webserver.yaml";
 const NAME: &str = "lab05-webserver";
 const MARKER: &str = ".poolsim-output";
-const RUN_FILES: [&str; 6] = [
+const RUN_FILES: [&str; 7] = [
     "timeseries.csv",
     "events.csv",
     "summary.json",
     "plot.json",
     "replicas.svg",
     "replicas.png",
+    "report.html",
 ];
 
 /// Every file below `dir`, by path relative to it, with its bytes.

@@ -55,12 +55,13 @@ fn threads_and_shards_give_the_same_bytes() {
             "band.png",
             "band.svg",
             "percentiles.csv",
+            "report.html",
             "sweep.csv"
         ]
     );
 
     // sweep.csv: a header and one row per seed, seeds from the scenario's seed (7).
-    let csv = String::from_utf8(reference[4].1.clone()).unwrap();
+    let csv = String::from_utf8(reference[5].1.clone()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("seed,duration_s,events_processed,max_overshoot"));
     assert!(lines[0].contains(",recovery_s"));

@@ -19,6 +19,7 @@ use super::Runs;
 use crate::output::files::{write_file, Summary, WriteError};
 use crate::output::ownership::Destination;
 use crate::output::plot::{self, Overlay, Series};
+use crate::output::report;
 
 /// The metrics of the comparison table, in order. Lower is better for every one of
 /// them, which is what the gate assumes:
@@ -320,9 +321,8 @@ pub fn write_compare(
     let encode = |e: &dyn std::fmt::Display| WriteError::Encode(e.to_string());
     let rows = compare_csv(data);
     let table = comparison_table(data).to_csv().map_err(|e| encode(&e))?;
-    let json = serde_json::to_string_pretty(&comparison_json(data, checks))
-        .map_err(|e| encode(&e))?
-        + "\n";
+    let json_value = comparison_json(data, checks);
+    let json = serde_json::to_string_pretty(&json_value).map_err(|e| encode(&e))? + "\n";
     let overlays = overlays(data);
     let time_s: Vec<f64> = data
         .algorithms
@@ -338,6 +338,18 @@ pub fn write_compare(
         ),
     };
     let title = format!("{}: {seeds}", data.scenario);
+    let gate = json_value["gate"].as_array().cloned().unwrap_or_default();
+    let report = report::compare_report(
+        &title,
+        &time_s,
+        &overlays,
+        &data.events,
+        &[
+            ("comparison", "Comparison", &table),
+            ("compare", "Every algorithm and seed", &rows),
+        ],
+        &gate,
+    )?;
     destination.write(|staging| {
         write_file(staging, "compare.csv", rows.as_bytes())?;
         write_file(staging, "comparison.csv", table.as_bytes())?;
@@ -350,6 +362,7 @@ pub fn write_compare(
             &staging.join("overlay.svg"),
             &staging.join("overlay.png"),
         )?;
+        write_file(staging, report::REPORT_FILE_NAME, report.as_bytes())?;
         Ok(())
     })
 }

@@ -24,6 +24,7 @@ use crate::api::validation::is_dns1123_label;
 use crate::output::files::{write_file, Summary, WriteError};
 use crate::output::ownership::Destination;
 use crate::output::plot::{self, Band};
+use crate::output::report;
 use crate::scenario::MAX_SAMPLES;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -255,6 +256,16 @@ pub fn write_sweep(destination: &Destination, data: &SweepData) -> Result<(), Wr
         data.seed_start,
         data.seed_start + data.seed_count.saturating_sub(1)
     );
+    let report = report::sweep_report(
+        &title,
+        &time_s,
+        &bands,
+        &data.events,
+        &[
+            ("percentiles", "Percentiles over seeds", &table),
+            ("sweep", "Every seed", &sweep),
+        ],
+    )?;
     destination.write(|staging| {
         write_file(staging, "sweep.csv", sweep.as_bytes())?;
         write_file(staging, "percentiles.csv", table.as_bytes())?;
@@ -267,6 +278,7 @@ pub fn write_sweep(destination: &Destination, data: &SweepData) -> Result<(), Wr
             &staging.join("band.svg"),
             &staging.join("band.png"),
         )?;
+        write_file(staging, report::REPORT_FILE_NAME, report.as_bytes())?;
         Ok(())
     })
 }

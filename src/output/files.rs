@@ -8,6 +8,7 @@ pub use crate::output::error::WriteError;
 pub use crate::output::ownership::{Destination, RUN_FILES};
 use crate::output::plot::{self, EventMarker, Interval, PlotAnnotations, PlotInput, Series};
 use crate::output::record::Sample;
+use crate::output::report;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -449,6 +450,7 @@ pub fn write_run(
         .map_err(|e| WriteError::Encode(e.to_string()))?
         + "\n";
     let input = plot_input(&world.samples.rows, &annotations);
+    let report = report::run_report(summary, &timeseries, &events, &annotations)?;
     destination.write(|staging| {
         write_file(staging, "timeseries.csv", timeseries.as_bytes())?;
         write_file(staging, "events.csv", events.as_bytes())?;
@@ -463,6 +465,7 @@ pub fn write_run(
             &staging.join("replicas.svg"),
             &staging.join("replicas.png"),
         )?;
+        write_file(staging, report::REPORT_FILE_NAME, report.as_bytes())?;
         Ok(())
     })
 }

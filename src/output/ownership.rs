@@ -26,13 +26,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The files of a run folder (`write_run`): what a run replaces in its folder.
-pub const RUN_FILES: [&str; 6] = [
+pub const RUN_FILES: [&str; 7] = [
     "timeseries.csv",
     "events.csv",
     "summary.json",
     super::plot::PLOT_ANNOTATIONS_FILE_NAME,
     "replicas.svg",
     "replicas.png",
+    super::report::REPORT_FILE_NAME,
 ];
 
 /// The marker file in every folder poolsim writes (except golden traces, see
@@ -70,19 +71,21 @@ pub enum FolderKind {
     GoldenTrace,
 }
 
-const SWEEP_FILES: [&str; 5] = [
+const SWEEP_FILES: [&str; 6] = [
     "sweep.csv",
     "percentiles.csv",
     "band.csv",
     "band.svg",
     "band.png",
+    super::report::REPORT_FILE_NAME,
 ];
-const COMPARE_FILES: [&str; 5] = [
+const COMPARE_FILES: [&str; 6] = [
     "compare.csv",
     "comparison.csv",
     "comparison.json",
     "overlay.svg",
     "overlay.png",
+    super::report::REPORT_FILE_NAME,
 ];
 
 impl FolderKind {
