@@ -9,6 +9,8 @@
 //! - `comparison.json`: that table and the gate checks, as `--json` prints them.
 //! - `overlay.svg`/`overlay.png`: `vms_ready` and `guests_running` over time, one colour
 //!   per algorithm (with several seeds, the per-sample-time median over seeds).
+//! - `report.html`: the overlay, the tables and the gate as one interactive page
+//!   (`output::report`).
 //!
 //! The gate (`--baseline A --fail-if-worse METRIC[:MARGIN],..`) compares each other
 //! algorithm's p50 over seeds (its only value with one seed) to the baseline's.

@@ -7,6 +7,7 @@
 //!   (nearest rank; the table `sweep` prints).
 //! - `band.csv`: per sample time, p5, p50 and p95 over seeds of `vms_ready` and
 //!   `guests_running`; `band.svg` and `band.png` draw it.
+//! - `report.html`: the bands and both tables as one interactive page (`output::report`).
 //!
 //! A shard (`--shard I/N`) runs the seeds whose index (0-based position in the seed
 //! range) is `I` modulo `N`, round-robin so every shard gets early and late seeds
