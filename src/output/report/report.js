@@ -189,8 +189,8 @@
       section.setAttribute("data-chart", chart.id);
       section.appendChild(el("p", { "class": "hint" },
         ["Drag across the chart to zoom in, double-click to zoom out; hover for the " +
-         "values at a time (shown in the legend). Dashed vertical lines are the " +
-         "scenario's events."]));
+         "values at a time (shown in the legend); click a legend entry to hide or show " +
+         "its series. Dashed vertical lines are the scenario's events."]));
       var hoverLine = el("div", { "class": "hover-events" }, []);
       section.appendChild(hoverLine);
       var plot = el("div", { "class": "chart-plot" }, []);
