@@ -723,7 +723,16 @@ impl World {
         message: impl Into<String>,
     ) {
         let now = self.now();
-        self.events.push(now, kind, object, reason, message.into());
+        // Namespace and uid from the store, for `events.csv` and the recorder's key.
+        let involved = crate::output::event_log::involved_object(
+            self.store.objects(),
+            self.namespace(),
+            kind,
+            object,
+            reason,
+        );
+        self.events
+            .push(now, kind, object, &involved, reason, message.into());
     }
 
     pub(crate) fn schedule_timer(&mut self, delay_ms: u64, timer: Timer) {

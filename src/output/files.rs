@@ -249,9 +249,23 @@ fn format_time_s(ms: u64) -> String {
     }
 }
 
+/// `events.csv`'s columns: DESIGN.md §1.3's five, then (issue 15) the Event's `type`,
+/// the involved object's `namespace` and the `count` of identical events the row
+/// stands for (`output::event_log`); `time_s` is the first of them.
+pub const EVENTS_HEADER: [&str; 8] = [
+    "time_s",
+    "kind",
+    "object",
+    "reason",
+    "message",
+    "type",
+    "namespace",
+    "count",
+];
+
 pub fn events_csv(world: &World) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["time_s", "kind", "object", "reason", "message"])?;
+    writer.write_record(EVENTS_HEADER)?;
     for row in &world.events.rows {
         writer.write_record([
             format_time_s(row.time.0).as_str(),
@@ -259,6 +273,9 @@ pub fn events_csv(world: &World) -> Result<String, csv::Error> {
             &row.object,
             &row.reason,
             &row.message,
+            row.event_type.as_str(),
+            &row.namespace,
+            &row.count.to_string(),
         ])?;
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
