@@ -246,13 +246,21 @@ pub fn run_one(
         eprintln!("error: {e}");
         return Outcome::Invalid;
     }
-    let result = match crate::check::run_prepared(&prepared, options) {
+    let progress = crate::progress::RunProgress::new(
+        &prepared.scenario.name,
+        crate::engine::SimTime(prepared.scenario.duration_ms),
+        crate::progress::wanted_here(quiet, json),
+    );
+    let observe = |now| progress.observe(now);
+    let result = match crate::check::run_prepared_observed(&prepared, options, &observe) {
         Ok(result) => result,
         Err(message) => {
             eprintln!("error: {}: {message}", path.display());
             return Outcome::Invalid;
         }
     };
+    // The bar (if one was drawn) goes before the summary is printed.
+    drop(progress);
     let dir = destination.dir();
     if let Err(e) = files::write_run(
         &destination,
