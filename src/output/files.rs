@@ -430,10 +430,12 @@ pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
             column("uncontrolled_overshoot", &|r| {
                 Some(r.uncontrolled_overshoot as f64)
             }),
+            column("load_cores", &|r| Some(r.load_cores)),
         ],
         events: annotations.events.clone(),
         intervals: annotations.intervals.clone(),
         hpa_target_pct: annotations.hpa_target_pct,
+        rescales: Vec::new(),
     }
 }
 
@@ -465,7 +467,8 @@ pub fn write_run(
     let annotations_json = serde_json::to_string_pretty(&annotations)
         .map_err(|e| WriteError::Encode(e.to_string()))?
         + "\n";
-    let input = plot_input(&world.samples.rows, &annotations);
+    let mut input = plot_input(&world.samples.rows, &annotations);
+    input.rescales = plot::run_rescales(&world.events.rows, &input);
     destination.write(|staging| {
         write_file(staging, "timeseries.csv", timeseries.as_bytes())?;
         write_file(staging, "events.csv", events.as_bytes())?;
