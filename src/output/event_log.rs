@@ -1,6 +1,8 @@
-//! The event log of a run (`events.csv`, DESIGN.md §1.3), as `kubectl get events` would
-//! show it: each row has the Event's `type` (Normal/Warning), the involved object's
-//! namespace, and a `count` of the identical events it stands for.
+//! The event log of a run (`events.csv`, DESIGN.md §1.3). In memory it is the trace of
+//! every event as it happened (`EventLog::rows`, one row each: what tests and plots
+//! read); `events.csv` is [`EventLog::correlated`], the log as `kubectl get events`
+//! would show it: each row has the Event's `type` (Normal/Warning), the involved
+//! object's namespace, and a `count` of the identical events it stands for.
 //!
 //! Counting follows client-go's event recorder (`staging/src/k8s.io/client-go/tools/
 //! record/events_cache.go`, `EventCorrelator.EventCorrelate`): its `eventLogger`
@@ -61,7 +63,8 @@ impl EventType {
     }
 }
 
-/// One row of `events.csv`: an Event as `kubectl get events` lists it.
+/// One event as it happened (`count` 1), or a row of `events.csv` (an Event as
+/// `kubectl get events` lists it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRow {
     /// `firstTimestamp`: when the first of the events this row counts happened.
@@ -77,6 +80,8 @@ pub struct EventRow {
     pub count: u32,
     /// `lastTimestamp`: the latest of them.
     pub last_time: SimTime,
+    /// The involved object's uid (empty once it is gone): part of the recorder's key.
+    pub uid: String,
 }
 
 /// The object an event is about, as the recorder's key names it.
@@ -89,14 +94,12 @@ pub struct InvolvedObject {
 
 #[derive(Debug, Default)]
 pub struct EventLog {
+    /// Every event in the order it happened, each with `count` 1.
     pub rows: Vec<EventRow>,
-    /// Rows that may still count a repeat, by the hash of their correlation key (uid
-    /// included, so a VMI re-created under the same name starts its own rows).
-    open: BTreeMap<u64, Vec<(usize, String)>>,
 }
 
 impl EventLog {
-    /// Records an event now, or counts it on the row of an identical earlier one.
+    /// Records an event now.
     pub fn push(
         &mut self,
         time: SimTime,
@@ -106,54 +109,64 @@ impl EventLog {
         reason: &str,
         message: String,
     ) {
-        let (event_type, component) = reason_type(kind, reason);
-        let row = EventRow {
+        self.rows.push(EventRow {
             time,
             kind: kind.into(),
             object: object.into(),
             reason: reason.into(),
             message,
-            event_type,
+            event_type: reason_type(kind, reason).0,
             namespace: involved.namespace.clone(),
             count: 1,
             last_time: time,
-        };
-        if kind == SCENARIO_KIND {
-            self.rows.push(row);
-            return;
-        }
-        let hash = correlation_hash(component, &row, &involved.uid);
-        let candidates = self.open.entry(hash).or_default();
-        // Rows whose Event has expired can never count again.
-        candidates.retain(|(index, _)| time.since(self.rows[*index].last_time) <= EVENT_TTL_MS);
-        let same = candidates.iter().find(|(index, uid)| {
-            let earlier = &self.rows[*index];
-            *uid == involved.uid
-                && earlier.kind == row.kind
-                && earlier.object == row.object
-                && earlier.namespace == row.namespace
-                && earlier.reason == row.reason
-                && earlier.message == row.message
+            uid: involved.uid.clone(),
         });
-        match same {
-            Some((index, _)) => {
-                let earlier = &mut self.rows[*index];
-                earlier.count = earlier.count.saturating_add(1);
-                earlier.last_time = time;
+    }
+
+    /// The log as `kubectl get events` shows it (the rows of `events.csv`): each event
+    /// identical to an earlier one whose Event still lives counts on that row.
+    pub fn correlated(&self) -> Vec<EventRow> {
+        let mut rows: Vec<EventRow> = Vec::with_capacity(self.rows.len());
+        // Rows that may still count a repeat, by the hash of their correlation key.
+        let mut open: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for event in &self.rows {
+            if event.kind == SCENARIO_KIND {
+                rows.push(event.clone());
+                continue;
             }
-            None => {
-                candidates.push((self.rows.len(), involved.uid.clone()));
-                self.rows.push(row);
+            let component = reason_type(&event.kind, &event.reason).1;
+            let candidates = open.entry(correlation_hash(component, event)).or_default();
+            // Rows whose Event has expired can never count again.
+            candidates.retain(|&i| event.time.since(rows[i].last_time) <= EVENT_TTL_MS);
+            let same = candidates.iter().copied().find(|&i| {
+                let earlier = &rows[i];
+                earlier.uid == event.uid
+                    && earlier.kind == event.kind
+                    && earlier.object == event.object
+                    && earlier.namespace == event.namespace
+                    && earlier.reason == event.reason
+                    && earlier.message == event.message
+            });
+            match same {
+                Some(i) => {
+                    rows[i].count = rows[i].count.saturating_add(event.count);
+                    rows[i].last_time = event.last_time;
+                }
+                None => {
+                    candidates.push(rows.len());
+                    rows.push(event.clone());
+                }
             }
         }
+        rows
     }
 }
 
 /// `getEventKey` without the parts every row here shares (source host, API version):
 /// a deterministic hash (`DefaultHasher::new` has fixed keys), checked field by field.
-fn correlation_hash(component: &str, row: &EventRow, uid: &str) -> u64 {
+fn correlation_hash(component: &str, row: &EventRow) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
-    (component, &row.kind, &row.namespace, &row.object, uid).hash(&mut hasher);
+    (component, &row.kind, &row.namespace, &row.object, &row.uid).hash(&mut hasher);
     (row.event_type, &row.reason, &row.message).hash(&mut hasher);
     hasher.finish()
 }
@@ -357,15 +370,18 @@ mod tests {
         push(&mut log, 15_000, "no metrics");
         push(&mut log, 30_000, "other message");
         push(&mut log, 45_000, "no metrics");
-        assert_eq!(log.rows.len(), 2);
-        assert_eq!((log.rows[0].count, log.rows[0].time), (3, SimTime(0)));
-        assert_eq!(log.rows[0].last_time, SimTime(45_000));
-        assert_eq!(log.rows[0].event_type, EventType::Warning);
-        assert_eq!(log.rows[1].count, 1);
+        assert_eq!(log.rows.len(), 4, "the trace keeps every event");
+        let rows = log.correlated();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].count, rows[0].time), (3, SimTime(0)));
+        assert_eq!(rows[0].last_time, SimTime(45_000));
+        assert_eq!(rows[0].event_type, EventType::Warning);
+        assert_eq!(rows[1].count, 1);
         // More than the TTL after the last update: a new Event.
         push(&mut log, 45_000 + EVENT_TTL_MS + 1, "no metrics");
-        assert_eq!(log.rows.len(), 3);
-        assert_eq!(log.rows[2].count, 1);
+        let rows = log.correlated();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[2].count, 1);
     }
 
     #[test]
@@ -391,7 +407,8 @@ mod tests {
                 "crash node-1".into(),
             );
         }
-        assert_eq!(log.rows.len(), 4);
-        assert!(log.rows.iter().all(|row| row.count == 1));
+        let rows = log.correlated();
+        assert_eq!(rows.len(), 4);
+        assert!(rows.iter().all(|row| row.count == 1));
     }
 }

@@ -266,7 +266,7 @@ pub const EVENTS_HEADER: [&str; 8] = [
 pub fn events_csv(world: &World) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(EVENTS_HEADER)?;
-    for row in &world.events.rows {
+    for row in &world.events.correlated() {
         writer.write_record([
             format_time_s(row.time.0).as_str(),
             &row.kind,
