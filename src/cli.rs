@@ -74,6 +74,10 @@ pub enum Command {
         /// Where replicas.svg and replicas.png go; default the CSV's folder.
         #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
         out: Option<PathBuf>,
+        /// The plot's title; default the title in plot.json beside the CSV, else the
+        /// name of the CSV's folder.
+        #[arg(long)]
+        title: Option<String>,
     },
     /// Monte-Carlo over seeds: one row per seed, percentiles, band plot.
     Sweep(crate::analysis::cli::SweepArgs),
@@ -193,7 +197,8 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Plot {
             timeseries_csv,
             out,
-        } => plot(&timeseries_csv, out.as_deref()),
+            title,
+        } => plot(&timeseries_csv, out.as_deref(), title),
         Command::Sweep(args) => crate::analysis::cli::sweep_command(args),
         Command::Merge(args) => crate::analysis::cli::merge_command(args),
         Command::Compare(args) => crate::analysis::cli::compare_command(args),
@@ -246,13 +251,21 @@ pub fn run_one(
         eprintln!("error: {e}");
         return Outcome::Invalid;
     }
-    let result = match crate::check::run_prepared(&prepared, options) {
+    let progress = crate::progress::RunProgress::new(
+        &prepared.scenario.name,
+        crate::engine::SimTime(prepared.scenario.duration_ms),
+        crate::progress::wanted_here(quiet, json),
+    );
+    let observe = |now| progress.observe(now);
+    let result = match crate::check::run_prepared_observed(&prepared, options, &observe) {
         Ok(result) => result,
         Err(message) => {
             eprintln!("error: {}: {message}", path.display());
             return Outcome::Invalid;
         }
     };
+    // The bar (if one was drawn) goes before the summary is printed.
+    drop(progress);
     let dir = destination.dir();
     if let Err(e) = files::write_run(
         &destination,
@@ -282,8 +295,8 @@ fn print_summary(summary: &Summary, dir: &Path) {
     crate::analysis::cli::print_run_summary(summary, dir);
 }
 
-fn plot(csv: &Path, out: Option<&Path>) -> Outcome {
-    let input = match crate::output::plot::read_timeseries_csv(csv) {
+fn plot(csv: &Path, out: Option<&Path>, title: Option<String>) -> Outcome {
+    let mut input = match crate::output::plot::read_timeseries_csv(csv) {
         Ok(input) => input,
         // Each reading error names its own file (the CSV, events.csv or plot.json).
         Err(e) => {
@@ -291,6 +304,9 @@ fn plot(csv: &Path, out: Option<&Path>) -> Outcome {
             return Outcome::Invalid;
         }
     };
+    if let Some(title) = title {
+        input.title = title;
+    }
     let dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| csv.parent().unwrap_or(Path::new(".")).to_path_buf());

@@ -14,6 +14,7 @@ pub mod input;
 pub mod invariants;
 pub mod load;
 pub mod output;
+pub mod progress;
 pub mod scenario;
 pub mod sim;
 pub mod units;

@@ -128,6 +128,7 @@ fn partition_run(with_hpa: bool) -> PlotInput {
             },
         ],
         hpa_target_pct: with_hpa.then_some(70.0),
+        rescales: Vec::new(),
     }
 }
 

@@ -16,7 +16,6 @@ pub mod table;
 
 use crate::output::files::Summary;
 use crate::sim::{Prepared, RunOptions};
-use std::io::{IsTerminal, Write as _};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -78,49 +77,8 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-pub struct Progress {
-    enabled: bool,
-    label: String,
-    total: usize,
-    done: AtomicUsize,
-    drawing: Mutex<()>,
-}
-
-impl Progress {
-    pub fn new(label: &str, total: usize, quiet: bool) -> Self {
-        Progress {
-            enabled: !quiet && std::io::stderr().is_terminal(),
-            label: label.to_string(),
-            total,
-            done: AtomicUsize::new(0),
-            drawing: Mutex::new(()),
-        }
-    }
-
-    fn tick(&self) {
-        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-        if !self.enabled {
-            return;
-        }
-        const WIDTH: usize = 30;
-        let filled = WIDTH * done / self.total.max(1);
-        let _guard = self.drawing.lock();
-        let mut stderr = std::io::stderr().lock();
-        let _ = write!(
-            stderr,
-            "\r{} [{}{}] {done}/{}",
-            self.label,
-            "#".repeat(filled),
-            " ".repeat(WIDTH - filled),
-            self.total
-        );
-        if done == self.total {
-            let _ = writeln!(stderr);
-        }
-        let _ = stderr.flush();
-    }
-}
+// The bar of finished runs (indicatif, drawn only on a terminal): `crate::progress`.
+pub use crate::progress::Progress;
 
 /// Runs `algorithm` (the scenario's own when `None`) once per seed on `jobs` threads.
 /// Results come back in the order of `seeds`; on failure, the error of the first

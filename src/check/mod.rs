@@ -29,7 +29,21 @@ pub fn run_prepared(prepared: &Prepared, options: &RunOptions) -> Result<RunResu
         .clone()
         .unwrap_or_else(|| prepared.scenario.algorithm.clone());
     let algorithm = crate::algorithm::resolve(&name)?;
-    run_named(prepared, options, algorithm, name)
+    run_named(prepared, options, algorithm, name, None)
+}
+
+/// [`run_prepared`], with `observe` called at each sample time (a progress bar).
+pub fn run_prepared_observed(
+    prepared: &Prepared,
+    options: &RunOptions,
+    observe: &dyn Fn(crate::engine::SimTime),
+) -> Result<RunResult, String> {
+    let name = options
+        .algorithm
+        .clone()
+        .unwrap_or_else(|| prepared.scenario.algorithm.clone());
+    let algorithm = crate::algorithm::resolve(&name)?;
+    run_named(prepared, options, algorithm, name, Some(observe))
 }
 
 /// Run a prepared scenario with an algorithm object the caller built (one written in
@@ -42,7 +56,7 @@ pub fn run_prepared_with(
     algorithm: Box<dyn ReconcileAlgorithm>,
 ) -> Result<RunResult, String> {
     let name = algorithm.name().to_string();
-    run_named(prepared, options, algorithm, name)
+    run_named(prepared, options, algorithm, name, None)
 }
 
 fn run_named(
@@ -50,10 +64,11 @@ fn run_named(
     options: &RunOptions,
     algorithm: Box<dyn ReconcileAlgorithm>,
     name: String,
+    observe: Option<&dyn Fn(crate::engine::SimTime)>,
 ) -> Result<RunResult, String> {
     let seed = options.seed.unwrap_or(prepared.scenario.seed);
     let mut world = sim::build_world(prepared, options, algorithm);
-    world.run();
+    world.run_observed(observe);
     if let Some(fatal) = world.fatal.take() {
         return Err(fatal);
     }

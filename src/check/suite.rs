@@ -40,6 +40,9 @@ pub struct CheckArgs {
     /// did not create them.
     #[arg(long)]
     pub force: bool,
+    /// Print only the scenarios that fail and the final count; no progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 impl CheckArgs {
@@ -52,6 +55,7 @@ impl CheckArgs {
             out,
             golden: None,
             force: false,
+            quiet: false,
         }
     }
 }
@@ -146,10 +150,15 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Verd
     };
     let (mut passed, mut failed) = (0, 0);
     let mut invalid = false;
+    let progress = crate::progress::Progress::new("check", prepared.len(), args.quiet);
     for (path, scenario) in &prepared {
-        match check_one(path, scenario, &options, args) {
+        let outcome = check_one(path, scenario, &options, args);
+        progress.tick();
+        match outcome {
             Ok(report) => {
-                print_report(&report, out);
+                if !(args.quiet && report.passed()) {
+                    progress.suspend(|| print_report(&report, out));
+                }
                 if report.passed() {
                     passed += 1;
                 } else {

@@ -543,6 +543,12 @@ impl World {
     /// Run until the scenario's duration; the last sample is at the duration itself.
     /// A run that exceeds its event budget ([`EventBudget`]) stops with `fatal` set.
     pub fn run(&mut self) {
+        self.run_observed(None);
+    }
+
+    /// [`World::run`], calling `observe` with the time of each sample (the progress
+    /// bar of a long `poolsim run`, `crate::progress::RunProgress`); it only watches.
+    pub fn run_observed(&mut self, observe: Option<&dyn Fn(SimTime)>) {
         let end = self.duration;
         let mut budget = EventBudget::new(self.settings.max_events_processed);
         let mut invariants = crate::invariants::Checker::default();
@@ -555,8 +561,12 @@ impl World {
                 break;
             }
             let (_, event) = self.queue.pop().expect("peeked");
+            let sampled = matches!(event, Ev::Sample);
             self.dispatch(event);
             self.flush_watch_events();
+            if let Some(observe) = observe.filter(|_| sampled) {
+                observe(at);
+            }
             if self.check_invariants {
                 invariants.check(self);
             }
@@ -723,7 +733,16 @@ impl World {
         message: impl Into<String>,
     ) {
         let now = self.now();
-        self.events.push(now, kind, object, reason, message.into());
+        // Namespace and uid from the store, for `events.csv` and the recorder's key.
+        let involved = crate::output::event_log::involved_object(
+            self.store.objects(),
+            self.namespace(),
+            kind,
+            object,
+            reason,
+        );
+        self.events
+            .push(now, kind, object, &involved, reason, message.into());
     }
 
     pub(crate) fn schedule_timer(&mut self, delay_ms: u64, timer: Timer) {

@@ -250,16 +250,33 @@ fn format_time_s(ms: u64) -> String {
     }
 }
 
+/// `events.csv`'s columns: DESIGN.md §1.3's five, then (issue 15) the Event's `type`,
+/// the involved object's `namespace` and the `count` of identical events the row
+/// stands for (`output::event_log`); `time_s` is the first of them.
+pub const EVENTS_HEADER: [&str; 8] = [
+    "time_s",
+    "kind",
+    "object",
+    "reason",
+    "message",
+    "type",
+    "namespace",
+    "count",
+];
+
 pub fn events_csv(world: &World) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["time_s", "kind", "object", "reason", "message"])?;
-    for row in &world.events.rows {
+    writer.write_record(EVENTS_HEADER)?;
+    for row in &world.events.correlated() {
         writer.write_record([
             format_time_s(row.time.0).as_str(),
             &row.kind,
             &row.object,
             &row.reason,
             &row.message,
+            row.event_type.as_str(),
+            &row.namespace,
+            &row.count.to_string(),
         ])?;
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
@@ -414,10 +431,12 @@ pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
             column("uncontrolled_overshoot", &|r| {
                 Some(r.uncontrolled_overshoot as f64)
             }),
+            column("load_cores", &|r| Some(r.load_cores)),
         ],
         events: annotations.events.clone(),
         intervals: annotations.intervals.clone(),
         hpa_target_pct: annotations.hpa_target_pct,
+        rescales: Vec::new(),
     }
 }
 
@@ -449,7 +468,8 @@ pub fn write_run(
     let annotations_json = serde_json::to_string_pretty(&annotations)
         .map_err(|e| WriteError::Encode(e.to_string()))?
         + "\n";
-    let input = plot_input(&world.samples.rows, &annotations);
+    let mut input = plot_input(&world.samples.rows, &annotations);
+    input.rescales = plot::run_rescales(&world.events.rows, &input);
     let report = report::run_report(summary, &timeseries, &events, &annotations)?;
     destination.write(|staging| {
         write_file(staging, "timeseries.csv", timeseries.as_bytes())?;

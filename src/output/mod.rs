@@ -2,6 +2,7 @@
 //! (`plot`) and the interactive page (`report`).
 
 pub mod error;
+pub mod event_log;
 pub mod files;
 pub mod ownership;
 pub mod plot;

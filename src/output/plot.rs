@@ -16,6 +16,7 @@
 
 mod band;
 mod draw;
+mod hpa;
 mod input;
 mod layout;
 mod overlay;
@@ -29,6 +30,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use hpa::rescales_from_events;
+pub(crate) use hpa::run_rescales;
 pub use input::{
     read_timeseries_csv, PlotAnnotations, EVENTS_FILE_NAME, PLOT_ANNOTATIONS_FILE_NAME,
 };
@@ -58,6 +61,15 @@ pub struct Interval {
     pub label: String,
 }
 
+/// An HPA rescale decision (a `SuccessfulRescale` event): drawn as a mark at the new
+/// size, labelled with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rescale {
+    pub time_s: f64,
+    pub replicas: f64,
+}
+
 /// Everything the replicas plot shows. Series are looked up by their `timeseries.csv`
 /// column name; a missing column is simply not drawn.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -70,6 +82,8 @@ pub struct PlotInput {
     pub intervals: Vec<Interval>,
     /// The HPA's target average CPU utilization, drawn as a line on the CPU panel.
     pub hpa_target_pct: Option<f64>,
+    /// The HPA's rescale decisions, in time order.
+    pub rescales: Vec<Rescale>,
 }
 
 impl PlotInput {

@@ -6,31 +6,8 @@ use crate::cluster::world::World;
 use crate::engine::SimTime;
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    pub time: SimTime,
-    pub kind: String,
-    pub object: String,
-    pub reason: String,
-    pub message: String,
-}
-
-#[derive(Debug, Default)]
-pub struct EventLog {
-    pub rows: Vec<EventRow>,
-}
-
-impl EventLog {
-    pub fn push(&mut self, time: SimTime, kind: &str, object: &str, reason: &str, message: String) {
-        self.rows.push(EventRow {
-            time,
-            kind: kind.into(),
-            object: object.into(),
-            reason: reason.into(),
-            message,
-        });
-    }
-}
+// The event log lives in `output::event_log`; re-exported where it always was.
+pub use crate::output::event_log::{EventLog, EventRow, EventType};
 
 /// One timeseries row (DESIGN.md §1.3 columns, in order).
 #[derive(Debug, Clone, PartialEq)]

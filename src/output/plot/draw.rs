@@ -192,11 +192,23 @@ pub(super) fn build_chart<'a, DB: DrawingBackend>(
     time_axis: &TimeAxis,
     value_axis: &ValueAxis,
 ) -> Result<Chart<'a, DB>, PlotError> {
+    build_chart_with_right_axis(area, top_px, time_axis, value_axis, 0)
+}
+
+/// [`build_chart`] with `right_axis_px` between the plot and the legend for the labels
+/// of a secondary axis (the plot is that much narrower).
+pub(super) fn build_chart_with_right_axis<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    top_px: u32,
+    time_axis: &TimeAxis,
+    value_axis: &ValueAxis,
+    right_axis_px: u32,
+) -> Result<Chart<'a, DB>, PlotError> {
     ChartBuilder::on(area)
         .margin_top(top_px)
         .margin_left(OUTER_MARGIN_PX)
         .margin_bottom(OUTER_MARGIN_PX / 2)
-        .margin_right(LEGEND_WIDTH_PX + OUTER_MARGIN_PX)
+        .margin_right(LEGEND_WIDTH_PX + OUTER_MARGIN_PX + right_axis_px)
         .x_label_area_size(X_LABEL_AREA_PX)
         .y_label_area_size(Y_LABEL_AREA_PX)
         .build_cartesian_2d(
@@ -383,6 +395,8 @@ pub(super) enum LegendSample {
     Step { style: ShapeStyle },
     /// A filled swatch, for areas and bands.
     Area { fill: RGBAColor },
+    /// A diamond mark, for events drawn as points (HPA rescales).
+    Marker { colour: RGBColor },
 }
 
 #[derive(Debug, Clone)]
@@ -440,6 +454,12 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
                 root.draw(&PathElement::new(points, *style))
                     .map_err(draw_error)?
             }
+            LegendSample::Marker { colour } => root
+                .draw(&super::hpa::diamond(
+                    ((left + right) / 2, center_y),
+                    *colour,
+                ))
+                .map_err(draw_error)?,
             LegendSample::Area { fill } => root
                 .draw(&Rectangle::new(
                     [(left, center_y - 7), (right, center_y + 7)],

@@ -84,6 +84,17 @@ pub fn read_timeseries_csv(path: &Path) -> Result<PlotInput, PlotError> {
     // reader with a message, not silently left out.
     if events_path.exists() {
         input.events = read_scenario_events(&events_path)?;
+        let rows = read_rescale_rows(&events_path)?;
+        let rows = rows.iter().map(|(time_s, message, count)| {
+            (
+                RESCALE_KIND,
+                RESCALE_REASON,
+                *time_s,
+                message.as_str(),
+                *count,
+            )
+        });
+        input.rescales = super::hpa::rescales_from_events(rows, &input);
     }
 
     let annotations_path = directory.join(PLOT_ANNOTATIONS_FILE_NAME);
@@ -271,6 +282,47 @@ fn read_scenario_events(path: &Path) -> Result<Vec<EventMarker>, PlotError> {
         markers.push(EventMarker { time_s, label });
     }
     Ok(markers)
+}
+
+/// The `events.csv` rows of the HPA's rescales (see `super::hpa`).
+const RESCALE_KIND: &str = "HorizontalPodAutoscaler";
+const RESCALE_REASON: &str = "SuccessfulRescale";
+
+/// The HPA's `SuccessfulRescale` rows of `events.csv`: (time, message, count). The
+/// `count` column (issue 15) is 1 where an older file has none or leaves it empty.
+fn read_rescale_rows(path: &Path) -> Result<Vec<(f64, String, u32)>, PlotError> {
+    let mut reader = open_csv(path)?;
+    let headers = reader.headers().map_err(csv_error(path))?.clone();
+    let time_index = column_index(&headers, path, "time_s")?;
+    let kind_index = column_index(&headers, path, "kind")?;
+    let reason_index = column_index(&headers, path, "reason")?;
+    let message_index = headers.iter().position(|header| header.trim() == "message");
+    let count_index = headers.iter().position(|header| header.trim() == "count");
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(csv_error(path))?;
+        let cell = |index: usize| record.get(index).unwrap_or("").trim();
+        if cell(kind_index) != RESCALE_KIND || cell(reason_index) != RESCALE_REASON {
+            continue;
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let bad = |column: &str, value: &str| PlotError::BadNumber {
+            path: path.to_path_buf(),
+            line,
+            column: column.to_string(),
+            value: value.to_string(),
+        };
+        let Ok(Some(time_s)) = parse_cell(cell(time_index)) else {
+            return Err(bad("time_s", cell(time_index)));
+        };
+        let count = match count_index.map(cell).filter(|c| !c.is_empty()) {
+            None => 1,
+            Some(text) => text.parse::<u32>().map_err(|_| bad("count", text))?,
+        };
+        let message = message_index.map(cell).unwrap_or("").to_string();
+        rows.push((time_s, message, count));
+    }
+    Ok(rows)
 }
 
 fn read_annotations(path: &Path) -> Result<PlotAnnotations, PlotError> {

@@ -6,12 +6,13 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::draw::{
-    build_chart, draw_annotations, draw_axes, draw_error, draw_event_lines, draw_event_ticks,
-    draw_interval_bands, draw_legend, draw_runs, draw_title, event_times, interval_fill,
-    layout_annotations, legend_origin, main_panel_top_px, strip_labels_for, Chart, Dash, LaneBar,
-    LegendEntry, LegendSample, TimeAxis, XMapper, BLACK_INK, BLUE, BLUISH_GREEN, DASHED,
-    FIGURE_WIDTH_PX, MAIN_PANEL_HEIGHT_PX, ORANGE, REDDISH_PURPLE, SKY_BLUE, VERMILLION,
+    build_chart_with_right_axis, draw_annotations, draw_axes, draw_error, draw_event_lines,
+    draw_event_ticks, draw_interval_bands, draw_legend, draw_runs, draw_title, event_times,
+    interval_fill, layout_annotations, legend_origin, main_panel_top_px, strip_labels_for, Chart,
+    Dash, LaneBar, LegendEntry, LegendSample, TimeAxis, XMapper, BLACK_INK, BLUE, BLUISH_GREEN,
+    DASHED, FIGURE_WIDTH_PX, MAIN_PANEL_HEIGHT_PX, ORANGE, REDDISH_PURPLE, SKY_BLUE, VERMILLION,
 };
+use super::hpa::{computed_hpa_desired, draw_rescale_marks, LoadAxis};
 use super::layout::{
     line_runs, max_overshoot, overshoot_duration_s, overshoot_polygons, step_runs, value_axis,
     value_axis_with_ticks, ValueAxis,
@@ -25,6 +26,9 @@ const CPU_PANEL_HEIGHT_PX: u32 = 260;
 const CPU_PANEL_TOP_PX: u32 = 14;
 /// The CPU panel is short: 0-100 % in steps of 20 keeps its tick labels apart.
 const CPU_AXIS_MAX_TICKS: usize = 6;
+/// Room right of the plots for the offered load's axis labels (taken from the plots'
+/// width, so the figure keeps its size and the legend its place).
+const LOAD_AXIS_PX: u32 = 44;
 
 /// How one replica column is drawn. Lines that often coincide (in steady state VMs,
 /// ready VMs and guests are all equal) are drawn widest first, so each stays visible
@@ -102,6 +106,7 @@ const LEGEND_ORDER: [&str; 6] = [
 ];
 
 const DESIRED_COLUMN: &str = "desired_replicas";
+const HPA_COLUMN: &str = "hpa_desired_replicas";
 const GUESTS_COLUMN: &str = "guests_running";
 const CPU_COLUMN: &str = "cpu_utilization_pct";
 const UNCONTROLLED_COLUMN: &str = "uncontrolled_overshoot";
@@ -121,16 +126,24 @@ pub(super) struct ReplicasFigure<'a> {
     input: &'a PlotInput,
     /// The CPU column, when it has at least one value.
     cpu: Option<&'a Series>,
+    /// The HPA's desired replicas from its first computation on (see
+    /// [`computed_hpa_desired`]).
+    hpa: Option<Series>,
+    /// The offered load, drawn on the CPU panel's secondary axis when there is one.
+    load: Option<LoadAxis<'a>>,
+}
+
+/// Whether a series has a value to draw.
+fn has_values(series: &Series) -> bool {
+    series
+        .values
+        .iter()
+        .any(|value| value.is_some_and(f64::is_finite))
 }
 
 /// A series with at least one value; an all-empty column (no HPA) is not drawn.
 fn present<'a>(input: &'a PlotInput, column: &str) -> Option<&'a Series> {
-    input.series(column).filter(|series| {
-        series
-            .values
-            .iter()
-            .any(|value| value.is_some_and(f64::is_finite))
-    })
+    input.series(column).filter(|series| has_values(series))
 }
 
 fn max_value(series: &Series) -> f64 {
@@ -160,10 +173,37 @@ impl<'a> ReplicasFigure<'a> {
             }
         }
         check_events(&input.events)?;
+        let cpu = present(input, CPU_COLUMN);
         Ok(ReplicasFigure {
             input,
-            cpu: present(input, CPU_COLUMN),
+            cpu,
+            hpa: computed_hpa_desired(input).filter(has_values),
+            load: cpu.and(LoadAxis::of(input)),
         })
+    }
+
+    /// The room right of the plots for the load axis (none without one).
+    fn right_axis_px(&self) -> u32 {
+        if self.load.is_some() {
+            LOAD_AXIS_PX
+        } else {
+            0
+        }
+    }
+
+    /// Where the legend of a panel goes: right of the plot and of the load axis.
+    fn legend_at<DB: DrawingBackend>(&self, chart: &Chart<'_, DB>) -> (i32, i32) {
+        let (x, y) = legend_origin(chart);
+        (x + self.right_axis_px() as i32, y)
+    }
+
+    /// The series drawn for a line: the HPA's from its first computation on.
+    fn line_series(&self, column: &str) -> Option<&Series> {
+        if column == HPA_COLUMN {
+            self.hpa.as_ref()
+        } else {
+            present(self.input, column)
+        }
     }
 
     /// Disruptions that overlap the run, clipped to it, as lane bars in time order.
@@ -212,7 +252,7 @@ impl<'a> ReplicasFigure<'a> {
         let input = self.input;
         let drawn: Vec<(&LineSpec, &Series)> = LINES
             .iter()
-            .filter_map(|spec| present(input, spec.column).map(|series| (spec, series)))
+            .filter_map(|spec| self.line_series(spec.column).map(|series| (spec, series)))
             .collect();
         let axis_max = drawn
             .iter()
@@ -225,15 +265,22 @@ impl<'a> ReplicasFigure<'a> {
         let strip_labels = strip_labels_for(&self.input.events, time_axis);
         let lane_bars = self.lane_bars(time_axis);
         let annotations = {
-            let provisional = build_chart(area, main_panel_top_px(0), time_axis, &replica_axis)?;
+            let provisional = build_chart_with_right_axis(
+                area,
+                main_panel_top_px(0),
+                time_axis,
+                &replica_axis,
+                self.right_axis_px(),
+            )?;
             let x_map = XMapper::new(&provisional, time_axis);
             layout_annotations(root, &strip_labels, &lane_bars, &x_map)
         };
-        let mut chart = build_chart(
+        let mut chart = build_chart_with_right_axis(
             area,
             main_panel_top_px(annotations.height_px()),
             time_axis,
             &replica_axis,
+            self.right_axis_px(),
         )?;
         let x_map = XMapper::new(&chart, time_axis);
         let plot_y_px = chart.plotting_area().get_pixel_range().1;
@@ -254,6 +301,7 @@ impl<'a> ReplicasFigure<'a> {
         for (spec, series) in &drawn {
             self.draw_line(&mut chart, time_axis, spec, series)?;
         }
+        let rescale_legend = draw_rescale_marks(root, &chart, time_axis, &input.rescales)?;
 
         draw_event_ticks(root, &event_times_s, &x_map, plot_y_px.end)?;
         draw_annotations(root, &annotations, &x_map, plot_y_px)?;
@@ -266,6 +314,14 @@ impl<'a> ReplicasFigure<'a> {
                 sample: legend_sample(spec),
             })
             .collect();
+        // Right after "HPA desired" (or first, without that line).
+        let after_hpa = legend
+            .iter()
+            .position(|entry| entry.label == "HPA desired")
+            .map_or(0, |index| index + 1);
+        if let Some(entry) = rescale_legend {
+            legend.insert(after_hpa, entry);
+        }
         legend.extend(overshoot_legend);
         if !input.intervals.is_empty() {
             legend.push(LegendEntry {
@@ -275,7 +331,7 @@ impl<'a> ReplicasFigure<'a> {
                 },
             });
         }
-        draw_legend(root, legend_origin(&chart), &legend)
+        draw_legend(root, self.legend_at(&chart), &legend)
     }
 
     /// Shades the overshoot (guests above desired) lightly, and over it, darker, the
@@ -375,7 +431,13 @@ impl<'a> ReplicasFigure<'a> {
             .max(100.0)
             .max(target_pct.unwrap_or(0.0) * 1.1);
         let cpu_axis: ValueAxis = value_axis_with_ticks(axis_max, true, CPU_AXIS_MAX_TICKS);
-        let mut chart = build_chart(area, CPU_PANEL_TOP_PX, time_axis, &cpu_axis)?;
+        let mut chart = build_chart_with_right_axis(
+            area,
+            CPU_PANEL_TOP_PX,
+            time_axis,
+            &cpu_axis,
+            self.right_axis_px(),
+        )?;
         let x_map = XMapper::new(&chart, time_axis);
         let plot_y_px = chart.plotting_area().get_pixel_range().1;
 
@@ -402,6 +464,10 @@ impl<'a> ReplicasFigure<'a> {
                 dash: None,
             },
         }];
+        if let Some(load) = &self.load {
+            let time_s = &self.input.time_s;
+            legend.push(load.draw(root, &mut chart, time_axis, time_s, cpu_axis.top)?);
+        }
         // The target goes on top: a utilization held at the target must not hide it.
         if let Some(target) = target_pct {
             let line = vec![vec![
@@ -418,7 +484,7 @@ impl<'a> ReplicasFigure<'a> {
                 },
             });
         }
-        draw_legend(root, legend_origin(&chart), &legend)
+        draw_legend(root, self.legend_at(&chart), &legend)
     }
 }
 
