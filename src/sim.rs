@@ -99,15 +99,11 @@ pub fn prepare_loaded(
                     replicas: (*replicas).min(i32::MAX as u32) as i32,
                 })
             }
-            Action::Apply { object } => {
-                let decoded = decode_object(
-                    object,
-                    &format!("{field}.apply"),
-                    &scenario.namespace,
-                    &mut report,
-                );
+            Action::Apply { manifest } => {
+                // Reported in the manifest's own file (an `apply: {file}` object).
+                let decoded = decode_manifest(manifest, &scenario.namespace, &mut report);
                 decoded.map(|o| {
-                    sources.insert((o.kind(), o.meta().name.clone()), object.clone());
+                    sources.insert((o.kind(), o.meta().name.clone()), manifest.object.clone());
                     ClusterAction::Apply(Box::new(o))
                 })
             }

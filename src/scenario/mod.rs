@@ -8,7 +8,9 @@
 pub mod decode;
 pub mod diag;
 pub mod manifest;
+pub mod object_files;
 pub mod schema;
+mod secrets;
 pub mod spec;
 pub mod yaml;
 
@@ -179,10 +181,12 @@ pub struct ClusterNode {
     pub labels: BTreeMap<String, String>,
 }
 
-/// A Kubernetes object to apply at the start, with where it was written.
-#[derive(Debug, Clone)]
+/// A Kubernetes object to apply (at the start, or by an `apply` event), with where it
+/// was written.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
-    /// The file it was read from (the scenario itself for inline manifests).
+    /// The file it was read from (the scenario itself for inline manifests and for
+    /// Secrets of `spec.secrets`).
     pub file: PathBuf,
     /// Field path of the object: `spec.manifests[3]` inline, or `[2]` (document index)
     /// in a manifest file. Paths inside it extend this one.
@@ -218,8 +222,10 @@ pub enum Action {
         pool: String,
         replicas: u32,
     },
+    /// `kubectl apply`: an inline object (its field is `spec.events[i].apply`) or one
+    /// object of a manifest file (`apply: {file}`; its field is the document, `[k]`).
     Apply {
-        object: Node,
+        manifest: Manifest,
     },
     Delete {
         kind: String,

@@ -71,6 +71,43 @@ fn kubernetes_object(description: &str) -> Value {
     })
 }
 
+/// `{file: PATH}`: a manifest file (multi-document) relative to the scenario.
+fn manifest_file(description: &str) -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["file"],
+        "description": description,
+        "properties": {"file": name("a manifest file relative to the scenario, inside its folder")}
+    })
+}
+
+/// `spec.secrets[]`: a Secret as `kubectl create secret generic` makes it.
+fn secret_schema() -> Value {
+    let source = |other: &str, description: &str| {
+        json!({"anyOf": [
+            {"type": "string", "minLength": 1, "description": description},
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [other],
+                "properties": {"key": {"type": "string"}, other: {"type": "string"}}
+            }
+        ]})
+    };
+    closed_object(
+        &["name"],
+        json!({
+            "name": name("the Secret's name"),
+            "namespace": name("default: spec.namespace"),
+            "type": name("kubectl --type; default Opaque"),
+            "fromFile": {"type": "array", "items": source("path", "kubectl --from-file=[KEY=]PATH: a file (key: its name) or a folder, relative to the scenario")},
+            "fromLiteral": {"type": "array", "items": source("value", "kubectl --from-literal=KEY=VALUE")},
+            "fromEnvFile": {"type": "array", "items": name("kubectl --from-env-file=PATH: KEY=VALUE lines")}
+        }),
+    )
+}
+
 /// One event action's schema, by its name in the file.
 fn action_schema(action: &str) -> Value {
     match action {
@@ -81,11 +118,17 @@ fn action_schema(action: &str) -> Value {
                 "replicas": {"type": "integer", "minimum": 0, "maximum": i32::MAX}
             }),
         ),
-        "apply" => kubernetes_object("an object as `kubectl apply` takes it"),
-        "delete" => closed_object(
-            &["kind", "name"],
-            json!({"kind": name("object kind"), "name": name("object name")}),
-        ),
+        "apply" => json!({"anyOf": [
+            kubernetes_object("an object as `kubectl apply` takes it"),
+            manifest_file("`kubectl apply -f`: every object of the file, in order")
+        ]}),
+        "delete" => json!({"anyOf": [
+            closed_object(
+                &["kind", "name"],
+                json!({"kind": name("object kind"), "name": name("object name")}),
+            ),
+            manifest_file("`kubectl delete -f`: every object the file names, in order")
+        ]}),
         "patch" => closed_object(
             &["kind", "name", "mergePatch"],
             json!({
@@ -291,6 +334,11 @@ pub fn scenario_schema() -> Value {
                     "type": "array",
                     "items": {"type": "string", "minLength": 1},
                     "description": "YAML files (multi-document) relative to the scenario"
+                },
+                "secrets": {
+                    "type": "array",
+                    "items": secret_schema(),
+                    "description": "Secrets made as `kubectl create secret generic` makes them"
                 },
                 "load": {
                     "type": "array",
