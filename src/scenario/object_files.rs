@@ -13,11 +13,28 @@
 //! lab's cloud-init user data, so that `validate` and the scenario loader can say
 //! what it is and how to use it instead of listing missing `apiVersion`s.
 
-use super::decode::{child_path, MapReader, Report, Value};
+use super::decode::{child_path, unknown_name_hint, MapReader, Report, Value};
 use super::spec::{read_manifest_file, FilesRead, ScenarioFiles};
 use super::yaml::{Node, NodeKind};
 use super::{Action, Manifest};
 use crate::api::Kind;
+
+/// The kinds the model holds objects of, as a manifest writes them (`api::Kind`).
+const DELETABLE_KINDS: &[&str] = &[
+    "VirtualMachinePool",
+    "VirtualMachine",
+    "VirtualMachineInstance",
+    "Pod",
+    "Node",
+    "DataVolume",
+    "PersistentVolumeClaim",
+    "HorizontalPodAutoscaler",
+    "Service",
+    "Secret",
+    "ConfigMap",
+    "StorageClass",
+    "VolumeSnapshotClass",
+];
 
 /// Whether an `apply` or `delete` value is the file form: a mapping with `file`.
 pub(super) fn names_a_file(value: &Value<'_>) -> bool {
@@ -112,17 +129,14 @@ fn delete_action(manifest: &Manifest, report: &mut Report) -> Option<Action> {
     let mut root = MapReader::new(&manifest.object, &manifest.field, report)?;
     let kind_value = root.required("kind", report)?;
     let kind = kind_value.non_empty_str(report)?;
-    if Kind::parse(&kind).is_none() {
+    // A file's `kind` is exact (the API server's), unlike kubectl's short names.
+    if Kind::parse(&kind).is_none_or(|parsed| parsed.name() != kind) {
         report.error(
             kind_value.pos(),
             &kind_value.path,
             format!(
-                "kind {kind:?} is not one poolsim models, so there is nothing of it to delete; valid: {}",
-                super::manifest::SUPPORTED_KINDS
-                    .iter()
-                    .map(|(name, _)| *name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "kind {kind:?} is not one poolsim models, so there is nothing of it to delete; {}",
+                unknown_name_hint(&kind, DELETABLE_KINDS)
             ),
         );
         return None;
@@ -195,6 +209,13 @@ mod tests {
     fn kind_of(text: &str) -> Option<NotManifest> {
         let documents = parse_documents(text, &Limits::default()).ok();
         not_a_manifest(text.as_bytes(), documents.as_deref())
+    }
+
+    #[test]
+    fn deletable_kinds_are_the_model_kinds_by_their_exact_names() {
+        for name in DELETABLE_KINDS {
+            assert_eq!(Kind::parse(name).map(|k| k.name()), Some(*name));
+        }
     }
 
     #[test]
