@@ -234,6 +234,9 @@ fn secret_sources_follow_kubectl() {
     );
 }
 
+/// A bad scenario: the end of its spec, the files beside it, and what its error says.
+type BadCase<'a> = (&'a str, &'a [(&'a str, &'a [u8])], &'a [&'a str]);
+
 /// `poolsim validate` on the scenario: exit 2 and its stderr.
 fn invalid(dir: &tempfile::TempDir) -> String {
     let path = dir.path().join("s.yaml");
@@ -246,7 +249,7 @@ fn invalid(dir: &tempfile::TempDir) -> String {
 
 #[test]
 fn bad_secret_sources_are_exit_2_with_position_field_and_rule() {
-    let cases: &[(&str, &[(&str, &[u8])], &[&str])] = &[
+    let cases: &[BadCase] = &[
         (
             "  secrets:\n    - {name: a, fromFile: [userdata=missing.yaml]}\n",
             &[],
@@ -321,7 +324,7 @@ const USERDATA: &[u8] = include_bytes!("../scenarios/labs/lab05/cloudinit-userda
 
 #[test]
 fn bad_apply_and_delete_files_are_exit_2_with_position_field_and_rule() {
-    let cases: &[(&str, &[(&str, &[u8])], &[&str])] = &[
+    let cases: &[BadCase] = &[
         (
             "  events:\n    - {at: 1m, apply: {file: labs/lab05/cloudinit-userdata.yaml}}\n",
             &[("labs/lab05/cloudinit-userdata.yaml", USERDATA)],
