@@ -437,7 +437,8 @@ fn the_schema_describes_secrets_and_file_forms() {
     }
     let events = &spec["events"]["items"]["properties"];
     for action in ["apply", "delete"] {
-        let forms = events[action]["anyOf"].as_array().unwrap();
+        assert!(events[action]["properties"]["file"].is_object(), "{action}");
+        let forms = events[action]["oneOf"].as_array().unwrap();
         assert!(
             forms
                 .iter()

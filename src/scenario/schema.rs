@@ -71,15 +71,9 @@ fn kubernetes_object(description: &str) -> Value {
     })
 }
 
-/// `{file: PATH}`: a manifest file (multi-document) relative to the scenario.
-fn manifest_file(description: &str) -> Value {
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["file"],
-        "description": description,
-        "properties": {"file": name("a manifest file relative to the scenario, inside its folder")}
-    })
+/// The `file` of `apply: {file}` and `delete: {file}`.
+fn manifest_file_path() -> Value {
+    name("a manifest file (multi-document) relative to the scenario, inside its folder")
 }
 
 /// `spec.secrets[]`: a Secret as `kubectl create secret generic` makes it.
@@ -118,17 +112,29 @@ fn action_schema(action: &str) -> Value {
                 "replicas": {"type": "integer", "minimum": 0, "maximum": i32::MAX}
             }),
         ),
-        "apply" => json!({"anyOf": [
-            kubernetes_object("an object as `kubectl apply` takes it"),
-            manifest_file("`kubectl apply -f`: every object of the file, in order")
-        ]}),
-        "delete" => json!({"anyOf": [
-            closed_object(
-                &["kind", "name"],
-                json!({"kind": name("object kind"), "name": name("object name")}),
-            ),
-            manifest_file("`kubectl delete -f`: every object the file names, in order")
-        ]}),
+        "apply" => {
+            let mut object = kubernetes_object(
+                "an object as `kubectl apply` takes it, or {file: PATH}: every object of a manifest file, in order (`kubectl apply -f`)",
+            );
+            object["properties"]["file"] = manifest_file_path();
+            object["required"] = json!([]);
+            object["oneOf"] = json!([
+                {"required": ["apiVersion", "kind", "metadata"]},
+                {"required": ["file"], "maxProperties": 1}
+            ]);
+            object
+        }
+        "delete" => json!({
+            "type": "object",
+            "additionalProperties": false,
+            "description": "{kind, name}, or {file: PATH}: every object a manifest file names, in order (`kubectl delete -f`)",
+            "properties": {
+                "kind": name("object kind"),
+                "name": name("object name"),
+                "file": manifest_file_path()
+            },
+            "oneOf": [{"required": ["kind", "name"]}, {"required": ["file"], "maxProperties": 1}]
+        }),
         "patch" => closed_object(
             &["kind", "name", "mergePatch"],
             json!({
