@@ -1,5 +1,5 @@
-//! Reading the files a user names (scenarios, manifest files, `validate` and `check`
-//! inputs, `plot`'s CSV and its sibling files, `merge`'s shard files, golden traces):
+//! Reading the files a user names (scenarios, manifest files, the files of `apply` and
+//! `delete` events, Secret sources of `spec.secrets`, `validate` and `check` inputs, `plot`'s CSV and its sibling files, `merge`'s shard files, golden traces):
 //! the one place that opens them, so that every command refuses the same things.
 //!
 //! - Only regular files are read. The file is opened without blocking (`O_NONBLOCK`,
@@ -12,7 +12,7 @@
 //! - Errors name the file and the rule, never the file's content.
 //!
 //! [`inside_folder`] is the check for paths that come from inside a file (a scenario's
-//! `manifestFiles`): relative, without `..` out of the folder, and still inside it once
+//! `manifestFiles`, event files and Secret sources): relative, without `..` out of the folder, and still inside it once
 //! symbolic links are resolved.
 
 use std::fmt;

@@ -317,6 +317,33 @@ fn bad_secret_sources_are_exit_2_with_position_field_and_rule() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn secret_sources_never_read_outside_the_scenario_folder() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("passwd"), "root:x:0:0\n").unwrap();
+    // A link named directly is refused before anything is read.
+    let dir = scenario_folder("  secrets:\n    - {name: a, fromFile: [k=link]}\n", &[]);
+    std::os::unix::fs::symlink(outside.path().join("passwd"), dir.path().join("link")).unwrap();
+    let stderr = invalid(&dir);
+    assert!(stderr.contains("spec.secrets[0].fromFile[0]: \"link\" is, or passes through, a symbolic link that leads outside the scenario file's folder"), "{stderr}");
+    assert!(!stderr.contains("root:x"), "{stderr}");
+    // In a folder source, links are left out, as kubectl leaves out all but regular files.
+    let dir = scenario_folder(
+        "  secrets:\n    - {name: a, fromFile: [conf]}\n",
+        &[("conf/app.conf", b"x")],
+    );
+    std::os::unix::fs::symlink(
+        outside.path().join("passwd"),
+        dir.path().join("conf/passwd"),
+    )
+    .unwrap();
+    assert_eq!(
+        secret_data(&dir),
+        [("app.conf".to_string(), "eA==".to_string())]
+    );
+}
+
 const POOL: &[u8] = include_bytes!("../scenarios/labs/lab05/vmpool_lab05-webserver.yaml");
 const SVC: &[u8] = include_bytes!("../scenarios/labs/lab05/svc_lab05-webserver.yaml");
 const HPA: &[u8] = include_bytes!("../scenarios/labs/lab05/hpa_lab05-webserver.yaml");
