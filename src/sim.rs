@@ -99,11 +99,27 @@ pub fn prepare_loaded(
                     replicas: (*replicas).min(i32::MAX as u32) as i32,
                 })
             }
-            Action::Apply { manifest } => {
-                // Reported in the manifest's own file (an `apply: {file}` object).
-                let decoded = decode_manifest(manifest, &scenario.namespace, &mut report);
+            Action::Apply { object } => {
+                let decoded = match &event.source {
+                    // An `apply: {file}` object: reported in its file, at its document.
+                    Some(source) => decode_manifest(
+                        &scenario::Manifest {
+                            file: source.file.clone(),
+                            field: source.field.clone(),
+                            object: object.clone(),
+                        },
+                        &scenario.namespace,
+                        &mut report,
+                    ),
+                    None => decode_object(
+                        object,
+                        &format!("{field}.apply"),
+                        &scenario.namespace,
+                        &mut report,
+                    ),
+                };
                 decoded.map(|o| {
-                    sources.insert((o.kind(), o.meta().name.clone()), manifest.object.clone());
+                    sources.insert((o.kind(), o.meta().name.clone()), object.clone());
                     ClusterAction::Apply(Box::new(o))
                 })
             }

@@ -133,8 +133,10 @@ fn the_lab_scenario_passes_check_and_makes_the_secret_from_the_file() {
         .scenario
         .events
         .iter()
-        .filter_map(|event| match &event.action {
-            Action::Apply { manifest } => Some((manifest.file.as_path(), manifest.field.as_str())),
+        .filter_map(|event| match (&event.action, &event.source) {
+            (Action::Apply { .. }, Some(source)) => {
+                Some((source.file.as_path(), source.field.as_str()))
+            }
             _ => None,
         })
         .collect();
@@ -419,7 +421,9 @@ fn apply_and_delete_files_act_on_every_object_in_order() {
         .events
         .iter()
         .map(|e| match &e.action {
-            Action::Apply { manifest } => format!("{} apply {}", e.at_ms, manifest.field),
+            Action::Apply { .. } => {
+                format!("{} apply {}", e.at_ms, e.source.as_ref().unwrap().field)
+            }
             Action::Delete { kind, name } => format!("{} delete {kind} {name}", e.at_ms),
             other => format!("{other:?}"),
         })

@@ -181,9 +181,8 @@ pub struct ClusterNode {
     pub labels: BTreeMap<String, String>,
 }
 
-/// A Kubernetes object to apply (at the start, or by an `apply` event), with where it
-/// was written.
-#[derive(Debug, Clone, PartialEq)]
+/// A Kubernetes object to apply at the start, with where it was written.
+#[derive(Debug, Clone)]
 pub struct Manifest {
     /// The file it was read from (the scenario itself for inline manifests and for
     /// Secrets of `spec.secrets`).
@@ -222,10 +221,8 @@ pub enum Action {
         pool: String,
         replicas: u32,
     },
-    /// `kubectl apply`: an inline object (its field is `spec.events[i].apply`) or one
-    /// object of a manifest file (`apply: {file}`; its field is the document, `[k]`).
     Apply {
-        manifest: Manifest,
+        object: Node,
     },
     Delete {
         kind: String,
@@ -344,6 +341,17 @@ pub struct ScheduledEvent {
     /// `spec.events[i]`.
     pub field: String,
     pub pos: Pos,
+    /// For the objects of `apply: {file}` and `delete: {file}`: the manifest file and
+    /// the document the object came from, so its problems are reported there.
+    pub source: Option<ObjectSource>,
+}
+
+/// Where the object of an event came from when a file named it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectSource {
+    pub file: PathBuf,
+    /// The document, `[k]`.
+    pub field: String,
 }
 
 /// How an observed value is compared.

@@ -16,7 +16,7 @@
 use super::decode::{child_path, unknown_name_hint, MapReader, Report, Value};
 use super::spec::{read_manifest_file, FilesRead, ScenarioFiles};
 use super::yaml::{Node, NodeKind};
-use super::{Action, Manifest};
+use super::{Action, Manifest, ObjectSource};
 use crate::api::Kind;
 
 /// The kinds the model holds objects of, as a manifest writes them (`api::Kind`).
@@ -42,14 +42,14 @@ pub(super) fn names_a_file(value: &Value<'_>) -> bool {
 }
 
 /// `apply: {file: PATH}` or `delete: {file: PATH}` (`name` says which): one action per
-/// object of the file. `file` is the only field: an object's own fields next to it
+/// object of the file, with the file and document it came from. `file` is the only field: an object's own fields next to it
 /// would be ambiguous.
 pub(super) fn decode_file_action(
     name: &str,
     value: &Value<'_>,
     files: &mut ScenarioFiles<'_, '_>,
     report: &mut Report,
-) -> Option<Vec<Action>> {
+) -> Option<Vec<(Action, Option<ObjectSource>)>> {
     let mut map = value.map(report)?;
     let file_value = map.required("file", report)?;
     let other_keys: Vec<&str> = match &value.node.kind {
@@ -78,18 +78,27 @@ pub(super) fn decode_file_action(
     }
     map.finish_strict(report);
     let manifests = read_objects(&file_value, files, report)?;
+    let source = |manifest: &Manifest| {
+        Some(ObjectSource {
+            file: manifest.file.clone(),
+            field: manifest.field.clone(),
+        })
+    };
     if name == "apply" {
         return Some(
             manifests
-                .into_iter()
-                .map(|manifest| Action::Apply { manifest })
+                .iter()
+                .map(|manifest| {
+                    let object = manifest.object.clone();
+                    (Action::Apply { object }, source(manifest))
+                })
                 .collect(),
         );
     }
     let mut file_report = Report::new(manifests.first().map(|m| m.file.as_path())?);
-    let actions: Vec<Option<Action>> = manifests
+    let actions: Vec<Option<(Action, Option<ObjectSource>)>> = manifests
         .iter()
-        .map(|manifest| delete_action(manifest, &mut file_report))
+        .map(|manifest| Some((delete_action(manifest, &mut file_report)?, source(manifest))))
         .collect();
     report.diagnostics.append(&mut file_report.diagnostics);
     actions.into_iter().collect()

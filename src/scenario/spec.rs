@@ -4,12 +4,12 @@ use super::decode::{child_path, describe, unknown_name_hint, MapReader, Report, 
 use super::yaml::{check_text, parse_documents, parse_single, Limits, Node, NodeKind, Pos};
 use super::{
     replicas_limit_message, Action, ClusterNode, Comparison, DataVolumeFailure, DataVolumeRef,
-    Diagnostic, ExpectTarget, Expectation, LoadPoint, Loaded, Manifest, NodeRef, Scenario,
-    ScheduledEvent, Severity, API_VERSION, DEFAULT_ALGORITHM, DEFAULT_NAMESPACE, DEFAULT_NODE_CPU,
-    DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS, DEFAULT_SAMPLE_INTERVAL_MS, EVENT_ACTIONS, KIND,
-    MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS, MAX_MANIFESTS, MAX_MANIFEST_FILES_BYTES,
-    MAX_NODES, MAX_REPLICAS, MAX_SAMPLES, MAX_SUBSTITUTED_BYTES, MIN_SAMPLE_INTERVAL_MS,
-    SUMMARY_METRICS, TIMESERIES_COLUMNS,
+    Diagnostic, ExpectTarget, Expectation, LoadPoint, Loaded, Manifest, NodeRef, ObjectSource,
+    Scenario, ScheduledEvent, Severity, API_VERSION, DEFAULT_ALGORITHM, DEFAULT_NAMESPACE,
+    DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS, DEFAULT_SAMPLE_INTERVAL_MS,
+    EVENT_ACTIONS, KIND, MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS, MAX_MANIFESTS,
+    MAX_MANIFEST_FILES_BYTES, MAX_NODES, MAX_REPLICAS, MAX_SAMPLES, MAX_SUBSTITUTED_BYTES,
+    MIN_SAMPLE_INTERVAL_MS, SUMMARY_METRICS, TIMESERIES_COLUMNS,
 };
 use crate::input::FileKind;
 use crate::units::{format_duration_ms, parse_quantity, Quantity};
@@ -1057,11 +1057,12 @@ fn decode_event(
     // one request per object, in the file's order.
     let events = action?
         .into_iter()
-        .map(|action| ScheduledEvent {
+        .map(|(action, source)| ScheduledEvent {
             at_ms,
             action,
             field: item.path.clone(),
             pos: item.pos(),
+            source,
         })
         .collect();
     Some(events)
@@ -1098,19 +1099,20 @@ fn decode_events(
 }
 
 /// The actions of one event: one, or one per object for `apply: {file}` and
-/// `delete: {file}`.
+/// `delete: {file}` (each with the file and document it came from).
 fn decode_actions(
     name: &str,
     value: &Value<'_>,
     node_names: Option<&BTreeSet<&str>>,
     files: &mut ScenarioFiles<'_, '_>,
     report: &mut Report,
-) -> Option<Vec<Action>> {
+) -> Option<Vec<(Action, Option<ObjectSource>)>> {
     match name {
         "apply" | "delete" if super::object_files::names_a_file(value) => {
             super::object_files::decode_file_action(name, value, files, report)
         }
-        _ => decode_action(name, value, node_names, files.substitution, report).map(|a| vec![a]),
+        _ => decode_action(name, value, node_names, files.substitution, report)
+            .map(|action| vec![(action, None)]),
     }
 }
 
@@ -1132,11 +1134,7 @@ fn decode_action(
     if name == "apply" {
         let object = decode_object(value, report)?;
         return Some(Action::Apply {
-            manifest: Manifest {
-                file: report.file.clone(),
-                field: value.path.clone(),
-                object: substitution.apply_to_node(object, value, report)?,
-            },
+            object: substitution.apply_to_node(object, value, report)?,
         });
     }
     let mut map = value.map(report)?;
