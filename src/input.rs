@@ -1,5 +1,5 @@
-//! Reading the files a user names (scenarios, manifest files, `validate` and `check`
-//! inputs, `plot`'s CSV and its sibling files, `merge`'s shard files, golden traces):
+//! Reading the files a user names (scenarios, manifest files, the files of `apply` and
+//! `delete` events, Secret sources of `spec.secrets`, `validate` and `check` inputs, `plot`'s CSV and its sibling files, `merge`'s shard files, golden traces):
 //! the one place that opens them, so that every command refuses the same things.
 //!
 //! - Only regular files are read. The file is opened without blocking (`O_NONBLOCK`,
@@ -12,7 +12,7 @@
 //! - Errors name the file and the rule, never the file's content.
 //!
 //! [`inside_folder`] is the check for paths that come from inside a file (a scenario's
-//! `manifestFiles`): relative, without `..` out of the folder, and still inside it once
+//! `manifestFiles`, event files and Secret sources): relative, without `..` out of the folder, and still inside it once
 //! symbolic links are resolved.
 
 use std::fmt;
@@ -34,12 +34,20 @@ pub const MAX_CSV_FILE_BYTES: u64 = 256 * 1024 * 1024;
 /// hold a handful of fields and lists of scenario events (at most `MAX_EVENTS`).
 pub const MAX_JSON_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Most bytes of a Secret's data, all keys together, and so of one file read into it
+/// (a scenario's `spec.secrets[].fromFile`): the API server's `MaxSecretSize`, 1 MiB
+/// (kubernetes/kubernetes `pkg/apis/core/types.go`; checked in
+/// `pkg/apis/core/validation/validation.go`, `ValidateSecret`).
+pub const MAX_SECRET_BYTES: u64 = 1024 * 1024;
+
 /// What kind of file is being read, for the size limit and the error message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Yaml,
     Csv,
     Json,
+    /// Any bytes, read into a Secret (`spec.secrets[].fromFile`, `fromEnvFile`).
+    SecretData,
 }
 
 impl FileKind {
@@ -49,6 +57,7 @@ impl FileKind {
             FileKind::Yaml => (MAX_YAML_FILE_BYTES, "MAX_YAML_FILE_BYTES"),
             FileKind::Csv => (MAX_CSV_FILE_BYTES, "MAX_CSV_FILE_BYTES"),
             FileKind::Json => (MAX_JSON_FILE_BYTES, "MAX_JSON_FILE_BYTES"),
+            FileKind::SecretData => (MAX_SECRET_BYTES, "MAX_SECRET_BYTES"),
         }
     }
 
@@ -57,6 +66,7 @@ impl FileKind {
             FileKind::Yaml => "one YAML file",
             FileKind::Csv => "one CSV file",
             FileKind::Json => "one JSON file",
+            FileKind::SecretData => "a Secret's data (the API server's MaxSecretSize)",
         }
     }
 }

@@ -100,12 +100,24 @@ pub fn prepare_loaded(
                 })
             }
             Action::Apply { object } => {
-                let decoded = decode_object(
-                    object,
-                    &format!("{field}.apply"),
-                    &scenario.namespace,
-                    &mut report,
-                );
+                let decoded = match &event.source {
+                    // An `apply: {file}` object: reported in its file, at its document.
+                    Some(source) => decode_manifest(
+                        &scenario::Manifest {
+                            file: source.file.clone(),
+                            field: source.field.clone(),
+                            object: object.clone(),
+                        },
+                        &scenario.namespace,
+                        &mut report,
+                    ),
+                    None => decode_object(
+                        object,
+                        &format!("{field}.apply"),
+                        &scenario.namespace,
+                        &mut report,
+                    ),
+                };
                 decoded.map(|o| {
                     sources.insert((o.kind(), o.meta().name.clone()), object.clone());
                     ClusterAction::Apply(Box::new(o))

@@ -17,6 +17,12 @@
 //! ships such files. Only single-line values are looked at, because multi-line text
 //! (cloud-init user data, scripts) may hold `<...>` as content.
 //!
+//! Decision: YAML that is not a manifest (a first line `#cloud-config`, or no document
+//! with `apiVersion`, `kind` or `metadata`: `scenario::object_files::not_a_manifest`)
+//! gets a note saying what it is and how a scenario uses it (`spec.secrets[].fromFile`),
+//! and does not make the folder invalid: the lab keeps its cloud-init user data beside
+//! its manifests.
+//!
 //! Decision: a manifest file alone is not checked for the objects it refers to
 //! (a Secret, a source PVC): those usually come from other files applied with it, and
 //! the scenario that uses the file reports any that are missing.
@@ -25,6 +31,7 @@ use crate::input::FileKind;
 use crate::scenario::decode::{child_path, Report};
 use crate::scenario::diag::{Diagnostic, Severity};
 use crate::scenario::manifest::decode_manifest;
+use crate::scenario::object_files::{not_a_manifest, NotManifest};
 use crate::scenario::yaml::{check_text, parse_documents, Limits, Node, NodeKind, Pos};
 use crate::scenario::{Manifest, API_VERSION, DEFAULT_NAMESPACE, KIND, MAX_SUBSTITUTED_BYTES};
 use crate::sim;
@@ -42,6 +49,10 @@ pub enum Checked {
     Manifest {
         objects: usize,
     },
+    /// YAML that is not a Kubernetes manifest (cloud-init user data, say): a note,
+    /// not a problem, since such files sit beside the manifests that use them (the
+    /// lab's `labs/lab05/` folder).
+    NotManifest(NotManifest),
 }
 
 /// The outcome of checking one file: what it is (if valid) and every diagnostic found.
@@ -65,6 +76,11 @@ impl FileReport {
                 "{}: ok (manifest: {objects} object{})",
                 self.path.display(),
                 if *objects == 1 { "" } else { "s" }
+            )),
+            Checked::NotManifest(what) => Some(format!(
+                "{}: note: {}",
+                self.path.display(),
+                what.explanation()
             )),
         }
     }
@@ -181,6 +197,12 @@ pub fn check_file(path: &Path, placeholders: &BTreeMap<String, String>) -> FileR
     };
     let limits = Limits::default();
     let documents = check_text(&bytes, &limits).and_then(|text| parse_documents(text, &limits));
+    let scenario = documents
+        .as_ref()
+        .is_ok_and(|documents| documents.iter().any(is_scenario_document));
+    if let Some(what) = not_a_manifest(&bytes, documents.as_deref().ok()).filter(|_| !scenario) {
+        return report(Some(Checked::NotManifest(what)), Vec::new());
+    }
     let documents = match documents {
         Ok(documents) => documents,
         Err(error) => {
@@ -189,7 +211,7 @@ pub fn check_file(path: &Path, placeholders: &BTreeMap<String, String>) -> FileR
             return report(None, vec![diagnostic]);
         }
     };
-    if documents.iter().any(is_scenario_document) {
+    if scenario {
         return match sim::prepare(path) {
             Ok(prepared) => report(Some(Checked::Scenario), prepared.warnings),
             Err(diagnostics) => report(None, diagnostics),

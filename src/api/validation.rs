@@ -85,3 +85,52 @@ pub fn label_value_problems(value: &str) -> Vec<String> {
     }
     problems
 }
+
+/// `.`, `..` and names starting with `..` would be a path out of the folder a key is
+/// mounted into. Upstream: same file, `hasChDirPrefix`.
+fn chdir_prefix_problems(value: &str) -> Vec<String> {
+    if value == "." {
+        vec!["must not be '.'".to_string()]
+    } else if value == ".." {
+        vec!["must not be '..'".to_string()]
+    } else if value.starts_with("..") {
+        vec!["must not start with '..'".to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// What is wrong with a ConfigMap or Secret data key (empty when it is valid): at most
+/// 253 bytes of `[-._a-zA-Z0-9]+`, not `.`/`..`/`..*`. Upstream: same file,
+/// `IsConfigMapKey` (used by `ValidateSecret` and by kubectl's `create secret generic`,
+/// `addKeyFromLiteralToSecret`); the messages are upstream's.
+pub fn config_map_key_problems(key: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if key.len() > 253 {
+        problems.push("must be no more than 253 characters".to_string());
+    }
+    let valid = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    if key.is_empty() || !key.as_bytes().iter().all(valid) {
+        problems.push("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')".to_string());
+    }
+    problems.extend(chdir_prefix_problems(key));
+    problems
+}
+
+/// What is wrong with an environment variable name (empty when it is valid):
+/// `[-._a-zA-Z][-._a-zA-Z0-9]*`, not `.`/`..`/`..*`. Upstream: same file,
+/// `IsEnvVarName` (kubectl's `--from-env-file` checks each key with it,
+/// `staging/src/k8s.io/kubectl/pkg/cmd/util/env_file.go`, `processEnvFileLine`).
+pub fn env_var_name_problems(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let bytes = name.as_bytes();
+    let rest = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    let first_ok = bytes
+        .first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.'));
+    if !first_ok || !bytes.iter().all(rest) {
+        problems.push("a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')".to_string());
+    }
+    problems.extend(chdir_prefix_problems(name));
+    problems
+}

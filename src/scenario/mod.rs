@@ -8,7 +8,9 @@
 pub mod decode;
 pub mod diag;
 pub mod manifest;
+pub mod object_files;
 pub mod schema;
+mod secrets;
 pub mod spec;
 pub mod yaml;
 
@@ -182,7 +184,8 @@ pub struct ClusterNode {
 /// A Kubernetes object to apply at the start, with where it was written.
 #[derive(Debug, Clone)]
 pub struct Manifest {
-    /// The file it was read from (the scenario itself for inline manifests).
+    /// The file it was read from (the scenario itself for inline manifests and for
+    /// Secrets of `spec.secrets`).
     pub file: PathBuf,
     /// Field path of the object: `spec.manifests[3]` inline, or `[2]` (document index)
     /// in a manifest file. Paths inside it extend this one.
@@ -338,6 +341,17 @@ pub struct ScheduledEvent {
     /// `spec.events[i]`.
     pub field: String,
     pub pos: Pos,
+    /// For the objects of `apply: {file}` and `delete: {file}`: the manifest file and
+    /// the document the object came from, so its problems are reported there.
+    pub source: Option<ObjectSource>,
+}
+
+/// Where the object of an event came from when a file named it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectSource {
+    pub file: PathBuf,
+    /// The document, `[k]`.
+    pub field: String,
 }
 
 /// How an observed value is compared.

@@ -71,6 +71,37 @@ fn kubernetes_object(description: &str) -> Value {
     })
 }
 
+/// The `file` of `apply: {file}` and `delete: {file}`.
+fn manifest_file_path() -> Value {
+    name("a manifest file (multi-document) relative to the scenario, inside its folder")
+}
+
+/// `spec.secrets[]`: a Secret as `kubectl create secret generic` makes it.
+fn secret_schema() -> Value {
+    let source = |other: &str, description: &str| {
+        json!({"anyOf": [
+            {"type": "string", "minLength": 1, "description": description},
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [other],
+                "properties": {"key": {"type": "string"}, other: {"type": "string"}}
+            }
+        ]})
+    };
+    closed_object(
+        &["name"],
+        json!({
+            "name": name("the Secret's name"),
+            "namespace": name("default: spec.namespace"),
+            "type": name("kubectl --type; default Opaque"),
+            "fromFile": {"type": "array", "items": source("path", "kubectl --from-file=[KEY=]PATH: a file (key: its name) or a folder, relative to the scenario")},
+            "fromLiteral": {"type": "array", "items": source("value", "kubectl --from-literal=KEY=VALUE")},
+            "fromEnvFile": {"type": "array", "items": name("kubectl --from-env-file=PATH: KEY=VALUE lines")}
+        }),
+    )
+}
+
 /// One event action's schema, by its name in the file.
 fn action_schema(action: &str) -> Value {
     match action {
@@ -81,11 +112,29 @@ fn action_schema(action: &str) -> Value {
                 "replicas": {"type": "integer", "minimum": 0, "maximum": i32::MAX}
             }),
         ),
-        "apply" => kubernetes_object("an object as `kubectl apply` takes it"),
-        "delete" => closed_object(
-            &["kind", "name"],
-            json!({"kind": name("object kind"), "name": name("object name")}),
-        ),
+        "apply" => {
+            let mut object = kubernetes_object(
+                "an object as `kubectl apply` takes it, or {file: PATH}: every object of a manifest file, in order (`kubectl apply -f`)",
+            );
+            object["properties"]["file"] = manifest_file_path();
+            object["required"] = json!([]);
+            object["oneOf"] = json!([
+                {"required": ["apiVersion", "kind", "metadata"]},
+                {"required": ["file"], "maxProperties": 1}
+            ]);
+            object
+        }
+        "delete" => json!({
+            "type": "object",
+            "additionalProperties": false,
+            "description": "{kind, name}, or {file: PATH}: every object a manifest file names, in order (`kubectl delete -f`)",
+            "properties": {
+                "kind": name("object kind"),
+                "name": name("object name"),
+                "file": manifest_file_path()
+            },
+            "oneOf": [{"required": ["kind", "name"]}, {"required": ["file"], "maxProperties": 1}]
+        }),
         "patch" => closed_object(
             &["kind", "name", "mergePatch"],
             json!({
@@ -291,6 +340,11 @@ pub fn scenario_schema() -> Value {
                     "type": "array",
                     "items": {"type": "string", "minLength": 1},
                     "description": "YAML files (multi-document) relative to the scenario"
+                },
+                "secrets": {
+                    "type": "array",
+                    "items": secret_schema(),
+                    "description": "Secrets made as `kubectl create secret generic` makes them"
                 },
                 "load": {
                     "type": "array",

@@ -4,12 +4,12 @@ use super::decode::{child_path, describe, unknown_name_hint, MapReader, Report, 
 use super::yaml::{check_text, parse_documents, parse_single, Limits, Node, NodeKind, Pos};
 use super::{
     replicas_limit_message, Action, ClusterNode, Comparison, DataVolumeFailure, DataVolumeRef,
-    Diagnostic, ExpectTarget, Expectation, LoadPoint, Loaded, Manifest, NodeRef, Scenario,
-    ScheduledEvent, Severity, API_VERSION, DEFAULT_ALGORITHM, DEFAULT_NAMESPACE, DEFAULT_NODE_CPU,
-    DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS, DEFAULT_SAMPLE_INTERVAL_MS, EVENT_ACTIONS, KIND,
-    MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS, MAX_MANIFESTS, MAX_MANIFEST_FILES_BYTES,
-    MAX_NODES, MAX_REPLICAS, MAX_SAMPLES, MAX_SUBSTITUTED_BYTES, MIN_SAMPLE_INTERVAL_MS,
-    SUMMARY_METRICS, TIMESERIES_COLUMNS,
+    Diagnostic, ExpectTarget, Expectation, LoadPoint, Loaded, Manifest, NodeRef, ObjectSource,
+    Scenario, ScheduledEvent, Severity, API_VERSION, DEFAULT_ALGORITHM, DEFAULT_NAMESPACE,
+    DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS, DEFAULT_SAMPLE_INTERVAL_MS,
+    EVENT_ACTIONS, KIND, MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS, MAX_MANIFESTS,
+    MAX_MANIFEST_FILES_BYTES, MAX_NODES, MAX_REPLICAS, MAX_SAMPLES, MAX_SUBSTITUTED_BYTES,
+    MIN_SAMPLE_INTERVAL_MS, SUMMARY_METRICS, TIMESERIES_COLUMNS,
 };
 use crate::input::FileKind;
 use crate::units::{format_duration_ms, parse_quantity, Quantity};
@@ -141,25 +141,134 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
     let seed = spec
         .optional("seed")
         .map_or(Some(0), |value| value.u64(report));
+    let duration_ms = decode_duration(spec.required("duration", report), report);
+    let sample_interval_ms = decode_sample_interval(&mut spec, duration_ms, report);
 
-    let duration_value = spec.required("duration", report);
-    let duration_ms = duration_value.as_ref().and_then(|value| {
-        let duration_ms = value.duration_ms(report)?;
-        if duration_ms == 0 || duration_ms > MAX_DURATION_MS {
-            report.error(
-                value.pos(),
-                &value.path,
-                format!(
-                    "expected a duration greater than 0s and at most {}, got {}",
-                    format_duration_ms(MAX_DURATION_MS),
-                    format_duration_ms(duration_ms)
-                ),
-            );
+    let algorithm_value = spec.optional("algorithm");
+    let algorithm = algorithm_value
+        .as_ref()
+        .map_or(Some(DEFAULT_ALGORITHM.to_string()), |value| {
+            value.non_empty_str(report)
+        });
+    let namespace = spec
+        .optional("namespace")
+        .map_or(Some(DEFAULT_NAMESPACE.to_string()), |value| {
+            check_label(&value, report, "namespace")
+        });
+
+    let nodes = spec
+        .required("cluster", report)
+        .and_then(|value| decode_cluster(&value, report));
+    let settings = spec
+        .optional("settings")
+        .and_then(|value| decode_settings(&value, report));
+
+    let placeholders_value = spec.optional("placeholders");
+    let placeholder_positions = placeholder_positions(placeholders_value.as_ref());
+    let placeholders = placeholders_value.map_or(Some(BTreeMap::new()), |value| {
+        decode_placeholders(&value, report)
+    });
+    let mut substitution = Substitution::new(placeholders.clone().unwrap_or_default());
+
+    let mut budget = FileBudget::default();
+    let mut manifests = Vec::new();
+    if let Some(value) = spec.optional("manifests") {
+        decode_inline_manifests(&value, file, &mut substitution, &mut manifests, report);
+    }
+    if let Some(value) = spec.optional("manifestFiles") {
+        let mut files = ScenarioFiles {
+            scenario_file: file,
+            substitution: &mut substitution,
+            budget: &mut budget,
+        };
+        decode_manifest_files(&value, &mut files, &mut manifests, report);
+    }
+    if let Some(value) = spec.optional("secrets") {
+        super::secrets::decode_secrets(&value, file, &mut budget, &mut manifests, report);
+    }
+
+    let load = spec.optional("load").map_or(Some(Vec::new()), |value| {
+        if !within_count(
+            &value,
+            MAX_LOAD_POINTS,
+            "load points",
+            "MAX_LOAD_POINTS",
+            report,
+        ) {
             return None;
         }
-        Some(duration_ms)
+        decode_load(&value, duration_ms, report)
     });
 
+    let node_names: Option<BTreeSet<&str>> = nodes
+        .as_ref()
+        .map(|nodes| nodes.iter().map(|node| node.name.as_str()).collect());
+    let events = spec.optional("events").map_or(Some(Vec::new()), |value| {
+        let mut files = ScenarioFiles {
+            scenario_file: file,
+            substitution: &mut substitution,
+            budget: &mut budget,
+        };
+        decode_events(&value, node_names.as_ref(), duration_ms, &mut files, report)
+    });
+
+    let expectations = spec.optional("expect").map_or(Some(Vec::new()), |value| {
+        value.seq_of(report, |item, report| {
+            decode_expectation(item, duration_ms, report)
+        })
+    });
+    spec.finish_strict(report);
+    warn_unused_placeholders(&substitution, &placeholder_positions, spec_pos, report);
+
+    let mut events = events?;
+    // Stable: events at the same time keep the order they were written in.
+    events.sort_by_key(|event| event.at_ms);
+    Some(Scenario {
+        file: file.to_path_buf(),
+        name: String::new(),
+        description: String::new(),
+        seed: seed?,
+        duration_ms: duration_ms?,
+        sample_interval_ms: sample_interval_ms?,
+        algorithm: algorithm?,
+        algorithm_pos: algorithm_value.map(|value| value.pos()),
+        namespace: namespace?,
+        nodes: nodes?,
+        settings: settings.unwrap_or_default(),
+        manifests,
+        placeholders: placeholders?,
+        load: load?,
+        events,
+        expectations: expectations?,
+    })
+}
+
+/// `spec.duration`: more than 0 and at most [`MAX_DURATION_MS`].
+fn decode_duration(duration_value: Option<Value<'_>>, report: &mut Report) -> Option<u64> {
+    let value = duration_value?;
+    let duration_ms = value.duration_ms(report)?;
+    if duration_ms == 0 || duration_ms > MAX_DURATION_MS {
+        report.error(
+            value.pos(),
+            &value.path,
+            format!(
+                "expected a duration greater than 0s and at most {}, got {}",
+                format_duration_ms(MAX_DURATION_MS),
+                format_duration_ms(duration_ms)
+            ),
+        );
+        return None;
+    }
+    Some(duration_ms)
+}
+
+/// `spec.sampleInterval`: at least [`MIN_SAMPLE_INTERVAL_MS`], and few enough rows
+/// for the run's duration ([`MAX_SAMPLES`]).
+fn decode_sample_interval(
+    spec: &mut MapReader<'_>,
+    duration_ms: Option<u64>,
+    report: &mut Report,
+) -> Option<u64> {
     let sample_value = spec.optional("sampleInterval");
     let sample_interval_ms = match &sample_value {
         None => Some(DEFAULT_SAMPLE_INTERVAL_MS),
@@ -183,7 +292,7 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         let rows = duration_ms / interval_ms + 1;
         if rows > MAX_SAMPLES {
             let (pos, field) = sample_value.as_ref().map_or_else(
-                || (spec_pos, "spec.sampleInterval".to_string()),
+                || (spec.pos(), "spec.sampleInterval".to_string()),
                 |value| (value.pos(), value.path.clone()),
             );
             let smallest_ms = duration_ms.div_ceil(MAX_SAMPLES - 1);
@@ -199,183 +308,197 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
             );
         }
     }
+    sample_interval_ms
+}
 
-    let algorithm_value = spec.optional("algorithm");
-    let algorithm = algorithm_value
-        .as_ref()
-        .map_or(Some(DEFAULT_ALGORITHM.to_string()), |value| {
-            value.non_empty_str(report)
-        });
-    let namespace = spec
-        .optional("namespace")
-        .map_or(Some(DEFAULT_NAMESPACE.to_string()), |value| {
-            check_label(&value, report, "namespace")
-        });
-
-    let nodes = spec
-        .required("cluster", report)
-        .and_then(|value| decode_cluster(&value, report));
-
-    let settings = spec.optional("settings").and_then(|value| {
-        let map = value.map(report)?;
-        let NodeKind::Map(entries) = &value.node.kind else {
-            // An empty `settings:` is null: no overrides.
-            drop(map);
-            return Some(Vec::new());
-        };
+/// `spec.settings`, undecoded (the model owns their names and types): each name with
+/// its value.
+fn decode_settings(value: &Value<'_>, report: &mut Report) -> Option<Vec<(String, Node)>> {
+    let map = value.map(report)?;
+    let NodeKind::Map(entries) = &value.node.kind else {
+        // An empty `settings:` is null: no overrides.
         drop(map);
-        Some(
-            entries
-                .iter()
-                .map(|(key, value)| {
-                    (
-                        key.as_scalar().unwrap_or_default().to_string(),
-                        value.clone(),
-                    )
-                })
-                .collect::<Vec<_>>(),
-        )
-    });
+        return Some(Vec::new());
+    };
+    drop(map);
+    Some(
+        entries
+            .iter()
+            .map(|(key, value)| {
+                (
+                    key.as_scalar().unwrap_or_default().to_string(),
+                    value.clone(),
+                )
+            })
+            .collect(),
+    )
+}
 
-    let placeholders_value = spec.optional("placeholders");
-    let placeholder_positions: BTreeMap<String, Pos> =
-        match placeholders_value.as_ref().map(|v| &v.node.kind) {
-            Some(NodeKind::Map(entries)) => entries
-                .iter()
-                .map(|(key, _)| (key.as_scalar().unwrap_or_default().to_string(), key.pos))
-                .collect(),
-            _ => BTreeMap::new(),
-        };
-    let placeholders = placeholders_value.map_or(Some(BTreeMap::new()), |value| {
-        decode_placeholders(&value, report)
-    });
-    let mut substitution = Substitution::new(placeholders.clone().unwrap_or_default());
-
-    let mut manifests = Vec::new();
-    let manifests_value = spec.optional("manifests");
-    if let Some(value) = manifests_value
-        .as_ref()
-        .filter(|v| within_count(v, MAX_MANIFESTS, "manifests", "MAX_MANIFESTS", report))
-    {
-        if let Some(items) = value.seq(report) {
-            for item in items {
-                let object = decode_object(&item, report)
-                    .and_then(|object| substitution.apply_to_node(object, &item, report));
-                if let Some(object) = object {
-                    manifests.push(Manifest {
-                        file: file.to_path_buf(),
-                        field: item.path.clone(),
-                        object,
-                    });
-                }
-            }
-        }
+/// Where each `spec.placeholders` key was written, for the "not used" warning.
+fn placeholder_positions(value: Option<&Value<'_>>) -> BTreeMap<String, Pos> {
+    match value.map(|v| &v.node.kind) {
+        Some(NodeKind::Map(entries)) => entries
+            .iter()
+            .map(|(key, _)| (key.as_scalar().unwrap_or_default().to_string(), key.pos))
+            .collect(),
+        _ => BTreeMap::new(),
     }
-    if let Some(value) = spec
-        .optional("manifestFiles")
-        .filter(|v| within_count(v, MAX_MANIFESTS, "manifest files", "MAX_MANIFESTS", report))
-    {
-        if let Some(items) = value.seq(report) {
-            let mut total_bytes = 0;
-            for item in items {
-                total_bytes +=
-                    read_manifest_file(&item, file, &mut substitution, &mut manifests, report);
-                // The same big file listed many times is refused by this total.
-                if total_bytes > MAX_MANIFEST_FILES_BYTES {
-                    report.error(
-                        item.pos(),
-                        &item.path,
-                        format!(
-                            "the manifest files read so far hold {total_bytes} bytes, more than poolsim's limit of {MAX_MANIFEST_FILES_BYTES} bytes (16 MiB) for all manifest files of one scenario (MAX_MANIFEST_FILES_BYTES, docs/LIMITS.md)"
-                        ),
-                    );
-                    break;
-                }
-                // Stop reading files once the limit is passed: the rest cannot help.
-                if manifests.len() > MAX_MANIFESTS {
-                    report.error(
-                        item.pos(),
-                        &item.path,
-                        format!(
-                            "the scenario now holds {} manifests, more than poolsim's limit of {MAX_MANIFESTS} (MAX_MANIFESTS, docs/LIMITS.md)",
-                            manifests.len()
-                        ),
-                    );
-                    break;
-                }
-            }
-        }
-    }
+}
 
-    let load = spec.optional("load").map_or(Some(Vec::new()), |value| {
-        if !within_count(
-            &value,
-            MAX_LOAD_POINTS,
-            "load points",
-            "MAX_LOAD_POINTS",
-            report,
-        ) {
-            return None;
-        }
-        decode_load(&value, duration_ms, report)
-    });
-
-    let node_names: Option<BTreeSet<&str>> = nodes
-        .as_ref()
-        .map(|nodes| nodes.iter().map(|node| node.name.as_str()).collect());
-    let events = spec.optional("events").map_or(Some(Vec::new()), |value| {
-        if !within_count(&value, MAX_EVENTS, "events", "MAX_EVENTS", report) {
-            return None;
-        }
-        value.seq_of(report, |item, report| {
-            decode_event(
-                item,
-                node_names.as_ref(),
-                duration_ms,
-                &mut substitution,
-                report,
-            )
-        })
-    });
-
-    let expectations = spec.optional("expect").map_or(Some(Vec::new()), |value| {
-        value.seq_of(report, |item, report| {
-            decode_expectation(item, duration_ms, report)
-        })
-    });
-    spec.finish_strict(report);
-
-    for (key, _) in substitution.placeholders.iter() {
+fn warn_unused_placeholders(
+    substitution: &Substitution,
+    positions: &BTreeMap<String, Pos>,
+    spec_pos: Pos,
+    report: &mut Report,
+) {
+    for key in substitution.placeholders.keys() {
         if !substitution.used.contains(key) {
             report.warning(
-                placeholder_positions.get(key).copied().unwrap_or(spec_pos),
+                positions.get(key).copied().unwrap_or(spec_pos),
                 &format!("spec.placeholders.{key}"),
                 format!("placeholder <{key}> is not used by any manifest"),
             );
         }
     }
+}
 
-    let mut events = events?;
-    // Stable: events at the same time keep the order they were written in.
-    events.sort_by_key(|event| event.at_ms);
-    Some(Scenario {
-        file: file.to_path_buf(),
-        name: String::new(),
-        description: String::new(),
-        seed: seed?,
-        duration_ms: duration_ms?,
-        sample_interval_ms: sample_interval_ms?,
-        algorithm: algorithm?,
-        algorithm_pos: algorithm_value.map(|value| value.pos()),
-        namespace: namespace?,
-        nodes: nodes?,
-        settings: settings.unwrap_or_default(),
-        manifests,
-        placeholders: placeholders?,
-        load: load?,
-        events,
-        expectations: expectations?,
-    })
+/// `spec.manifests`: inline objects, placeholders filled in.
+fn decode_inline_manifests(
+    value: &Value<'_>,
+    file: &Path,
+    substitution: &mut Substitution,
+    manifests: &mut Vec<Manifest>,
+    report: &mut Report,
+) {
+    if !within_count(value, MAX_MANIFESTS, "manifests", "MAX_MANIFESTS", report) {
+        return;
+    }
+    let Some(items) = value.seq(report) else {
+        return;
+    };
+    for item in items {
+        let object = decode_object(&item, report)
+            .and_then(|object| substitution.apply_to_node(object, &item, report));
+        if let Some(object) = object {
+            manifests.push(Manifest {
+                file: file.to_path_buf(),
+                field: item.path.clone(),
+                object,
+            });
+        }
+    }
+}
+
+/// `spec.manifestFiles`: each file's documents, in order.
+fn decode_manifest_files(
+    value: &Value<'_>,
+    files: &mut ScenarioFiles<'_, '_>,
+    manifests: &mut Vec<Manifest>,
+    report: &mut Report,
+) {
+    if !within_count(
+        value,
+        MAX_MANIFESTS,
+        "manifest files",
+        "MAX_MANIFESTS",
+        report,
+    ) {
+        return;
+    }
+    let Some(items) = value.seq(report) else {
+        return;
+    };
+    for item in items {
+        let bytes = read_manifest_file(
+            &item,
+            files.scenario_file,
+            files.substitution,
+            manifests,
+            report,
+        );
+        // The same big file listed many times is refused by this total; stop reading
+        // files once a limit is passed: the rest cannot help.
+        if !files
+            .budget
+            .add(&item, bytes, FilesRead::ManifestFiles, report)
+        {
+            break;
+        }
+        if manifests.len() > MAX_MANIFESTS {
+            report.error(
+                item.pos(),
+                &item.path,
+                format!(
+                    "the scenario now holds {} manifests, more than poolsim's limit of {MAX_MANIFESTS} (MAX_MANIFESTS, docs/LIMITS.md)",
+                    manifests.len()
+                ),
+            );
+            break;
+        }
+    }
+}
+
+/// What decoding needs to read the files a scenario names (`manifestFiles`, the files
+/// of `apply` and `delete` events): where the scenario is, its placeholders, and the
+/// bytes read so far.
+pub(super) struct ScenarioFiles<'a, 'b> {
+    pub scenario_file: &'a Path,
+    pub substitution: &'b mut Substitution,
+    pub budget: &'b mut FileBudget,
+}
+
+/// Which files a [`FileBudget`] error talks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FilesRead {
+    ManifestFiles,
+    /// Files of `apply`/`delete` events and Secret sources, read after `manifestFiles`.
+    Any,
+}
+
+/// The bytes one scenario has read from the files it names, all together bounded by
+/// [`MAX_MANIFEST_FILES_BYTES`]: without a total, one big file named 10,000 times
+/// (by `manifestFiles`, events or Secret sources) would be gigabytes to read.
+#[derive(Debug, Default)]
+pub(super) struct FileBudget {
+    bytes: u64,
+}
+
+impl FileBudget {
+    /// Counts `bytes` read for `at`; past the limit, reports it at `at` and returns
+    /// false (the caller stops reading files).
+    pub(super) fn add(
+        &mut self,
+        at: &Value<'_>,
+        bytes: u64,
+        files: FilesRead,
+        report: &mut Report,
+    ) -> bool {
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.bytes <= MAX_MANIFEST_FILES_BYTES {
+            return true;
+        }
+        let (what, scope) = match files {
+            FilesRead::ManifestFiles => ("the manifest files", "all manifest files of one scenario"),
+            FilesRead::Any => (
+                "the files",
+                "all files one scenario reads (manifestFiles, apply and delete files, Secret sources)",
+            ),
+        };
+        report.error(
+            at.pos(),
+            &at.path,
+            format!(
+                "{what} read so far hold {} bytes, more than poolsim's limit of {MAX_MANIFEST_FILES_BYTES} bytes (16 MiB) for {scope} (MAX_MANIFEST_FILES_BYTES, docs/LIMITS.md)",
+                self.bytes
+            ),
+        );
+        false
+    }
+
+    /// Whether the limit was already passed (nothing more should be read).
+    pub(super) fn exhausted(&self) -> bool {
+        self.bytes > MAX_MANIFEST_FILES_BYTES
+    }
 }
 
 fn default_quantity(text: &str) -> Quantity {
@@ -532,7 +655,7 @@ fn decode_placeholders(value: &Value<'_>, report: &mut Report) -> Option<BTreeMa
 /// `<other>` stays as written and placeholders cannot expand each other (a chain of
 /// doubling placeholders would otherwise grow the text 2^n times). All the text that
 /// substitution produces for one scenario is bounded by [`MAX_SUBSTITUTED_BYTES`].
-struct Substitution {
+pub(super) struct Substitution {
     placeholders: BTreeMap<String, String>,
     used: BTreeSet<String>,
     /// Bytes of substituted text produced so far (texts that held a placeholder).
@@ -662,7 +785,7 @@ fn substitution_limit_error(pos: Pos, field: &str, report: &mut Report) {
 
 /// A Kubernetes object: a mapping with `apiVersion` and `kind`. Its other fields are
 /// checked by the model, as admission would.
-fn decode_object(value: &Value<'_>, report: &mut Report) -> Option<Node> {
+pub(super) fn decode_object(value: &Value<'_>, report: &mut Report) -> Option<Node> {
     let NodeKind::Map(_) = value.node.kind else {
         value.expected(
             report,
@@ -730,7 +853,7 @@ fn resolve_inside(scenario_dir: &Path, relative: &str) -> Result<PathBuf, String
     crate::input::inside_folder(scenario_dir, relative, "the scenario file's folder")
 }
 
-fn read_manifest_file(
+pub(super) fn read_manifest_file(
     item: &Value<'_>,
     scenario_file: &Path,
     substitution: &mut Substitution,
@@ -769,9 +892,11 @@ fn read_manifest_file(
             Some(text) => parse_documents(&text, &limits),
         },
     };
-    match documents {
-        Err(error) => file_report.error(error.pos, "", error.message),
-        Ok(documents) => {
+    let not_manifest = super::object_files::not_a_manifest(&bytes, documents.as_deref().ok());
+    match (documents, not_manifest) {
+        (Err(error), _) => file_report.error(error.pos, "", error.message),
+        (Ok(_), Some(what)) => file_report.error(Pos { line: 1, col: 1 }, "", what.explanation()),
+        (Ok(documents), None) => {
             let mut found_any = false;
             for (index, document) in documents.iter().enumerate() {
                 // kubectl skips empty documents (for example after a trailing ---).
@@ -865,9 +990,9 @@ fn decode_event(
     item: &Value<'_>,
     node_names: Option<&BTreeSet<&str>>,
     duration_ms: Option<u64>,
-    substitution: &mut Substitution,
+    files: &mut ScenarioFiles<'_, '_>,
     report: &mut Report,
-) -> Option<ScheduledEvent> {
+) -> Option<Vec<ScheduledEvent>> {
     let mut map = item.map(report)?;
     let at_value = map.required("at", report);
     let at_ms = at_value.as_ref().and_then(|v| v.duration_ms(report));
@@ -901,7 +1026,7 @@ fn decode_event(
             }
             None
         }
-        [(name, value)] => decode_action(name, value, node_names, substitution, report),
+        [(name, value)] => decode_actions(name, value, node_names, files, report),
         [_, (_, second), ..] => {
             report.error(
                 second.pos(),
@@ -928,12 +1053,67 @@ fn decode_event(
             );
         }
     }
-    Some(ScheduledEvent {
-        at_ms,
-        action: action?,
-        field: item.path.clone(),
-        pos: item.pos(),
-    })
+    // One event per object of an apply or delete file, as `kubectl apply -f` makes
+    // one request per object, in the file's order.
+    let events = action?
+        .into_iter()
+        .map(|(action, source)| ScheduledEvent {
+            at_ms,
+            action,
+            field: item.path.clone(),
+            pos: item.pos(),
+            source,
+        })
+        .collect();
+    Some(events)
+}
+
+/// `spec.events`: each entry, the objects of apply and delete files expanded into one
+/// event each; at most [`MAX_EVENTS`] entries, and at most that many events.
+fn decode_events(
+    value: &Value<'_>,
+    node_names: Option<&BTreeSet<&str>>,
+    duration_ms: Option<u64>,
+    files: &mut ScenarioFiles<'_, '_>,
+    report: &mut Report,
+) -> Option<Vec<ScheduledEvent>> {
+    if !within_count(value, MAX_EVENTS, "events", "MAX_EVENTS", report) {
+        return None;
+    }
+    let lists = value.seq_of(report, |item, report| {
+        decode_event(item, node_names, duration_ms, files, report)
+    })?;
+    let events: Vec<ScheduledEvent> = lists.into_iter().flatten().collect();
+    if events.len() > MAX_EVENTS {
+        report.error(
+            value.pos(),
+            &value.path,
+            format!(
+                "with one event per object of each apply and delete file, {} events, more than poolsim's limit of {MAX_EVENTS} (MAX_EVENTS, docs/LIMITS.md)",
+                events.len()
+            ),
+        );
+        return None;
+    }
+    Some(events)
+}
+
+/// The actions of one event: one, or one per object for `apply: {file}` and
+/// `delete: {file}` (each with the file and document it came from).
+fn decode_actions(
+    name: &str,
+    value: &Value<'_>,
+    node_names: Option<&BTreeSet<&str>>,
+    files: &mut ScenarioFiles<'_, '_>,
+    report: &mut Report,
+) -> Option<Vec<(Action, Option<ObjectSource>)>> {
+    match name {
+        "apply" | "delete" if super::object_files::names_a_file(value) => {
+            super::object_files::decode_file_action(name, value, files, report)
+        }
+        _ => decode_action(name, value, node_names, files.substitution, report)
+            .map(|action| vec![(action, None)]),
+    }
 }
 
 fn required_name(

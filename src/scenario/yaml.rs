@@ -320,24 +320,7 @@ impl Builder {
                 self.anchors.clear();
                 Ok(())
             }
-            Event::Alias(anchor_id) => {
-                let Some(anchored) = self.anchors.get(&anchor_id) else {
-                    return Err(YamlError {
-                        pos,
-                        message: "alias to an anchor that is not defined (or is still open)"
-                            .to_string(),
-                    });
-                };
-                let (size, anchored_height) = (anchored.size, anchored.height);
-                if self.stack.len() + anchored_height > self.limits.max_depth {
-                    return Err(self.too_deep(pos));
-                }
-                // Charge before cloning, so a bomb fails before it takes memory.
-                self.charge(pos, size)?;
-                let mut node = self.anchors[&anchor_id].node.clone();
-                node.pos = pos;
-                self.add_node(node, size)
-            }
+            Event::Alias(anchor_id) => self.alias(anchor_id, pos),
             Event::Scalar(text, style, anchor_id, tag) => {
                 let mut plain = style == ScalarStyle::Plain;
                 if let Some(tag) = tag {
@@ -401,26 +384,49 @@ impl Builder {
                 });
                 Ok(())
             }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let Some(open) = self.stack.pop() else {
-                    return Err(YamlError {
-                        pos,
-                        message: "unbalanced end of a collection".to_string(),
-                    });
-                };
-                if open.anchor_id > 0 {
-                    self.anchors.insert(
-                        open.anchor_id,
-                        Anchored {
-                            node: open.node.clone(),
-                            size: open.size,
-                            height: height(&open.node),
-                        },
-                    );
-                }
-                self.add_node(open.node, open.size)
-            }
+            Event::SequenceEnd | Event::MappingEnd => self.close_collection(pos),
         }
+    }
+
+    /// An alias: a copy of its anchored node, charged against the budget first.
+    fn alias(&mut self, anchor_id: usize, pos: Pos) -> Result<(), YamlError> {
+        let Some(anchored) = self.anchors.get(&anchor_id) else {
+            return Err(YamlError {
+                pos,
+                message: "alias to an anchor that is not defined (or is still open)".to_string(),
+            });
+        };
+        let (size, anchored_height) = (anchored.size, anchored.height);
+        if self.stack.len() + anchored_height > self.limits.max_depth {
+            return Err(self.too_deep(pos));
+        }
+        // Charge before cloning, so a bomb fails before it takes memory.
+        self.charge(pos, size)?;
+        let mut node = self.anchors[&anchor_id].node.clone();
+        node.pos = pos;
+        self.add_node(node, size)
+    }
+
+    /// The end of a sequence or mapping: anchored if it had an anchor, then added to
+    /// its parent.
+    fn close_collection(&mut self, pos: Pos) -> Result<(), YamlError> {
+        let Some(open) = self.stack.pop() else {
+            return Err(YamlError {
+                pos,
+                message: "unbalanced end of a collection".to_string(),
+            });
+        };
+        if open.anchor_id > 0 {
+            self.anchors.insert(
+                open.anchor_id,
+                Anchored {
+                    node: open.node.clone(),
+                    size: open.size,
+                    height: height(&open.node),
+                },
+            );
+        }
+        self.add_node(open.node, open.size)
     }
 
     /// A duplicate key in the innermost open mapping, named by its field path
