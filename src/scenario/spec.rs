@@ -1,7 +1,9 @@
 //! Decoding and checking the scenario format of DESIGN.md §1.2 into a [`Scenario`].
 
 use super::decode::{child_path, describe, unknown_name_hint, MapReader, Report, Value};
+use super::manifest::import::flatten_lists;
 use super::yaml::{check_text, parse_documents, parse_single, Limits, Node, NodeKind, Pos};
+use super::InitialState;
 use super::{
     replicas_limit_message, Action, ClusterNode, Comparison, DataVolumeFailure, DataVolumeRef,
     Diagnostic, ExpectTarget, Expectation, LoadPoint, Loaded, Manifest, NodeRef, Scenario,
@@ -212,9 +214,11 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
             check_label(&value, report, "namespace")
         });
 
-    let nodes = spec
-        .required("cluster", report)
-        .and_then(|value| decode_cluster(&value, report));
+    // Optional when the manifests hold Node objects (checked below, docs/IMPORT.md).
+    let cluster_value = spec.optional("cluster");
+    let nodes = cluster_value
+        .as_ref()
+        .map_or(Some(Vec::new()), |value| decode_cluster(value, report));
 
     let settings = spec.optional("settings").and_then(|value| {
         let map = value.map(report)?;
@@ -261,10 +265,14 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
             for item in items {
                 let object = decode_object(&item, report)
                     .and_then(|object| substitution.apply_to_node(object, &item, report));
-                if let Some(object) = object {
+                // A `List` (as `kubectl get -o yaml` writes) stands for its items.
+                for (object, field) in object
+                    .iter()
+                    .flat_map(|object| flatten_lists(object, &item.path, report))
+                {
                     manifests.push(Manifest {
                         file: file.to_path_buf(),
-                        field: item.path.clone(),
+                        field,
                         object,
                     });
                 }
@@ -307,6 +315,16 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         }
     }
 
+    let initial_state = spec
+        .optional("initialState")
+        .map_or(Some(InitialState::Empty), |value| {
+            value
+                .one_of(report, InitialState::NAMES)
+                .map(|name| match name.as_str() {
+                    "fromManifests" => InitialState::FromManifests,
+                    _ => InitialState::Empty,
+                })
+        });
     let load = spec.optional("load").map_or(Some(Vec::new()), |value| {
         if !within_count(
             &value,
@@ -320,9 +338,21 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         decode_load(&value, duration_ms, report)
     });
 
-    let node_names: Option<BTreeSet<&str>> = nodes
-        .as_ref()
-        .map(|nodes| nodes.iter().map(|node| node.name.as_str()).collect());
+    let exported_nodes = exported_node_names(&manifests);
+    if cluster_value.is_none() && exported_nodes.is_empty() {
+        report.error(
+            spec_pos,
+            "spec.cluster",
+            "missing required field \"cluster\"; give spec.cluster (nodes: a count or a list), or Node objects in the manifests (docs/IMPORT.md)",
+        );
+    }
+    let node_names: Option<BTreeSet<&str>> = nodes.as_ref().map(|nodes| {
+        nodes
+            .iter()
+            .map(|node| node.name.as_str())
+            .chain(exported_nodes.iter().map(String::as_str))
+            .collect()
+    });
     let events = spec.optional("events").map_or(Some(Vec::new()), |value| {
         if !within_count(&value, MAX_EVENTS, "events", "MAX_EVENTS", report) {
             return None;
@@ -375,7 +405,19 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         load: load?,
         events,
         expectations: expectations?,
+        initial_state: initial_state?,
     })
+}
+
+/// The names of the `Node` objects among the manifests (a cluster export's nodes), so
+/// that events may name them.
+fn exported_node_names(manifests: &[Manifest]) -> Vec<String> {
+    manifests
+        .iter()
+        .filter(|manifest| manifest.object.get("kind").and_then(Node::as_scalar) == Some("Node"))
+        .filter_map(|manifest| manifest.object.get("metadata")?.get("name")?.as_scalar())
+        .map(str::to_string)
+        .collect()
 }
 
 fn default_quantity(text: &str) -> Quantity {
@@ -781,11 +823,13 @@ fn read_manifest_file(
                 found_any = true;
                 let value = Value::new(document, format!("[{index}]"));
                 if let Some(object) = decode_object(&value, &mut file_report) {
-                    manifests.push(Manifest {
-                        file: path.clone(),
-                        field: value.path.clone(),
-                        object,
-                    });
+                    for (object, field) in flatten_lists(&object, &value.path, &mut file_report) {
+                        manifests.push(Manifest {
+                            file: path.clone(),
+                            field,
+                            object,
+                        });
+                    }
                 }
             }
             if !found_any {
