@@ -173,11 +173,39 @@ pub fn strip_server_fields(object: &Node) -> (Node, Vec<(String, Pos)>) {
     };
     if let Some(spec) = child_mut(&mut stripped, "spec") {
         remove_keys(spec, "spec", spec_fields, &mut removed);
+        if kind == "VirtualMachine" {
+            remove_vm_defaults(spec, &mut removed);
+        }
         // Templates' `metadata.creationTimestamp: null`, which every exported template
         // carries (the Go zero time serialized by `metav1.Time`).
         remove_template_timestamps(spec, "spec", &mut removed);
     }
     (stripped, removed)
+}
+
+/// What KubeVirt adds to a VM's template: `architecture` and `domain.machine` from
+/// the VM mutating webhook (kubevirt `pkg/virt-api/webhooks/mutating-webhook/mutators/
+/// vm-mutator.go`, `setDefaultArchitecture`, `setDefaultMachineType`), and
+/// `domain.firmware` with its `uuid`/`serial` from the VM controller
+/// (`pkg/virt-controller/watch/vm/vm.go`, `setupVMIFromVM` keeps them stable).
+fn remove_vm_defaults(spec: &mut Node, removed: &mut Vec<(String, Pos)>) {
+    let Some(template_spec) = child_mut(spec, "template").and_then(|t| child_mut(t, "spec")) else {
+        return;
+    };
+    remove_keys(
+        template_spec,
+        "spec.template.spec",
+        &["architecture"],
+        removed,
+    );
+    if let Some(domain) = child_mut(template_spec, "domain") {
+        remove_keys(
+            domain,
+            "spec.template.spec.domain",
+            &["machine", "firmware"],
+            removed,
+        );
+    }
 }
 
 fn child_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
@@ -232,13 +260,13 @@ pub fn summarize_server_fields(manifests: &[Manifest], report: &mut Report) {
     let mut by_file: BTreeMap<PathBuf, (Pos, BTreeMap<String, usize>)> = BTreeMap::new();
     for manifest in manifests {
         let (_, removed) = strip_server_fields(&manifest.object);
-        let Some((_, first_pos)) = removed.first() else {
+        let Some(first_pos) = removed.iter().map(|(_, pos)| *pos).min() else {
             continue;
         };
         let entry = by_file
             .entry(manifest.file.clone())
-            .or_insert((*first_pos, BTreeMap::new()));
-        entry.0 = entry.0.min(*first_pos);
+            .or_insert((first_pos, BTreeMap::new()));
+        entry.0 = entry.0.min(first_pos);
         for (field, _) in removed {
             *entry.1.entry(field).or_default() += 1;
         }

@@ -23,6 +23,7 @@ mod cpu_request;
 mod exported;
 mod hpa;
 pub mod import;
+pub mod import_plan;
 mod pool;
 mod probe;
 mod references;
