@@ -344,3 +344,17 @@ fn a_standalone_vm_runs_on_its_own_and_is_not_adopted() {
     );
     assert!(!Path::new("scenarios/standalone.yaml").exists());
 }
+
+#[test]
+fn events_may_name_exported_nodes_and_dv_claims_are_left_to_their_vm() {
+    let claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: web-disk-0\n  ownerReferences:\n  - {apiVersion: cdi.kubevirt.io/v1beta1, kind: DataVolume, name: web-disk-0, uid: u, controller: true}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n  volumeName: pvc-123\nstatus: {phase: Bound}\n---\napiVersion: v1\nkind: Node\nmetadata: {name: worker-7}\nstatus: {allocatable: {cpu: '8', memory: 32Gi}}\n";
+    let extra = "  events:\n    - {at: 1m, partitionNode: {node: worker-7}}\n";
+    let output = validate_with_export(extra, claim);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("export.yaml:6:5: [0].metadata.ownerReferences: claim \"web-disk-0\" belongs to a DataVolume"),
+        "{text}"
+    );
+    assert!(text.contains("server-set field"), "{text}");
+}

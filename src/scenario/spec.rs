@@ -279,6 +279,17 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
             }
         }
     }
+    // Inline `List`s count by their items.
+    if manifests.len() > MAX_MANIFESTS {
+        report.error(
+            spec_pos,
+            "spec.manifests",
+            format!(
+                "the inline manifests hold {} objects, more than poolsim's limit of {MAX_MANIFESTS} (MAX_MANIFESTS, docs/LIMITS.md)",
+                manifests.len()
+            ),
+        );
+    }
     if let Some(value) = spec
         .optional("manifestFiles")
         .filter(|v| within_count(v, MAX_MANIFESTS, "manifest files", "MAX_MANIFESTS", report))

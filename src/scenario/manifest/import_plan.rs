@@ -101,6 +101,12 @@ pub fn plan_import<'m>(
                     kept.1.push(source);
                 }
             },
+            Object::Pvc(_) if owned_by_data_volume(source) => {
+                warn_at(source, report, "metadata.ownerReferences", format!(
+                    "claim {:?} belongs to a DataVolume, which its VirtualMachine's controller makes (with this claim) from its dataVolumeTemplates: left out; a warm start binds the claims of the VMs it starts",
+                    object.meta().name
+                ));
+            }
             _ => {
                 kept.0.push(object);
                 kept.1.push(source);
@@ -122,6 +128,21 @@ pub fn plan_import<'m>(
         ));
     }
     (kept.0, kept.1, plan)
+}
+
+/// Whether the exported object names a DataVolume among its owners (its
+/// `ownerReferences` are dropped before decoding, so the export is read).
+fn owned_by_data_volume(source: &Manifest) -> bool {
+    let owners = source
+        .object
+        .get("metadata")
+        .and_then(|metadata| metadata.get("ownerReferences"));
+    match owners.map(|owners| &owners.kind) {
+        Some(crate::scenario::yaml::NodeKind::Seq(items)) => items
+            .iter()
+            .any(|owner| owner.get("kind").and_then(Node::as_scalar) == Some("DataVolume")),
+        _ => false,
+    }
 }
 
 fn pool_owner(owners: &[OwnerReference]) -> Option<&OwnerReference> {
