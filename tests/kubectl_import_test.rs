@@ -358,3 +358,42 @@ fn events_may_name_exported_nodes_and_dv_claims_are_left_to_their_vm() {
     );
     assert!(text.contains("server-set field"), "{text}");
 }
+
+#[test]
+fn a_warm_start_from_pool_status_alone_places_the_vms_on_the_freest_nodes() {
+    // The pool of STANDALONE with `status.replicas: 2` and no VM objects: the warm
+    // start makes web-0 and web-1 as the pool names them, each on the node with the
+    // most free CPU at that point (so on two different nodes).
+    let pool_only = STANDALONE
+        .split("    - apiVersion: kubevirt.io/v1\n")
+        .next()
+        .unwrap()
+        .replace("        replicas: 1\n", "        replicas: 2\n")
+        .replace(
+            "                volumes: [{name: boot, containerDisk: {image: quay.io/x/y:1}}]\n",
+            "                volumes: [{name: boot, containerDisk: {image: quay.io/x/y:1}}]\n      status: {replicas: 2, readyReplicas: 2}\n",
+        )
+        .replace("  duration: 3m\n", "  duration: 3m\n  initialState: fromManifests\n");
+    let result = run_checked(&pool_only, "scenarios/warm-pool-only.yaml");
+    let first = at(rows(&result), 0);
+    assert_eq!(
+        (first.vms_total, first.vms_ready, first.guests_running),
+        (2, 2, 2)
+    );
+    let nodes: Vec<&str> = result
+        .world
+        .events
+        .rows
+        .iter()
+        .filter(|e| e.reason == "WarmStart")
+        .map(|e| e.message.as_str())
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            "running on node node-0 from the export",
+            "running on node node-1 from the export"
+        ]
+    );
+    assert_eq!(at(rows(&result), 180).vms_ready, 2);
+}
