@@ -2,13 +2,15 @@
 //! event actions (merge patches included), build the world, run it, summarise.
 
 use crate::algorithm::ReconcileAlgorithm;
-use crate::api::{Kind, Object};
+use crate::api::{Kind, Labels, Object, Resources};
 use crate::cluster::settings::{SettingType, Settings};
 use crate::cluster::world::{ClusterAction, NodeConfig, NodeTarget, World, WorldConfig};
 use crate::engine::SimTime;
 use crate::load::{LoadCurve, LoadPoint};
 use crate::scenario::decode::{unknown_name_hint, Report, Value};
 use crate::scenario::diag::{Diagnostic, Severity};
+use crate::scenario::manifest::import::summarize_server_fields;
+use crate::scenario::manifest::import_plan::{check_apply_kinds, plan_import, ImportPlan};
 use crate::scenario::manifest::{
     decode_manifest, decode_object, warn_launcher_only_cpu_requests,
     warn_missing_references_located, LauncherCpu,
@@ -25,6 +27,8 @@ pub struct Prepared {
     pub objects: Vec<Object>,
     pub actions: Vec<(SimTime, ClusterAction)>,
     pub warnings: Vec<Diagnostic>,
+    /// Nodes from Node manifests and the warm start's state (docs/IMPORT.md).
+    pub import: ImportPlan,
 }
 
 /// Load and fully check a scenario file: every problem is returned at once.
@@ -58,6 +62,11 @@ pub fn prepare_loaded(
             decoded_from.push(manifest);
         }
     }
+    // A cluster export's Nodes, pools' VMs and instances (docs/IMPORT.md).
+    summarize_server_fields(&scenario.manifests, &mut report);
+    let (objects, decoded_from, import) =
+        plan_import(&scenario, objects, decoded_from, &mut report);
+    check_apply_kinds(&scenario, &mut report);
     warn_missing_references_located(&objects, &decoded_from, &mut report);
     warn_cpu_requests(&scenario, &settings, &objects, &decoded_from, &mut report);
     if crate::algorithm::resolve(&scenario.algorithm).is_err() {
@@ -208,13 +217,15 @@ pub fn prepare_loaded(
     }
     // A VM named by an event must be one a pool can create: `<pool>-<index>`.
     for reference in scenario.referenced_vms() {
-        let plausible = pool_names.iter().any(|pool| {
-            reference
-                .name
-                .strip_prefix(pool.as_str())
-                .and_then(|rest| rest.strip_prefix('-'))
-                .is_some_and(|index| index.parse::<u32>().is_ok())
-        });
+        let standalone = import.standalone_vms.iter().any(|vm| vm == reference.name);
+        let plausible = standalone
+            || pool_names.iter().any(|pool| {
+                reference
+                    .name
+                    .strip_prefix(pool.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|index| index.parse::<u32>().is_ok())
+            });
         if !plausible {
             report.error(
                 reference.pos,
@@ -241,6 +252,7 @@ pub fn prepare_loaded(
         objects,
         actions,
         warnings,
+        import,
     })
 }
 
@@ -541,29 +553,22 @@ pub fn build_world(
     let scenario = &prepared.scenario;
     let mut settings = prepared.settings.clone();
     settings.check_invariants |= options.check_invariants;
-    let nodes = scenario
+    let from_scenario = scenario.nodes.iter().map(|n| {
+        let resources = Resources {
+            cpu_milli: n.cpu.milli_value().clamp(0, i64::MAX as i128) as i64,
+            memory_bytes: n.memory.value().clamp(0, i64::MAX as i128) as i64,
+            pods: i64::from(n.pods),
+        };
+        node_config(&n.name, &n.labels, resources)
+    });
+    let exported = prepared
+        .import
         .nodes
         .iter()
-        .map(|n| {
-            let mut labels = n.labels.clone();
-            labels
-                .entry("kubernetes.io/hostname".into())
-                .or_insert_with(|| n.name.clone());
-            labels.insert(
-                crate::controllers::node::SCHEDULABLE_LABEL.into(),
-                "true".into(),
-            );
-            NodeConfig {
-                name: n.name.clone(),
-                cpu_milli: n.cpu.milli_value().clamp(0, i64::MAX as i128) as i64,
-                memory_bytes: n.memory.value().clamp(0, i64::MAX as i128) as i64,
-                pods: i64::from(n.pods),
-                labels,
-            }
-        })
-        .collect();
+        .map(|n| node_config(&n.meta.name, &n.meta.labels, n.allocatable));
+    let nodes = from_scenario.chain(exported).collect();
     let load = load_curve(scenario);
-    World::new(WorldConfig {
+    let mut world = World::new(WorldConfig {
         scenario_name: scenario.name.clone(),
         namespace: scenario.namespace.clone(),
         nodes,
@@ -575,5 +580,27 @@ pub fn build_world(
         actions: prepared.actions.clone(),
         algorithm,
         load,
-    })
+    });
+    crate::cluster::warm_start::apply(&mut world, &prepared.import);
+    world
+}
+
+/// A node as the world builds it: the kubelet's `kubernetes.io/hostname` label and
+/// virt-handler's `kubevirt.io/schedulable` one added to its own.
+fn node_config(name: &str, labels: &Labels, resources: Resources) -> NodeConfig {
+    let mut labels = labels.clone();
+    labels
+        .entry("kubernetes.io/hostname".into())
+        .or_insert_with(|| name.to_string());
+    labels.insert(
+        crate::controllers::node::SCHEDULABLE_LABEL.into(),
+        "true".into(),
+    );
+    NodeConfig {
+        name: name.to_string(),
+        cpu_milli: resources.cpu_milli,
+        memory_bytes: resources.memory_bytes,
+        pods: resources.pods,
+        labels,
+    }
 }

@@ -31,6 +31,7 @@ use crate::input::FileKind;
 use crate::scenario::decode::{child_path, Report};
 use crate::scenario::diag::{Diagnostic, Severity};
 use crate::scenario::manifest::decode_manifest;
+use crate::scenario::manifest::import::{flatten_lists, summarize_server_fields};
 use crate::scenario::object_files::{not_a_manifest, NotManifest};
 use crate::scenario::yaml::{check_text, parse_documents, Limits, Node, NodeKind, Pos};
 use crate::scenario::{Manifest, API_VERSION, DEFAULT_NAMESPACE, KIND, MAX_SUBSTITUTED_BYTES};
@@ -243,6 +244,7 @@ fn check_manifest_documents(
 ) -> (Option<usize>, Vec<Diagnostic>) {
     let mut report = Report::new(path);
     let mut objects = 0;
+    let mut manifests = Vec::new();
     // What the scenario loader allows substitution to produce (MAX_SUBSTITUTED_BYTES),
     // for the whole file: many uses of a long --placeholder value stay bounded.
     let mut budget = Some(MAX_SUBSTITUTED_BYTES);
@@ -259,15 +261,20 @@ fn check_manifest_documents(
             &mut budget,
             &mut report,
         );
-        let manifest = Manifest {
-            file: path.to_path_buf(),
-            field,
-            object: document,
-        };
-        if decode_manifest(&manifest, DEFAULT_NAMESPACE, &mut report).is_some() {
-            objects += 1;
+        // A `List` (as `kubectl get -o yaml` writes) stands for its items.
+        for (object, field) in flatten_lists(&document, &field, &mut report) {
+            let manifest = Manifest {
+                file: path.to_path_buf(),
+                field,
+                object,
+            };
+            if decode_manifest(&manifest, DEFAULT_NAMESPACE, &mut report).is_some() {
+                objects += 1;
+            }
+            manifests.push(manifest);
         }
     }
+    summarize_server_fields(&manifests, &mut report);
     if objects == 0 && !report.has_errors() {
         report.error(
             Pos { line: 1, col: 1 },

@@ -8,6 +8,7 @@ pub mod informer;
 pub mod settings;
 pub mod store;
 pub mod truth;
+pub mod warm_start;
 pub mod world;
 
 pub use settings::Settings;

@@ -204,7 +204,7 @@ fn digest(text: &str) -> String {
     format!("{hash:016x}")
 }
 
-fn template_digest(template: &VmTemplate) -> algo::TemplateDigest {
+pub(crate) fn template_digest(template: &VmTemplate) -> algo::TemplateDigest {
     algo::TemplateDigest {
         vm_template: digest(&format!("{template:?}")),
         vmi_template: digest(&format!("{:?}", template.spec.template)),

@@ -78,6 +78,18 @@ pub fn start_workers(world: &mut World, pod: &Pod) {
     let Some(vmi) = owning_vmi(world, pod) else {
         return;
     };
+    start_workers_of(world, pod, &vmi, false);
+}
+
+/// [`start_workers`] for `vmi`'s pod. `settled`: a pod that has run for long (a warm
+/// start, `cluster::warm_start`): its readiness already Success, the next probes one
+/// period from now.
+pub(crate) fn start_workers_of(
+    world: &mut World,
+    pod: &Pod,
+    vmi: &VirtualMachineInstance,
+    settled: bool,
+) {
     let delay = world.settings.libvirt_startup_delay_ms;
     let probes = [
         (ProbeKind::Readiness, vmi.spec.readiness_probe),
@@ -90,15 +102,20 @@ pub fn start_workers(world: &mut World, pod: &Pod) {
         let probe = probe.on_compute_container(delay);
         let worker = ProbeWorker {
             probe,
-            success: kind == ProbeKind::Liveness,
+            success: settled || kind == ProbeKind::Liveness,
             last_result: None,
             run: 0,
             on_hold: false,
         };
         let uid = pod.meta.uid.clone();
         world.agent_state.probes.insert((uid.clone(), kind), worker);
+        let first_ms = if settled {
+            probe.period_ms
+        } else {
+            probe.initial_delay_ms
+        };
         world.schedule_timer(
-            probe.initial_delay_ms,
+            first_ms,
             Timer::Probe {
                 pod: pod.meta.key(),
                 uid,

@@ -271,6 +271,21 @@ pub fn launcher_cpu_request_milli(
 }
 
 fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
+    let pod = new_launcher_pod(world, vmi);
+    let name = pod.meta.name.clone();
+    let now = world.now();
+    if world.store.create(pod, now).is_ok() {
+        world.record(
+            "VirtualMachineInstance",
+            &vmi.meta.name,
+            "SuccessfulCreate",
+            format!("Created virtual machine pod {name}"),
+        );
+    }
+}
+
+/// The launcher pod of a VMI, not yet created (also `cluster::warm_start`'s pods).
+pub(crate) fn new_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) -> Pod {
     let suffix: String = {
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
         let rng = world.rng("launcher-pod-names");
@@ -322,7 +337,7 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
             claim_refs.push(claim.to_string());
         }
     }
-    let pod = Pod {
+    Pod {
         meta: ObjectMeta {
             labels,
             owner_references: vec![controller_ref(Kind::VirtualMachineInstance, &vmi.meta)],
@@ -354,14 +369,5 @@ fn create_launcher_pod(world: &mut World, vmi: &VirtualMachineInstance) {
         ready_transition: world.now(),
         start_time: None,
         unschedulable: false,
-    };
-    let now = world.now();
-    if world.store.create(pod, now).is_ok() {
-        world.record(
-            "VirtualMachineInstance",
-            &vmi.meta.name,
-            "SuccessfulCreate",
-            format!("Created virtual machine pod {name}"),
-        );
     }
 }

@@ -169,6 +169,26 @@ pub struct Scenario {
     /// Sorted by time; events at the same time keep the order they were written in.
     pub events: Vec<ScheduledEvent>,
     pub expectations: Vec<Expectation>,
+    /// `spec.initialState`: what the cluster holds at 0 s (docs/IMPORT.md).
+    pub initial_state: InitialState,
+}
+
+/// `spec.initialState` (docs/IMPORT.md): where a run starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InitialState {
+    /// `empty` (the default): the manifests are applied to an empty cluster, as
+    /// `kubectl apply` would; a pool creates its VMs, clones their disks, boots them.
+    #[default]
+    Empty,
+    /// `fromManifests`: the state a cluster export shows is already there at 0 s: the
+    /// pools' VMs exist and run on the nodes the export names, their disks are bound,
+    /// the HPA starts from its exported status.
+    FromManifests,
+}
+
+impl InitialState {
+    /// The values of `spec.initialState`, as written.
+    pub const NAMES: &'static [&'static str] = &["empty", "fromManifests"];
 }
 
 /// One node of the simulated cluster.

@@ -314,7 +314,7 @@ pub fn scenario_schema() -> Value {
                 },
                 "description": {"type": "string"}
             })),
-            "spec": closed_object(&["duration", "cluster"], json!({
+            "spec": closed_object(&["duration"], json!({
                 "seed": {"type": "integer", "minimum": 0, "default": 0},
                 "duration": duration("simulated time to run (at most 30d)"),
                 "sampleInterval": duration("spacing of timeseries rows; default 5s, at least 100ms"),
@@ -335,6 +335,11 @@ pub fn scenario_schema() -> Value {
                 "manifests": {
                     "type": "array",
                     "items": kubernetes_object("a Kubernetes or KubeVirt object")
+                },
+                "initialState": {
+                    "enum": super::InitialState::NAMES,
+                    "default": "empty",
+                    "description": "empty, or fromManifests: start from the state a cluster export shows (docs/IMPORT.md)"
                 },
                 "manifestFiles": {
                     "type": "array",

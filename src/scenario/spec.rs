@@ -1,7 +1,9 @@
 //! Decoding and checking the scenario format of DESIGN.md §1.2 into a [`Scenario`].
 
 use super::decode::{child_path, describe, unknown_name_hint, MapReader, Report, Value};
+use super::manifest::import::flatten_lists;
 use super::yaml::{check_text, parse_documents, parse_single, Limits, Node, NodeKind, Pos};
+use super::InitialState;
 use super::{
     replicas_limit_message, Action, ClusterNode, Comparison, DataVolumeFailure, DataVolumeRef,
     Diagnostic, ExpectTarget, Expectation, LoadPoint, Loaded, Manifest, NodeRef, ObjectSource,
@@ -156,9 +158,11 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
             check_label(&value, report, "namespace")
         });
 
-    let nodes = spec
-        .required("cluster", report)
-        .and_then(|value| decode_cluster(&value, report));
+    // Optional when the manifests hold Node objects (checked below, docs/IMPORT.md).
+    let cluster_value = spec.optional("cluster");
+    let nodes = cluster_value
+        .as_ref()
+        .map_or(Some(Vec::new()), |value| decode_cluster(value, report));
     let settings = spec
         .optional("settings")
         .and_then(|value| decode_settings(&value, report));
@@ -187,6 +191,7 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         super::secrets::decode_secrets(&value, file, &mut budget, &mut manifests, report);
     }
 
+    let initial_state = decode_initial_state(&mut spec, report);
     let load = spec.optional("load").map_or(Some(Vec::new()), |value| {
         if !within_count(
             &value,
@@ -200,9 +205,15 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         decode_load(&value, duration_ms, report)
     });
 
-    let node_names: Option<BTreeSet<&str>> = nodes
-        .as_ref()
-        .map(|nodes| nodes.iter().map(|node| node.name.as_str()).collect());
+    let exported_nodes = exported_node_names(&manifests);
+    if cluster_value.is_none() && exported_nodes.is_empty() {
+        report.error(
+            spec_pos,
+            "spec.cluster",
+            "missing required field \"cluster\"; give spec.cluster (nodes: a count or a list), or Node objects in the manifests (docs/IMPORT.md)",
+        );
+    }
+    let node_names = all_node_names(nodes.as_deref(), &exported_nodes);
     let events = spec.optional("events").map_or(Some(Vec::new()), |value| {
         let mut files = ScenarioFiles {
             scenario_file: file,
@@ -240,6 +251,45 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         load: load?,
         events,
         expectations: expectations?,
+        initial_state: initial_state?,
+    })
+}
+
+/// `spec.initialState`: where the run starts from (docs/IMPORT.md).
+fn decode_initial_state(spec: &mut MapReader<'_>, report: &mut Report) -> Option<InitialState> {
+    spec.optional("initialState")
+        .map_or(Some(InitialState::Empty), |value| {
+            value
+                .one_of(report, InitialState::NAMES)
+                .map(|name| match name.as_str() {
+                    "fromManifests" => InitialState::FromManifests,
+                    _ => InitialState::Empty,
+                })
+        })
+}
+
+/// The names of the `Node` objects among the manifests (a cluster export's nodes), so
+/// that events may name them.
+fn exported_node_names(manifests: &[Manifest]) -> Vec<String> {
+    manifests
+        .iter()
+        .filter(|manifest| manifest.object.get("kind").and_then(Node::as_scalar) == Some("Node"))
+        .filter_map(|manifest| manifest.object.get("metadata")?.get("name")?.as_scalar())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every node an event may name: `spec.cluster`'s and the exported ones.
+fn all_node_names<'a>(
+    nodes: Option<&'a [ClusterNode]>,
+    exported: &'a [String],
+) -> Option<BTreeSet<&'a str>> {
+    nodes.map(|nodes| {
+        nodes
+            .iter()
+            .map(|node| node.name.as_str())
+            .chain(exported.iter().map(String::as_str))
+            .collect()
     })
 }
 
@@ -379,13 +429,28 @@ fn decode_inline_manifests(
     for item in items {
         let object = decode_object(&item, report)
             .and_then(|object| substitution.apply_to_node(object, &item, report));
-        if let Some(object) = object {
+        // A `List` (as `kubectl get -o yaml` writes) stands for its items.
+        for (object, field) in object
+            .iter()
+            .flat_map(|object| flatten_lists(object, &item.path, report))
+        {
             manifests.push(Manifest {
                 file: file.to_path_buf(),
-                field: item.path.clone(),
+                field,
                 object,
             });
         }
+    }
+    // Inline `List`s count by their items.
+    if manifests.len() > MAX_MANIFESTS {
+        report.error(
+            value.pos(),
+            "spec.manifests",
+            format!(
+                "the inline manifests hold {} objects, more than poolsim's limit of {MAX_MANIFESTS} (MAX_MANIFESTS, docs/LIMITS.md)",
+                manifests.len()
+            ),
+        );
     }
 }
 
@@ -906,11 +971,13 @@ pub(super) fn read_manifest_file(
                 found_any = true;
                 let value = Value::new(document, format!("[{index}]"));
                 if let Some(object) = decode_object(&value, &mut file_report) {
-                    manifests.push(Manifest {
-                        file: path.clone(),
-                        field: value.path.clone(),
-                        object,
-                    });
+                    for (object, field) in flatten_lists(&object, &value.path, &mut file_report) {
+                        manifests.push(Manifest {
+                            file: path.clone(),
+                            field,
+                            object,
+                        });
+                    }
                 }
             }
             if !found_any {

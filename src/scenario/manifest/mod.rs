@@ -20,7 +20,10 @@
 
 mod core;
 mod cpu_request;
+mod exported;
 mod hpa;
+pub mod import;
+pub mod import_plan;
 mod pool;
 mod probe;
 mod references;
@@ -52,6 +55,10 @@ pub const SUPPORTED_KINDS: &[(&str, &[&str])] = &[
     ("PersistentVolumeClaim", &["v1"]),
     ("StorageClass", &["storage.k8s.io/v1"]),
     ("VolumeSnapshotClass", &["snapshot.storage.k8s.io/v1"]),
+    // What a cluster export holds besides the above (`exported`, docs/IMPORT.md).
+    ("Node", &["v1"]),
+    ("VirtualMachine", &["kubevirt.io/v1"]),
+    ("VirtualMachineInstance", &["kubevirt.io/v1"]),
 ];
 
 /// Decodes one manifest of the scenario. Diagnostics name `manifest.file` whatever file
@@ -81,6 +88,11 @@ pub fn decode_object(
     report: &mut Report,
 ) -> Option<api::Object> {
     let errors_before = count_errors(report);
+    // Server-set fields (status, uid, managedFields, ...) are dropped quietly here;
+    // `import::summarize_server_fields` reports them once per file.
+    let (mut node, _) = import::strip_server_fields(node);
+    let owners = take_owner_references(&mut node, path, report)?;
+    let node = &node;
     let mut root = MapReader::new(node, path, report)?;
     let api_version = root
         .required("apiVersion", report)
@@ -124,6 +136,11 @@ pub fn decode_object(
         "PersistentVolumeClaim" => core::decode_pvc(&mut root, default_namespace, report),
         "StorageClass" => core::decode_storage_class(&mut root, report),
         "VolumeSnapshotClass" => core::decode_snapshot_class(&mut root, report),
+        "Node" => exported::decode_node(&mut root, report),
+        "VirtualMachine" => exported::decode_vm(&mut root, owners, default_namespace, report),
+        "VirtualMachineInstance" => {
+            exported::decode_vmi(&mut root, owners, default_namespace, report)
+        }
         other => unreachable!("kind {other} is listed in SUPPORTED_KINDS but not decoded"),
     };
     root.finish_lenient(report);
@@ -131,6 +148,36 @@ pub fn decode_object(
         return None;
     }
     object
+}
+
+/// Takes `metadata.ownerReferences` out of `node` (left there only for the kinds that
+/// read them, see `import`), decoded; `None` when they are written wrongly.
+fn take_owner_references(
+    node: &mut Node,
+    path: &str,
+    report: &mut Report,
+) -> Option<Vec<api::OwnerReference>> {
+    let NodeKind::Map(entries) = &mut node.kind else {
+        return Some(Vec::new());
+    };
+    let Some((_, metadata)) = entries
+        .iter_mut()
+        .find(|(key, _)| key.as_scalar() == Some("metadata"))
+    else {
+        return Some(Vec::new());
+    };
+    let NodeKind::Map(fields) = &mut metadata.kind else {
+        return Some(Vec::new());
+    };
+    let Some(index) = fields
+        .iter()
+        .position(|(key, _)| key.as_scalar() == Some("ownerReferences"))
+    else {
+        return Some(Vec::new());
+    };
+    let (_, value) = fields.remove(index);
+    let field = child_path(&child_path(path, "metadata"), "ownerReferences");
+    exported::decode_owner_references(&Value::new(&value, field), report)
 }
 
 fn count_errors(report: &Report) -> usize {

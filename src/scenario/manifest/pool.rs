@@ -465,7 +465,7 @@ fn decode_vm_template(value: &Value<'_>, report: &mut Report) -> Option<VmTempla
     })
 }
 
-fn decode_vm_spec(value: &Value<'_>, report: &mut Report) -> Option<VmSpec> {
+pub(super) fn decode_vm_spec(value: &Value<'_>, report: &mut Report) -> Option<VmSpec> {
     let mut spec = value.map(report)?;
     let running_value = spec.optional("running");
     let running = running_value.as_ref().map(|value| value.bool(report));
