@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod diag;
+pub mod failures;
 pub mod manifest;
 pub mod schema;
 pub mod spec;
@@ -166,6 +167,9 @@ pub struct Scenario {
     pub load: Vec<LoadPoint>,
     /// Sorted by time; events at the same time keep the order they were written in.
     pub events: Vec<ScheduledEvent>,
+    /// `spec.failures`: random node failure processes, expanded into node events per
+    /// seed when the world is built (`failures::expand_all`).
+    pub failures: Vec<failures::FailureSpec>,
     pub expectations: Vec<Expectation>,
 }
 
