@@ -568,16 +568,27 @@ pub fn build_world(
         .map(|n| node_config(&n.meta.name, &n.meta.labels, n.allocatable));
     let nodes = from_scenario.chain(exported).collect();
     let load = load_curve(scenario);
+    let seed = options.seed.unwrap_or(scenario.seed);
+    // Random failures are drawn per seed (a sweep prepares once, runs many seeds) and
+    // join the explicit events; the sort is stable, so at one instant explicit first.
+    let mut actions = prepared.actions.clone();
+    actions.extend(crate::scenario::failures::expand_all(
+        &scenario.failures,
+        &scenario.nodes,
+        scenario.duration_ms,
+        &crate::engine::RngStreams::new(seed),
+    ));
+    actions.sort_by_key(|(at, _)| *at);
     let mut world = World::new(WorldConfig {
         scenario_name: scenario.name.clone(),
         namespace: scenario.namespace.clone(),
         nodes,
         settings,
-        seed: options.seed.unwrap_or(scenario.seed),
+        seed,
         duration: SimTime(scenario.duration_ms),
         sample_interval_ms: scenario.sample_interval_ms,
         objects: prepared.objects.clone(),
-        actions: prepared.actions.clone(),
+        actions,
         algorithm,
         load,
     });

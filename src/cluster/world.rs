@@ -57,6 +57,9 @@ pub enum ClusterAction {
     CrashNode(NodeTarget),
     RecoverNode(NodeTarget),
     FenceNode(NodeTarget),
+    /// The out-of-service taint removed again (only `spec.failures` makes it: the
+    /// admin's step once a fenced node is back; `scenario::failures`).
+    UnfenceNode(NodeTarget),
     KillGuest {
         vm: String,
     },
@@ -101,6 +104,7 @@ impl ClusterAction {
             ClusterAction::CrashNode(t) => format!("crash {}", node(t)),
             ClusterAction::RecoverNode(t) => format!("recover {}", node(t)),
             ClusterAction::FenceNode(t) => format!("fence {}", node(t)),
+            ClusterAction::UnfenceNode(t) => format!("unfence {}", node(t)),
             ClusterAction::KillGuest { vm } => format!("kill guest of {vm}"),
             ClusterAction::HangGuest { vm } => format!("hang guest of {vm}"),
             ClusterAction::UnhangGuest { vm } => format!("unhang guest of {vm}"),

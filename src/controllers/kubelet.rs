@@ -89,6 +89,12 @@ pub fn sync_pod(world: &mut World, key: &ObjectKey) {
                 "ContainersLost",
                 format!("node {node} restarted; containers are gone"),
             );
+            // Nothing is mounted after the reboot and the pod is terminal, so the
+            // attach-detach controller drops its volumes from the desired state and
+            // detaches them (kubernetes pkg/controller/volume/attachdetach/util/util.go,
+            // `DetermineVolumeAction`: no volumes for a terminated pod). Without this
+            // the RWO disk stayed on this node for ever (docs/FIDELITY.md §17).
+            detach_claims(world, &pod, &node);
         }
         None => try_start_pod(world, &pod, &node),
     }

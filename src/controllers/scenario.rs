@@ -118,6 +118,14 @@ pub fn perform(world: &mut World, index: usize, action: ClusterAction) {
                 fence_node(world, &name);
             }
         }
+        ClusterAction::UnfenceNode(target) => {
+            if let Some(name) = resolve_recovering_node(world, index, &target) {
+                // `kubectl taint nodes NAME node.kubernetes.io/out-of-service-`.
+                let _ = world.store.modify::<Node>(&ObjectKey::cluster(&name), |n| {
+                    n.taints.retain(|t| t.key != TAINT_OUT_OF_SERVICE);
+                });
+            }
+        }
         ClusterAction::KillGuest { vm } => {
             let key = ObjectKey::new(world.namespace(), &vm);
             if let Some(vmi) = world.store.get::<VirtualMachineInstance>(&key) {
@@ -227,7 +235,8 @@ fn action_object(action: &ClusterAction) -> String {
         | ClusterAction::HealNode(t)
         | ClusterAction::CrashNode(t)
         | ClusterAction::RecoverNode(t)
-        | ClusterAction::FenceNode(t) => match t {
+        | ClusterAction::FenceNode(t)
+        | ClusterAction::UnfenceNode(t) => match t {
             NodeTarget::Node(n) => n.clone(),
             NodeTarget::NodeOf(vm) => vm.clone(),
         },
@@ -254,6 +263,7 @@ fn action_reason(action: &ClusterAction) -> &'static str {
         ClusterAction::CrashNode(_) => "crashNode",
         ClusterAction::RecoverNode(_) => "recoverNode",
         ClusterAction::FenceNode(_) => "fenceNode",
+        ClusterAction::UnfenceNode(_) => "unfenceNode",
         ClusterAction::KillGuest { .. } => "killGuest",
         ClusterAction::HangGuest { .. } => "hangGuest",
         ClusterAction::UnhangGuest { .. } => "unhangGuest",

@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod diag;
+pub mod failures;
 pub mod manifest;
 pub mod object_files;
 pub mod schema;
@@ -168,6 +169,9 @@ pub struct Scenario {
     pub load: Vec<LoadPoint>,
     /// Sorted by time; events at the same time keep the order they were written in.
     pub events: Vec<ScheduledEvent>,
+    /// `spec.failures`: random node failure processes, expanded into node events per
+    /// seed when the world is built (`failures::expand_all`).
+    pub failures: Vec<failures::FailureSpec>,
     pub expectations: Vec<Expectation>,
     /// `spec.initialState`: what the cluster holds at 0 s (docs/IMPORT.md).
     pub initial_state: InitialState,

@@ -260,6 +260,51 @@ fn expect_schema() -> Value {
     })
 }
 
+fn distribution_schema(description: &str) -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": description,
+        "properties": {
+            "exponential": closed_object(&["mean"], json!({
+                "mean": duration("the mean; memoryless, a constant rate")
+            })),
+            "weibull": closed_object(&["shape", "scale"], json!({
+                "shape": {"type": "number", "exclusiveMinimum": 0, "description": "below 1 early failures, above 1 wear-out; 1 is exponential"},
+                "scale": duration("the scale (63rd percentile)")
+            })),
+            "fixed": duration("always this long")
+        },
+        "oneOf": [{"required": ["exponential"]}, {"required": ["weibull"]}, {"required": ["fixed"]}]
+    })
+}
+
+/// `spec.failures` (src/scenario/failures.rs).
+fn failures_schema() -> Value {
+    json!({
+        "type": "array",
+        "maxItems": super::failures::MAX_FAILURE_PROCESSES,
+        "description": "random node failure processes, drawn per seed into node events",
+        "items": closed_object(&["kind", "timeToFailure", "timeToRepair"], json!({
+            "name": name("names the process's random streams; default its index"),
+            "kind": {"enum": super::failures::FAILURE_KINDS, "description": "crash: crashNode then recoverNode; partition: partitionNode then healNode"},
+            "nodes": {
+                "description": "which nodes fail, each on its own; default all",
+                "anyOf": [
+                    {"const": "all"},
+                    {"type": "array", "items": name("a node name from spec.cluster"), "minItems": 1},
+                    closed_object(&["matchLabels"], json!({
+                        "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}}
+                    }))
+                ]
+            },
+            "timeToFailure": distribution_schema("up time before each failure"),
+            "timeToRepair": distribution_schema("down time of each failure"),
+            "fenceAfter": duration("crash only: fenceNode this long after the crash if the node is still down; the taint is removed when it recovers")
+        }))
+    })
+}
+
 fn cluster_schema() -> Value {
     let node = closed_object(
         &["name"],
@@ -360,6 +405,7 @@ pub fn scenario_schema() -> Value {
                     }))
                 },
                 "events": events_schema(),
+                "failures": failures_schema(),
                 "expect": expect_schema()
             }))
         }

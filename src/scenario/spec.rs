@@ -223,6 +223,11 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         decode_events(&value, node_names.as_ref(), duration_ms, &mut files, report)
     });
 
+    let failures = spec.optional("failures").map_or(Some(Vec::new()), |value| {
+        let nodes = nodes.as_deref();
+        super::failures::decode(&value, nodes, duration_ms, events.as_deref(), report)
+    });
+
     let expectations = spec.optional("expect").map_or(Some(Vec::new()), |value| {
         value.seq_of(report, |item, report| {
             decode_expectation(item, duration_ms, report)
@@ -250,6 +255,7 @@ fn decode_spec(mut spec: MapReader<'_>, file: &Path, report: &mut Report) -> Opt
         placeholders: placeholders?,
         load: load?,
         events,
+        failures: failures?,
         expectations: expectations?,
         initial_state: initial_state?,
     })
