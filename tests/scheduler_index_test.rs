@@ -45,10 +45,10 @@ fn pool(name: &str, replicas: u32, cpu: &str, memory: &str) -> String {
     )
 }
 
-/// Two pools of different sizes on 50 nodes of 8 cores: `web` spreads over the nodes
+/// Two pools of different sizes on `nodes` nodes of 8 cores: `web` spreads over the nodes
 /// (a Service selects its pods), `batch` does not. Scaled past what the nodes hold, so
 /// some pods wait (`Insufficient cpu`), with nodes partitioned and crashed in between.
-fn two_pools() -> String {
+fn two_pools(nodes: u32) -> String {
     format!(
         r#"apiVersion: poolsim.io/v1alpha1
 kind: Scenario
@@ -60,7 +60,7 @@ spec:
   sampleInterval: 1m
   namespace: index
   cluster:
-    nodes: 50
+    nodes: {nodes}
     nodeCapacity: {{cpu: "8", memory: 32Gi}}
   manifests:
 {web}{batch}    - apiVersion: v1
@@ -88,7 +88,7 @@ spec:
 
 #[test]
 fn the_index_decides_as_a_walk_of_every_node_and_costs_the_pods_placed() {
-    let result = common::run_checked(&two_pools(), "scenarios/scheduler-index.yaml");
+    let result = common::run_checked(&two_pools(50), "scenarios/scheduler-index.yaml");
     let rows = &result.world.events.rows;
     let scheduled = rows.iter().filter(|r| r.reason == "Scheduled").count();
     let waited = rows
@@ -107,4 +107,31 @@ fn the_index_decides_as_a_walk_of_every_node_and_costs_the_pods_placed() {
         evaluations * 5 < scheduled as u64 * 50,
         "{evaluations} evaluations for {scheduled} pods on 50 nodes"
     );
+}
+
+#[test]
+fn beyond_100_nodes_each_search_stops_at_its_share_and_the_next_starts_after_it() {
+    // 250 nodes: upstream's adaptive percentageOfNodesToScore is 50 - 250/125 = 48 %,
+    // so a search stops at the 120th feasible node (`numFeasibleNodesToFind`). The
+    // invariant checker compares every decision with a walk of every node that stops
+    // the same way.
+    let result = common::run_checked(&two_pools(250), "scenarios/scheduler-index.yaml");
+    let mut names: Vec<String> = (0..250).map(|i| format!("node-{i}")).collect();
+    names.sort();
+    let placed: Vec<usize> = result
+        .world
+        .events
+        .rows
+        .iter()
+        .filter(|r| r.reason == "Scheduled")
+        .map(|r| {
+            let node = r.message.rsplit(' ').next().expect("a node name");
+            names.iter().position(|n| n == node).expect("a known node")
+        })
+        .collect();
+    // On empty nodes every candidate ties: the first pod lands among the first 120
+    // nodes in name order, the second among the next 120, the third wraps around.
+    assert!(placed[0] < 120, "{placed:?}");
+    assert!((120..240).contains(&placed[1]), "{placed:?}");
+    assert!(placed[2] >= 240 || placed[2] < 110, "{placed:?}");
 }

@@ -8,7 +8,7 @@
 //! `schedulingCycle` → `assume` → `Cache.AssumePod`), so pods created together spread
 //! over the nodes instead of all landing on the node that looked emptiest.
 
-use super::scheduler_index::{Decision, ShapeKey};
+use super::scheduler_index::{num_feasible_nodes_to_find, Decision, ShapeKey};
 use crate::api::*;
 use crate::cluster::informer::{Informer, InformerId};
 use crate::cluster::store::ObjectSet;
@@ -114,11 +114,13 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     // the stream is reached through its field so that the index may keep borrowing
     // the informer.
     let (streams, rngs) = (world.streams, &mut world.rngs);
-    let decision = world.spread_cache.place(
+    let percentage = world.settings.percentage_of_nodes_to_score;
+    let (decision, start) = world.spread_cache.place(
         informer,
         &world.scheduler_assumed,
         shape,
         selectors,
+        percentage,
         |tied| {
             let rng = rngs
                 .entry("scheduler")
@@ -127,7 +129,7 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
         },
     );
     if let Some(shape) = check {
-        check_against_full_pass(world, &pod, &shape);
+        check_against_full_pass(world, &pod, &shape, start);
     }
     match decision {
         Decision::Unschedulable(message) => unschedulable(world, key, &pod, message),
@@ -180,10 +182,12 @@ fn unschedulable(world: &mut World, key: &ObjectKey, pod: &Pod, message: String)
 /// For the invariant checker: what the index decided for `pod` (its best-scored nodes,
 /// or why none fits) equals a fresh walk of every node, with usage and spread counts
 /// summed afresh. A difference is a bug in the index: it panics.
-fn check_against_full_pass(world: &mut World, pod: &Pod, shape: &ShapeKey) {
+fn check_against_full_pass(world: &mut World, pod: &Pod, shape: &ShapeKey, start: usize) {
     let informer = &world.informers[InformerId::KubeControllerManager.index()];
-    let expected = full_pass(informer, &world.scheduler_assumed, pod);
-    let kept = world.spread_cache.outcome(shape);
+    let percentage = world.settings.percentage_of_nodes_to_score;
+    let to_find = num_feasible_nodes_to_find(percentage, informer.objects.nodes.len());
+    let expected = full_pass(informer, &world.scheduler_assumed, pod, start, to_find);
+    let kept = world.spread_cache.outcome(shape, start, percentage);
     assert_eq!(
         kept,
         expected,
@@ -476,9 +480,16 @@ pub(super) fn untolerated_taint(node: &Node, tolerations: &[Toleration]) -> Opti
 }
 
 /// The decision as a walk of every node in name order makes it, with usage and
-/// spread counts summed afresh: the best-scored feasible nodes, or the
-/// `FailedScheduling` message. What the index must give.
-fn full_pass(informer: &Informer, assumed: &AssumedPods, pod: &Pod) -> Result<Vec<String>, String> {
+/// spread counts summed afresh: the best-scored of the first `to_find` feasible nodes
+/// from node `start` on (wrapping), in that order, or the `FailedScheduling` message.
+/// What the index must give.
+fn full_pass(
+    informer: &Informer,
+    assumed: &AssumedPods,
+    pod: &Pod,
+    start: usize,
+    to_find: usize,
+) -> Result<Vec<String>, String> {
     let objects = &informer.objects;
     let usage = NodeUsage {
         bound: &informer.node_requests,
@@ -497,6 +508,16 @@ fn full_pass(informer: &Informer, assumed: &AssumedPods, pod: &Pod) -> Result<Ve
             summary.join(", ")
         ));
     }
+    let all = objects.nodes.len();
+    let index: BTreeMap<&str, usize> = objects
+        .nodes
+        .values()
+        .enumerate()
+        .map(|(i, node)| (node.meta.name.as_str(), i))
+        .collect();
+    let mut candidates = candidates;
+    candidates.sort_by_key(|node| (index[node.meta.name.as_str()] + all - start) % all);
+    candidates.truncate(to_find);
     let counts = spread_counts(objects, assumed, pod);
     let scores = score(&counts, &usage, pod, &candidates);
     let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);

@@ -79,6 +79,9 @@ pub struct SchedulerIndex {
     shapes: Vec<Shape>,
     /// Placements made, to tell which shape was used longest ago.
     clock: u64,
+    /// Where the next search for feasible nodes starts (kube-scheduler's
+    /// `nextStartNodeIndex`): it moves on by the nodes each search examined.
+    next_start: usize,
 }
 
 #[derive(Debug)]
@@ -116,15 +119,17 @@ impl SchedulerIndex {
     }
 
     /// Places a pod of `shape` (`selectors`: its Services' selectors): the node among
-    /// the best-scored that `pick` (given how many tie) chooses, in node name order.
+    /// the best-scored that `pick` (given how many tie) chooses, in the order the
+    /// search found them, and the node index the search started at.
     pub fn place(
         &mut self,
         informer: &Informer,
         assumed: &AssumedPods,
         shape: ShapeKey,
         selectors: Vec<LabelSelector>,
+        percentage: u32,
         pick: impl FnOnce(usize) -> usize,
-    ) -> Decision {
+    ) -> (Decision, usize) {
         if !self.current(informer) {
             self.rebuild(informer, assumed);
         }
@@ -133,34 +138,43 @@ impl SchedulerIndex {
         let shape = &mut self.shapes[at];
         shape.last_used = self.clock;
         shape.refresh(&self.nodes, &self.usage);
-        match shape.best() {
-            None => Decision::Unschedulable(shape.failure_message(self.nodes.len())),
-            Some((sets, count)) => {
-                let k = pick(count);
-                let id = NodeSet::select(&sets, k);
+        let start = self.next_start % self.nodes.len().max(1);
+        let to_find = num_feasible_nodes_to_find(percentage, self.nodes.len());
+        let (top, examined) = shape.search(start, to_find);
+        // "always try to update the sched.nextStartNodeIndex regardless of whether an
+        // error has occurred" (`findNodesThatFitPod`).
+        if !self.nodes.is_empty() {
+            self.next_start = (start + examined) % self.nodes.len();
+        }
+        let decision = match top {
+            Top::None => Decision::Unschedulable(shape.failure_message(self.nodes.len())),
+            top => {
+                let id = top.nth(pick(top.len()));
                 Decision::Node(self.nodes[id as usize].meta.name.clone())
             }
-        }
+        };
+        (decision, start)
     }
 
-    /// For the invariant checker: the best-scored nodes of `shape` in name order, or the
-    /// failure message, as `place` sees them now (after `place` or a refresh).
-    pub fn outcome(&mut self, shape: &ShapeKey) -> Result<Vec<String>, String> {
+    /// For the invariant checker: the best-scored nodes of `shape` in the order a
+    /// search from `start` finds them, or the failure message, as `place` saw them.
+    pub fn outcome(
+        &mut self,
+        shape: &ShapeKey,
+        start: usize,
+        percentage: u32,
+    ) -> Result<Vec<String>, String> {
         let Some(kept) = self.shapes.iter_mut().find(|s| s.key == *shape) else {
             return Err("no such shape".into());
         };
         kept.refresh(&self.nodes, &self.usage);
-        let Some((sets, count)) = kept.best() else {
-            return Err(kept.failure_message(self.nodes.len()));
-        };
-        Ok((0..count)
-            .map(|k| {
-                self.nodes[NodeSet::select(&sets, k) as usize]
-                    .meta
-                    .name
-                    .clone()
-            })
-            .collect())
+        let to_find = num_feasible_nodes_to_find(percentage, self.nodes.len());
+        match kept.search(start, to_find).0 {
+            Top::None => Err(kept.failure_message(self.nodes.len())),
+            top => Ok((0..top.len())
+                .map(|k| self.nodes[top.nth(k) as usize].meta.name.clone())
+                .collect()),
+        }
     }
 
     /// The index of the kept shape `key`, built if it is not kept.
@@ -273,6 +287,24 @@ impl SchedulerIndex {
     }
 }
 
+/// How many feasible nodes a search looks for before it stops: every node below 100,
+/// else `percentage` of them (0: 50 % minus 1 % per 125 nodes, at least 5 %), at
+/// least 100 (kubernetes `pkg/scheduler/schedule_one.go`, `numFeasibleNodesToFind`).
+pub fn num_feasible_nodes_to_find(percentage: u32, all_nodes: usize) -> usize {
+    const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
+    const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: usize = 5;
+    if all_nodes < MIN_FEASIBLE_NODES_TO_FIND {
+        return all_nodes;
+    }
+    let percentage = match percentage as usize {
+        0 => 50usize
+            .saturating_sub(all_nodes / 125)
+            .max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND),
+        set => set,
+    };
+    (all_nodes * percentage / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
+}
+
 fn versions(informer: &Informer) -> (u64, u64) {
     (
         informer.kind_versions.get(Kind::Node),
@@ -328,6 +360,8 @@ struct Shape {
     out: Vec<usize>,
     /// The feasible nodes by (LeastAllocated, spread count); no empty sets.
     buckets: BTreeMap<(u8, u32), NodeSet>,
+    /// Every feasible node: the buckets' union.
+    feasible: NodeSet,
     /// Nodes whose pods changed since they were last evaluated.
     dirty: Vec<u32>,
     is_dirty: Vec<bool>,
@@ -346,6 +380,7 @@ impl Shape {
             out: vec![0; reasons.len()],
             reasons,
             buckets: BTreeMap::new(),
+            feasible: NodeSet::new(nodes.len()),
             dirty: (0..nodes.len() as u32).collect(),
             is_dirty: vec![true; nodes.len()],
             last_used: 0,
@@ -460,6 +495,7 @@ impl Shape {
                 if set.len == 0 {
                     self.buckets.remove(&(la, count));
                 }
+                self.feasible.remove(node);
             }
         }
     }
@@ -468,37 +504,66 @@ impl Shape {
         match state {
             NodeState::Unset => {}
             NodeState::Out(reason) => self.out[reason as usize] += 1,
-            NodeState::In(la, count) => self
-                .buckets
-                .entry((la, count))
-                .or_insert_with(|| NodeSet::new(nodes))
-                .insert(node),
+            NodeState::In(la, count) => {
+                self.buckets
+                    .entry((la, count))
+                    .or_insert_with(|| NodeSet::new(nodes))
+                    .insert(node);
+                self.feasible.insert(node);
+            }
         }
     }
 
-    /// The buckets of the best-scored feasible nodes and how many nodes they hold, or
-    /// `None` if no node is feasible. A node scores its LeastAllocated plus its spread
-    /// score, `(max - count) * 100 / max` over the feasible nodes' counts (100 while no
-    /// feasible node has a selected pod).
-    fn best(&self) -> Option<(Vec<&NodeSet>, usize)> {
-        let max_count = self.buckets.keys().map(|(_, c)| *c).max()? as i64;
-        let score = |(la, count): (u8, u32)| {
-            let spread = if max_count == 0 {
-                100
-            } else {
-                (max_count - count as i64) * 100 / max_count
-            };
-            la as i64 + spread
+    /// `findNodesThatPassFilters` and `prioritizeNodes`, one node at a time: from node
+    /// `start` on (wrapping), the first `to_find` feasible nodes, scored; the
+    /// best-scored of them in the order found, and how many nodes were examined (all
+    /// of them unless `to_find` feasible ones were found first). A node scores its
+    /// LeastAllocated plus its spread score, `(max - count) * 100 / max` over the
+    /// candidates' counts (100 while none has a selected pod).
+    fn search(&self, start: usize, to_find: usize) -> (Top<'_>, usize) {
+        let nodes = self.state.len();
+        if start == 0 && (to_find > self.feasible.len || to_find >= nodes) {
+            // Every feasible node is a candidate, in id order: the buckets answer
+            // without a walk.
+            return (self.best_of_all(), nodes);
+        }
+        let mut found = Vec::with_capacity(to_find.min(self.feasible.len));
+        let examined = self.feasible.walk_from(start, to_find, &mut found);
+        let state = |id: u32| match self.state[id as usize] {
+            NodeState::In(la, count) => (la, count),
+            _ => unreachable!("a feasible node is in"),
         };
-        let best = self.buckets.keys().map(|k| score(*k)).max()?;
+        let Some(max_count) = found.iter().map(|id| state(*id).1).max() else {
+            return (Top::None, examined);
+        };
+        let scores: Vec<i64> = found
+            .iter()
+            .map(|id| score(state(*id), max_count))
+            .collect();
+        let best = scores.iter().copied().max().unwrap_or(0);
+        let top = found
+            .iter()
+            .zip(&scores)
+            .filter(|(_, s)| **s == best)
+            .map(|(id, _)| *id)
+            .collect();
+        (Top::Listed(top), examined)
+    }
+
+    /// The best-scored of every feasible node, by bucket.
+    fn best_of_all(&self) -> Top<'_> {
+        let Some(max_count) = self.buckets.keys().map(|(_, c)| *c).max() else {
+            return Top::None;
+        };
+        let best = self.buckets.keys().map(|k| score(*k, max_count)).max();
         let sets: Vec<&NodeSet> = self
             .buckets
             .iter()
-            .filter(|(k, _)| score(**k) == best)
+            .filter(|(k, _)| Some(score(**k, max_count)) == best)
             .map(|(_, set)| set)
             .collect();
         let count = sets.iter().map(|s| s.len).sum();
-        Some((sets, count))
+        Top::Buckets(sets, count)
     }
 
     /// `0/N nodes are available: ...`, each reason with how many nodes it holds out, in
@@ -516,6 +581,45 @@ impl Shape {
     }
 }
 
+/// A node's score: LeastAllocated plus topology spread, `(max - count) * 100 / max`
+/// (100 while no candidate has a selected pod).
+fn score((least_allocated, count): (u8, u32), max_count: u32) -> i64 {
+    let spread = if max_count == 0 {
+        100
+    } else {
+        (max_count as i64 - count as i64) * 100 / max_count as i64
+    };
+    least_allocated as i64 + spread
+}
+
+/// The best-scored candidates of a search, in the order the search found them.
+enum Top<'a> {
+    /// No node is feasible.
+    None,
+    /// Every feasible node was a candidate: the buckets of the best, in id order.
+    Buckets(Vec<&'a NodeSet>, usize),
+    /// Some nodes were candidates: the best of them.
+    Listed(Vec<u32>),
+}
+
+impl Top<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Top::None => 0,
+            Top::Buckets(_, count) => *count,
+            Top::Listed(ids) => ids.len(),
+        }
+    }
+
+    fn nth(&self, k: usize) -> u32 {
+        match self {
+            Top::None => unreachable!("no node to pick"),
+            Top::Buckets(sets, _) => NodeSet::select(sets, k),
+            Top::Listed(ids) => ids[k],
+        }
+    }
+}
+
 /// Words of a block: a block's count lets a rank skip 4,096 nodes at once.
 const BLOCK_WORDS: usize = 64;
 
@@ -526,6 +630,8 @@ struct NodeSet {
     words: Vec<u64>,
     blocks: Vec<u32>,
     len: usize,
+    /// Ids run from 0 to `nodes - 1`.
+    nodes: usize,
 }
 
 impl NodeSet {
@@ -535,6 +641,7 @@ impl NodeSet {
             words: vec![0; words],
             blocks: vec![0; words.div_ceil(BLOCK_WORDS)],
             len: 0,
+            nodes,
         }
     }
 
@@ -552,6 +659,35 @@ impl NodeSet {
         self.words[word] &= !(1 << bit);
         self.blocks[word / BLOCK_WORDS] -= 1;
         self.len -= 1;
+    }
+
+    /// Pushes the members from `start` on (wrapping around after the last id) until
+    /// `to_find` are found; returns how many ids were passed over, members or not
+    /// (every id, `nodes`, if fewer than `to_find` are members).
+    fn walk_from(&self, start: usize, to_find: usize, found: &mut Vec<u32>) -> usize {
+        let nodes = self.nodes;
+        let ranges = [(start, nodes), (0, start)];
+        for (from, to) in ranges {
+            let mut position = from;
+            while position < to {
+                let (w, bit) = (position / 64, position % 64);
+                let mut word = self.words[w] >> bit;
+                while word != 0 {
+                    let id = position + word.trailing_zeros() as usize;
+                    if id >= to {
+                        break;
+                    }
+                    found.push(id as u32);
+                    if found.len() == to_find {
+                        let examined = (id + nodes - start) % nodes + 1;
+                        return examined;
+                    }
+                    word &= word - 1;
+                }
+                position = (w + 1) * 64;
+            }
+        }
+        nodes
     }
 
     /// The `k`-th smallest id in the union of disjoint `sets` (all of the same size).
@@ -584,6 +720,50 @@ impl NodeSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nodes_to_find_follow_upstreams_adaptive_percentage() {
+        // (percentage setting, nodes, nodes to find): upstream's
+        // `TestNumFeasibleNodesToFind` cases and the benchmark sizes.
+        let cases = [
+            (0, 10, 10),
+            (0, 99, 99),
+            (0, 100, 100),
+            (0, 1_000, 420),
+            (0, 3_000, 780),
+            (0, 5_000, 500),
+            (0, 6_000, 300),
+            (0, 10_000, 500),
+            (0, 100_000, 5_000),
+            (40, 1_000, 400),
+            (10, 1_000, 100),
+            (100, 1_000, 1_000),
+            (10, 50, 50),
+        ];
+        for (percentage, nodes, expected) in cases {
+            assert_eq!(
+                num_feasible_nodes_to_find(percentage, nodes),
+                expected,
+                "{percentage}% of {nodes}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_walk_wraps_around_and_counts_the_nodes_it_passed() {
+        let mut set = NodeSet::new(300);
+        for id in [5, 70, 130, 250, 299] {
+            set.insert(id);
+        }
+        let mut found = Vec::new();
+        // From 200: 250, 299, then 5 after wrapping; 200..=299 and 0..=5 passed.
+        assert_eq!(set.walk_from(200, 3, &mut found), 106);
+        assert_eq!(found, [250, 299, 5]);
+        found.clear();
+        // Fewer members than asked for: every node is passed.
+        assert_eq!(set.walk_from(71, 10, &mut found), 300);
+        assert_eq!(found, [130, 250, 299, 5, 70]);
+    }
 
     #[test]
     fn select_ranks_the_union_of_sets_in_id_order() {
