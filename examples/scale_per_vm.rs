@@ -9,9 +9,11 @@
 //! ```
 //!
 //! The first argument is the simulated duration (a Go duration), the others the VM
-//! counts. Wall time per size is measured here, outside the model (the model never
-//! reads a clock); peak memory is the process's so far (`VmHWM`), so run sizes in
-//! increasing order. For instruction counts, run one size under
+//! counts. Time per size is measured here, outside the model (the model never reads a
+//! clock): CPU seconds of this thread (`/proc/thread-self/schedstat`, Linux), which a
+//! shared machine's load disturbs less than wall time, and wall time beside them; the
+//! time per VM is from CPU seconds when known. Peak memory is the process's so far
+//! (`VmHWM`), so run sizes in increasing order. For instruction counts, run one size under
 //! `valgrind --tool=callgrind` (docs/PERFORMANCE.md, round four).
 
 use poolsim::check::run_prepared;
@@ -50,8 +52,8 @@ fn main() -> ExitCode {
     };
     println!("{duration} simulated, bench-scale's day resized, 10 VMs per node");
     println!(
-        "{:>8} {:>6} {:>11} {:>11} {:>9} {:>10} {:>8} {:>6}",
-        "VMs", "nodes", "events", "sched.eval", "wall s", "µs per VM", "peak MB", "ratio"
+        "{:>8} {:>6} {:>11} {:>11} {:>8} {:>8} {:>10} {:>8} {:>6}",
+        "VMs", "nodes", "events", "sched.eval", "cpu s", "wall s", "µs per VM", "peak MB", "ratio"
     );
     let mut first_per_vm = None;
     for vms in sizes {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         };
         prepared.scenario.duration_ms = prepared.scenario.duration_ms.min(duration_ms);
         let started = Instant::now();
+        let cpu_started = cpu_seconds();
         let result = match run_prepared(&prepared, &RunOptions::default()) {
             Ok(result) => result,
             Err(e) => {
@@ -73,13 +76,15 @@ fn main() -> ExitCode {
             }
         };
         let seconds = started.elapsed().as_secs_f64();
-        let per_vm = seconds * 1e6 / vms as f64;
+        let cpu = cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
+        let per_vm = cpu.unwrap_or(seconds) * 1e6 / vms as f64;
         let ratio = per_vm / *first_per_vm.get_or_insert(per_vm);
         println!(
-            "{vms:>8} {:>6} {:>11} {:>11} {seconds:>9.2} {per_vm:>10.1} {:>8} {ratio:>6.2}",
+            "{vms:>8} {:>6} {:>11} {:>11} {:>8} {seconds:>8.2} {per_vm:>10.1} {:>8} {ratio:>6.2}",
             vms / 10,
             result.world.events_processed(),
             result.world.scheduler_evaluations(),
+            cpu.map_or("-".to_string(), |c| format!("{c:.2}")),
             peak_mb().map_or("-".to_string(), |mb| mb.to_string()),
         );
     }
@@ -114,6 +119,13 @@ fn resized(template: &str, vms: u64) -> String {
         Some(at) => text[..at].to_string(),
         None => text,
     }
+}
+
+/// CPU seconds this thread has run (Linux), if known.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: f64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(nanos / 1e9)
 }
 
 /// The process's peak resident memory so far, in MB (Linux), if known.
