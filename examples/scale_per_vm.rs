@@ -76,7 +76,9 @@ fn main() -> ExitCode {
             }
         };
         let seconds = started.elapsed().as_secs_f64();
-        let cpu = cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
+        let cpu = cpu_seconds()
+            .zip(cpu_started)
+            .map(|(end, start)| end - start);
         let per_vm = cpu.unwrap_or(seconds) * 1e6 / vms as f64;
         let ratio = per_vm / *first_per_vm.get_or_insert(per_vm);
         println!(

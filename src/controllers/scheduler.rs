@@ -7,6 +7,12 @@
 //! them bound ("assumed pods": kubernetes `pkg/scheduler/schedule_one.go`,
 //! `schedulingCycle` → `assume` → `Cache.AssumePod`), so pods created together spread
 //! over the nodes instead of all landing on the node that looked emptiest.
+//!
+//! Beyond 100 nodes a search stops at `numFeasibleNodesToFind` feasible nodes, starting
+//! where the last one stopped (`percentageOfNodesToScore`, docs/FIDELITY.md §17). The
+//! filter and score results are kept per node between placements
+//! (`scheduler_index.rs`); `full_pass` is the walk of every node they must equal, run
+//! when invariants are checked.
 
 use super::scheduler_index::{num_feasible_nodes_to_find, Decision, ShapeKey};
 use crate::api::*;
