@@ -339,6 +339,16 @@ fn decode_settings(scenario: &Scenario, report: &mut Report) -> Settings {
                 report.error(node.pos, &path, "must be at least 1");
                 continue;
             }
+            // Upstream's configuration validation allows 0 to 100
+            // (`ValidateKubeSchedulerConfiguration`).
+            if name == "percentageOfNodesToScore" && decoded > 100.0 {
+                report.error(
+                    node.pos,
+                    &path,
+                    "must be at most 100 (a percentage; 0 means adaptive)",
+                );
+                continue;
+            }
             // A zero period would requeue the HPA (or scrape) at the same instant
             // forever; upstream's flags need a positive duration too.
             if *kind == SettingType::DurationMs

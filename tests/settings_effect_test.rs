@@ -30,6 +30,7 @@ const AUTOHEAL: &str = "scenarios/regressions/autohealing-needs-an-event-17300.y
 const PANIC: &str = "scenarios/fidelity/scale-in-panic-terminating-vms.yaml";
 const SHARED_CLONES: &str = "scenarios/fidelity/cdi-host-clones-share-source-bandwidth.yaml";
 const IMAGE_PULL: &str = "scenarios/fidelity/container-disk-image-pull-autoheals.yaml";
+const MANY_NODES: &str = "tests/settings_effect/many-nodes.yaml";
 
 /// `(setting, scenario, changed value in the setting's unit)`: the scenario, run to
 /// `minutes`, shows the setting's effect.
@@ -94,6 +95,7 @@ const CASES: &[(&str, &str, f64, u64)] = &[
         60,
     ),
     ("hpaAbsentBehaviorUsesDefaultPolicies", HPA, 1.0, 60),
+    ("percentageOfNodesToScore", MANY_NODES, 100.0, 60),
 ];
 
 /// Settings that by design change no output, why, and the test of their own effect.

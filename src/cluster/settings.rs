@@ -269,6 +269,16 @@ settings! {
     /// `Behavior == nil`). Off: model the code.
     hpa_absent_behavior_uses_default_policies: bool = false, "hpaAbsentBehaviorUsesDefaultPolicies", SettingType::Flag;
 
+    /// kube-scheduler's `percentageOfNodesToScore` (KubeSchedulerConfiguration, 0 to
+    /// 100): the scheduler stops filtering once it has found this share of the nodes
+    /// feasible, and scores only those. 0, the default, is upstream's adaptive share,
+    /// 50 % minus 1 % per 125 nodes, at least 5 %; at least 100 nodes are always found,
+    /// so it changes nothing below 101 nodes (kubernetes `pkg/scheduler/schedule_one.go`,
+    /// `numFeasibleNodesToFind`, `minFeasibleNodesToFind` = 100,
+    /// `minFeasibleNodesPercentageToFind` = 5; each search starts where the last one
+    /// stopped, `nextStartNodeIndex`).
+    percentage_of_nodes_to_score: u32 = 0, "percentageOfNodesToScore", SettingType::Count;
+
     /// Check every invariant after each event (always on in debug builds and tests).
     check_invariants: bool = false, "checkInvariants", SettingType::Flag;
 

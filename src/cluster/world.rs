@@ -357,7 +357,7 @@ pub struct World {
     pub(crate) pool_state: crate::controllers::pool::PoolControllerState,
     pub(crate) virt_controller: crate::controllers::virt_controller::VirtControllerState,
     pub(crate) agent_state: crate::controllers::kubelet::AgentState,
-    pub(crate) spread_cache: crate::controllers::scheduler::SpreadCache,
+    pub(crate) spread_cache: crate::controllers::scheduler_index::SchedulerIndex,
     pub(crate) load: crate::load::LoadCurve,
     pub(crate) metrics: crate::controllers::metrics::MetricsState,
     pub(crate) hpa: crate::controllers::hpa::HpaControllerState,

@@ -93,7 +93,7 @@ pub fn sync_pod(world: &mut World, key: &ObjectKey) {
             // attach-detach controller drops its volumes from the desired state and
             // detaches them (kubernetes pkg/controller/volume/attachdetach/util/util.go,
             // `DetermineVolumeAction`: no volumes for a terminated pod). Without this
-            // the RWO disk stayed on this node for ever (docs/FIDELITY.md §17).
+            // the RWO disk stayed on this node for ever (docs/FIDELITY.md §18).
             detach_claims(world, &pod, &node);
         }
         None => try_start_pod(world, &pod, &node),

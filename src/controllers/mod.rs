@@ -19,6 +19,7 @@ pub mod pool;
 pub mod prober;
 pub mod scenario;
 pub mod scheduler;
+pub mod scheduler_index;
 pub mod virt_controller;
 pub mod vm;
 pub mod vmi;

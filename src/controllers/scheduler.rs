@@ -7,9 +7,16 @@
 //! them bound ("assumed pods": kubernetes `pkg/scheduler/schedule_one.go`,
 //! `schedulingCycle` → `assume` → `Cache.AssumePod`), so pods created together spread
 //! over the nodes instead of all landing on the node that looked emptiest.
+//!
+//! Beyond 100 nodes a search stops at `numFeasibleNodesToFind` feasible nodes, starting
+//! where the last one stopped (`percentageOfNodesToScore`, docs/FIDELITY.md §19). The
+//! filter and score results are kept per node between placements
+//! (`scheduler_index.rs`); `full_pass` is the walk of every node they must equal, run
+//! when invariants are checked.
 
+use super::scheduler_index::{num_feasible_nodes_to_find, Decision, ShapeKey};
 use crate::api::*;
-use crate::cluster::informer::InformerId;
+use crate::cluster::informer::{Informer, InformerId};
 use crate::cluster::store::ObjectSet;
 use crate::cluster::world::{ControllerId, World};
 use crate::engine::SimTime;
@@ -17,20 +24,20 @@ use rand::Rng;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Most (pod, node) evaluations one run's scheduler may make when the
-/// `maxSchedulerEvaluations` setting is 0 (the default). Not an upstream value: the
-/// scheduler filters every node for every scheduling attempt (as kube-scheduler does
-/// with `percentageOfNodesToScore` at 100%), so its work is attempts times nodes, and
-/// the event budget alone would let 100,000 pods on 10,000 nodes run for hours. The
-/// largest benchmark (bench-scale: 10,000 VMs on 1,000 nodes for a day) makes about
-/// 11 million, 10 million of them in its first hour; at about 0.5 µs each (measured
-/// at 10,000 nodes) the default stopped 100,000 pods on 10,000 nodes after 29 s of
-/// CPU. See docs/LIMITS.md for the measurements.
+/// Most evaluations one run's scheduler may make when the `maxSchedulerEvaluations`
+/// setting is 0 (the default). Not an upstream value. An evaluation is one node
+/// filtered and scored for one kind of pod (`scheduler_index::ShapeKey`), plus one per
+/// scheduling attempt: the scheduler's node index evaluates every node when a kind of
+/// pod is first placed and after a node or Service change, and otherwise only the nodes
+/// whose pods changed. Its work is therefore pods plus nodes times node changes, not
+/// pods times nodes; the bound stops a run whose nodes change so often (or whose pods
+/// are so varied) that the index is rebuilt without end. bench-scale (10,000 VMs on
+/// 1,000 nodes for a day) makes about 30,000; see docs/LIMITS.md for the measurements.
 pub const DEFAULT_MAX_SCHEDULER_EVALUATIONS: u64 = 50_000_000;
 
-/// The scheduler's share of a run's runtime bound: (pod, node) evaluations counted,
-/// one per node filtered in each scheduling attempt. Deterministic: it counts work,
-/// never wall-clock time.
+/// The scheduler's share of a run's runtime bound: evaluations counted, one per
+/// scheduling attempt plus one per node the index filters and scores again for it.
+/// Deterministic: it counts work, never wall-clock time.
 #[derive(Debug, Default)]
 pub struct WorkBudget {
     used: u64,
@@ -42,21 +49,21 @@ impl WorkBudget {
         self.used
     }
 
-    /// Counts `nodes` more evaluations against `max` (0: the default), or says why
-    /// the run must stop.
-    fn admit(&mut self, nodes: u64, max: u64, at: SimTime) -> Result<(), String> {
+    /// Counts `evaluations` more against `max` (0: the default), or says why the run
+    /// must stop.
+    fn admit(&mut self, evaluations: u64, max: u64, at: SimTime) -> Result<(), String> {
         let max = if max == 0 {
             DEFAULT_MAX_SCHEDULER_EVALUATIONS
         } else {
             max
         };
-        if self.used.saturating_add(nodes) > max {
+        if self.used.saturating_add(evaluations) > max {
             return Err(format!(
-                "the run stopped at {at} after {} scheduler evaluations (one pod filtered against one node), the limit {max} (setting maxSchedulerEvaluations, docs/LIMITS.md): the scheduler's work grows with pods times nodes; use fewer replicas or nodes, shorten the scenario, or raise spec.settings.maxSchedulerEvaluations",
+                "the run stopped at {at} after {} scheduler evaluations (one node filtered and scored for one kind of pod, plus one per attempt), the limit {max} (setting maxSchedulerEvaluations, docs/LIMITS.md): the scheduler's work grows with pods, and with nodes times node or Service changes; use fewer replicas, nodes or node events, shorten the scenario, or raise spec.settings.maxSchedulerEvaluations",
                 self.used
             ));
         }
-        self.used += nodes;
+        self.used += evaluations;
         Ok(())
     }
 }
@@ -67,9 +74,9 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     }
     let informer = &world.informers[InformerId::KubeControllerManager.index()];
     let objects = &informer.objects;
-    let usage = &informer.node_requests;
     debug_assert!(
-        usage
+        informer
+            .node_requests
             .iter()
             .map(|(node, used)| (node.as_str(), *used))
             .eq(node_usage(objects)),
@@ -84,63 +91,116 @@ pub fn sync(world: &mut World, key: &ObjectKey) {
     {
         return;
     }
-    let nodes = objects.nodes.len() as u64;
+    let pod = pod.clone();
+    let services = selecting_services(objects, &pod);
+    let shape = ShapeKey::of(&pod, &services);
+    let claim_failure = unbound_claim(objects, &pod);
+    // One evaluation for the attempt, plus the nodes the index filters and scores
+    // again for it (none when a claim holds the pod back).
+    let evaluations = 1 + match claim_failure {
+        Some(_) => 0,
+        None => world.spread_cache.evaluations_needed(informer, &shape),
+    };
     let max = world.settings.max_scheduler_evaluations;
-    if let Err(message) = world.scheduler_work.admit(nodes, max, world.queue.now()) {
+    if let Err(message) = world
+        .scheduler_work
+        .admit(evaluations, max, world.queue.now())
+    {
         world.fatal = Some(message);
         return;
     }
-    let pod = pod.clone();
-    let usage = NodeUsage {
-        bound: usage,
-        assumed: &world.scheduler_assumed.requests_by_node,
-    };
-    let (candidates, reasons) = feasible_nodes(objects, &usage, &pod);
-    if candidates.is_empty() {
+    if let Some(reason) = claim_failure {
         let total = objects.nodes.len();
-        let mut summary: Vec<String> = reasons
-            .iter()
-            .map(|(reason, count)| format!("{count} {reason}"))
-            .collect();
-        summary.sort();
-        let message = format!("0/{total} nodes are available: {}.", summary.join(", "));
-        let was_unschedulable = pod.unschedulable;
-        let _ = world
-            .store
-            .modify::<Pod>(key, |pod| pod.unschedulable = true);
-        if !was_unschedulable {
-            world.record("Pod", &pod.meta.name, "FailedScheduling", message);
-        }
-        let retry = world.settings.unschedulable_retry_ms;
-        world.enqueue_after(ControllerId::Scheduler, key.clone(), retry);
-        return;
+        let message = format!("0/{total} nodes are available: {total} {reason}.");
+        return unschedulable(world, key, &pod, message);
     }
-    let resource_version = informer.last_resource_version;
-    let scores = score(
-        objects,
-        resource_version,
-        &mut world.spread_cache,
-        &world.scheduler_assumed,
-        &usage,
-        &pod,
-        &candidates,
-    );
-    let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);
-    let top: Vec<&str> = scores
-        .iter()
-        .filter(|(_, s)| *s == best)
-        .map(|(n, _)| *n)
-        .collect();
+    let selectors = services.iter().map(|s| s.selector.clone()).collect();
+    let check = world.check_invariants.then(|| shape.clone());
     // The tie-break draws from the "scheduler" stream exactly as `World::rng` would;
-    // the stream is reached through its field so that `top` may keep borrowing the
-    // informer's node names.
-    let streams = world.streams;
-    let rng = world
-        .rngs
-        .entry("scheduler")
-        .or_insert_with(|| streams.stream("scheduler"));
-    let node = top[rng.random_range(0..top.len())].to_string();
-    bind(world, &pod, &node);
+    // the stream is reached through its field so that the index may keep borrowing
+    // the informer.
+    let (streams, rngs) = (world.streams, &mut world.rngs);
+    let percentage = world.settings.percentage_of_nodes_to_score;
+    let (decision, start) = world.spread_cache.place(
+        informer,
+        &world.scheduler_assumed,
+        shape,
+        selectors,
+        percentage,
+        |tied| {
+            let rng = rngs
+                .entry("scheduler")
+                .or_insert_with(|| streams.stream("scheduler"));
+            rng.random_range(0..tied)
+        },
+    );
+    if let Some(shape) = check {
+        check_against_full_pass(world, &pod, &shape, start);
+    }
+    match decision {
+        Decision::Unschedulable(message) => unschedulable(world, key, &pod, message),
+        Decision::Node(node) => bind(world, &pod, &node),
+    }
+}
+
+/// The Services in the pod's namespace whose (non-empty) selector selects it: its
+/// topology spread counts the pods they select.
+fn selecting_services<'a>(objects: &'a ObjectSet, pod: &'a Pod) -> Vec<&'a Service> {
+    objects
+        .in_namespace::<Service>(&pod.meta.namespace)
+        .filter(|s| !s.selector.is_empty() && s.selector.matches(&pod.meta.labels))
+        .collect()
+}
+
+/// The `VolumeBinding` filter: a claim with Immediate binding must be bound before the
+/// pod can be placed on any node. The reason every node fails, if one is not.
+fn unbound_claim(objects: &ObjectSet, pod: &Pod) -> Option<String> {
+    for claim in &pod.claim_refs {
+        let claim_key = ObjectKey::new(&pod.meta.namespace, claim);
+        let Some(pvc) = objects.pvcs.get(&claim_key) else {
+            return Some(format!("persistentvolumeclaim \"{claim}\" not found"));
+        };
+        let wait_for_consumer = pvc
+            .storage_class
+            .as_ref()
+            .and_then(|sc| objects.storage_classes.get(&ObjectKey::cluster(sc)))
+            .is_some_and(|sc| sc.volume_binding_mode == VolumeBindingMode::WaitForFirstConsumer);
+        if pvc.phase != PvcPhase::Bound && !wait_for_consumer {
+            return Some("pod has unbound immediate PersistentVolumeClaims".into());
+        }
+    }
+    None
+}
+
+/// No node fits: mark the pod `PodScheduled=False`, tell why once, retry later.
+fn unschedulable(world: &mut World, key: &ObjectKey, pod: &Pod, message: String) {
+    let was_unschedulable = pod.unschedulable;
+    let _ = world
+        .store
+        .modify::<Pod>(key, |pod| pod.unschedulable = true);
+    if !was_unschedulable {
+        world.record("Pod", &pod.meta.name, "FailedScheduling", message);
+    }
+    let retry = world.settings.unschedulable_retry_ms;
+    world.enqueue_after(ControllerId::Scheduler, key.clone(), retry);
+}
+
+/// For the invariant checker: what the index decided for `pod` (its best-scored nodes,
+/// or why none fits) equals a fresh walk of every node, with usage and spread counts
+/// summed afresh. A difference is a bug in the index: it panics.
+fn check_against_full_pass(world: &mut World, pod: &Pod, shape: &ShapeKey, start: usize) {
+    let informer = &world.informers[InformerId::KubeControllerManager.index()];
+    let percentage = world.settings.percentage_of_nodes_to_score;
+    let to_find = num_feasible_nodes_to_find(percentage, informer.objects.nodes.len());
+    let expected = full_pass(informer, &world.scheduler_assumed, pod, start, to_find);
+    let kept = world.spread_cache.outcome(shape, start, percentage);
+    assert_eq!(
+        kept,
+        expected,
+        "invariant broken at {}: the scheduler's node index decided otherwise than a walk of every node for {}",
+        world.queue.now(),
+        pod.meta.key()
+    );
 }
 
 /// The pods this scheduler has bound that its informer does not show bound yet, its
@@ -228,6 +288,11 @@ impl AssumedPods {
         assumed.counted = counted;
     }
 
+    /// The node the pod `key` is assumed on, if it is.
+    pub(super) fn node_of(&self, key: &ObjectKey) -> Option<&str> {
+        self.pods.get(key).map(|assumed| assumed.node.as_str())
+    }
+
     /// For the invariant checker: the pods still assumed are those the informer does
     /// not show bound, deleting or gone, each counting the informer's copy, and the
     /// sums per node are theirs.
@@ -274,8 +339,13 @@ fn add_requests(sum: &mut Resources, requests: &Resources, sign: i64) {
 /// The kube-controller-manager informer's pod `key` changed: the scheduler's cache
 /// confirms or recounts an assumed pod.
 pub fn on_pod_event(world: &mut World, key: &ObjectKey) {
-    let objects = &world.informers[InformerId::KubeControllerManager.index()].objects;
-    world.scheduler_assumed.observe(key, objects.get(key));
+    let informer = &world.informers[InformerId::KubeControllerManager.index()];
+    world
+        .scheduler_assumed
+        .observe(key, informer.objects.get(key));
+    world
+        .spread_cache
+        .pod_changed(informer, &world.scheduler_assumed, key);
 }
 
 /// What the scheduler counts on each node: the pods its informer shows bound (kept as
@@ -298,7 +368,10 @@ impl NodeUsage<'_> {
 fn bind(world: &mut World, pod: &Pod, node: &str) {
     let key = pod.meta.key();
     world.scheduler_assumed.assume(pod, node);
-    world.spread_cache.assumed(pod, node);
+    let informer = &world.informers[InformerId::KubeControllerManager.index()];
+    world
+        .spread_cache
+        .pod_changed(informer, &world.scheduler_assumed, &key);
     let _ = world.store.modify::<Pod>(&key, |pod| {
         pod.node_name = Some(node.to_string());
         pod.unschedulable = false;
@@ -338,6 +411,8 @@ pub fn node_usage(objects: &ObjectSet) -> BTreeMap<&str, Resources> {
     usage
 }
 
+/// The nodes that pass every filter, in name order, and how many fail each reason
+/// (the claims are checked before, by `unbound_claim`).
 fn feasible_nodes<'a>(
     objects: &'a ObjectSet,
     usage: &NodeUsage<'_>,
@@ -346,36 +421,13 @@ fn feasible_nodes<'a>(
     // Reasons are mostly fixed texts, counted per node without copying them.
     let mut reasons: BTreeMap<Cow<'static, str>, usize> = BTreeMap::new();
     let mut feasible = Vec::new();
-    // A claim with Immediate binding must be bound before the pod can be placed
-    // (`VolumeBinding` filter).
-    for claim in &pod.claim_refs {
-        let claim_key = ObjectKey::new(&pod.meta.namespace, claim);
-        let Some(pvc) = objects.pvcs.get(&claim_key) else {
-            *reasons
-                .entry(format!("persistentvolumeclaim \"{claim}\" not found").into())
-                .or_default() += objects.nodes.len();
-            return (feasible, reasons);
-        };
-        let wait_for_consumer = pvc
-            .storage_class
-            .as_ref()
-            .and_then(|sc| objects.storage_classes.get(&ObjectKey::cluster(sc)))
-            .is_some_and(|sc| sc.volume_binding_mode == VolumeBindingMode::WaitForFirstConsumer);
-        if pvc.phase != PvcPhase::Bound && !wait_for_consumer {
-            *reasons
-                .entry(Cow::Borrowed(
-                    "pod has unbound immediate PersistentVolumeClaims",
-                ))
-                .or_default() += objects.nodes.len();
-            return (feasible, reasons);
-        }
-    }
     for node in objects.nodes.values() {
+        let node: &Node = node;
         let reason: Option<Cow<'static, str>> = if node.meta.is_deleting() {
             Some("node(s) were being deleted".into())
         } else if node.unschedulable {
             Some("node(s) were unschedulable".into())
-        } else if let Some(taint) = untolerated_taint(node, pod) {
+        } else if let Some(taint) = untolerated_taint(node, &pod.tolerations) {
             Some(format!("node(s) had untolerated taint {{{taint}: }}").into())
         } else if !pod
             .node_selector
@@ -407,7 +459,7 @@ fn feasible_nodes<'a>(
 /// The key of a node taint the pod does not tolerate, for scheduling (NoSchedule and
 /// NoExecute). A node that is not Ready also carries the `TaintNodesByCondition`
 /// NoSchedule taint for its condition.
-fn untolerated_taint(node: &Node, pod: &Pod) -> Option<String> {
+pub(super) fn untolerated_taint(node: &Node, tolerations: &[Toleration]) -> Option<String> {
     let mut taints: Vec<Taint> = node
         .taints
         .iter()
@@ -429,58 +481,97 @@ fn untolerated_taint(node: &Node, pod: &Pod) -> Option<String> {
     }
     taints
         .into_iter()
-        .find(|taint| !pod.tolerations.iter().any(|tol| tol.tolerates(taint)))
+        .find(|taint| !tolerations.iter().any(|tol| tol.tolerates(taint)))
         .map(|taint| taint.key)
 }
 
-/// LeastAllocated (cpu and memory weighted equally, 0-100) plus topology spread by
-/// hostname (0-100, fewer pods of the same Services scores higher). Candidates are the
-/// feasible nodes themselves, in name order, so scoring looks none up.
-fn score<'a>(
-    objects: &ObjectSet,
-    resource_version: u64,
-    spread_cache: &mut SpreadCache,
+/// The decision as a walk of every node in name order makes it, with usage and
+/// spread counts summed afresh: the best-scored of the first `to_find` feasible nodes
+/// from node `start` on (wrapping), in that order, or the `FailedScheduling` message.
+/// What the index must give.
+fn full_pass(
+    informer: &Informer,
     assumed: &AssumedPods,
+    pod: &Pod,
+    start: usize,
+    to_find: usize,
+) -> Result<Vec<String>, String> {
+    let objects = &informer.objects;
+    let usage = NodeUsage {
+        bound: &informer.node_requests,
+        assumed: &assumed.requests_by_node,
+    };
+    let (candidates, reasons) = feasible_nodes(objects, &usage, pod);
+    if candidates.is_empty() {
+        let mut summary: Vec<String> = reasons
+            .iter()
+            .map(|(reason, count)| format!("{count} {reason}"))
+            .collect();
+        summary.sort();
+        let total = objects.nodes.len();
+        return Err(format!(
+            "0/{total} nodes are available: {}.",
+            summary.join(", ")
+        ));
+    }
+    let all = objects.nodes.len();
+    let index: BTreeMap<&str, usize> = objects
+        .nodes
+        .values()
+        .enumerate()
+        .map(|(i, node)| (node.meta.name.as_str(), i))
+        .collect();
+    let mut candidates = candidates;
+    candidates.sort_by_key(|node| (index[node.meta.name.as_str()] + all - start) % all);
+    candidates.truncate(to_find);
+    let counts = spread_counts(objects, assumed, pod);
+    let scores = score(&counts, &usage, pod, &candidates);
+    let best = scores.iter().map(|(_, s)| *s).max().unwrap_or(0);
+    Ok(scores
+        .into_iter()
+        .filter(|(_, s)| *s == best)
+        .map(|(node, _)| node.to_string())
+        .collect())
+}
+
+/// Topology spread by hostname: per node, the pods the Services that select `pod`
+/// select, bound in the informer or assumed, not terminated.
+fn spread_counts<'a>(
+    objects: &'a ObjectSet,
+    assumed: &'a AssumedPods,
+    pod: &'a Pod,
+) -> BTreeMap<&'a str, i64> {
+    let services = selecting_services(objects, pod);
+    let selected = |labels: &Labels| services.iter().any(|s| s.selector.matches(labels));
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
+        if let Some(node) = other.node_name.as_deref() {
+            if !other.is_terminated() && selected(&other.meta.labels) {
+                *counts.entry(node).or_default() += 1;
+            }
+        }
+    }
+    for (key, other) in &assumed.pods {
+        if key.namespace == pod.meta.namespace && other.counted.is_some() && selected(&other.labels)
+        {
+            *counts.entry(other.node.as_str()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// LeastAllocated (cpu and memory weighted equally, 0-100) plus topology spread by
+/// hostname (0-100, fewer pods of the same Services scores higher).
+fn score<'a>(
+    spread_counts: &BTreeMap<&str, i64>,
     usage: &NodeUsage<'_>,
     pod: &Pod,
     candidates: &[&'a Node],
 ) -> Vec<(&'a str, i64)> {
-    let services: Vec<&Service> = objects
-        .in_namespace::<Service>(&pod.meta.namespace)
-        .filter(|s| !s.selector.is_empty() && s.selector.matches(&pod.meta.labels))
-        .collect();
-    let spread_counts = spread_cache.counts(
-        resource_version,
-        &pod.meta.namespace,
-        &services,
-        assumed,
-        || {
-            let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-            for other in objects.in_namespace::<Pod>(&pod.meta.namespace) {
-                if let Some(node) = other.node_name.as_deref() {
-                    if !other.is_terminated()
-                        && services
-                            .iter()
-                            .any(|s| s.selector.matches(&other.meta.labels))
-                    {
-                        match counts.get_mut(node) {
-                            Some(count) => *count += 1,
-                            None => drop(counts.insert(node.to_string(), 1)),
-                        }
-                    }
-                }
-            }
-            counts
-        },
-    );
+    let count_on = |name: &str| spread_counts.get(name).copied().unwrap_or(0);
     let max_count = candidates
         .iter()
-        .map(|n| {
-            spread_counts
-                .get(n.meta.name.as_str())
-                .copied()
-                .unwrap_or(0)
-        })
+        .map(|n| count_on(&n.meta.name))
         .max()
         .unwrap_or(0);
     candidates
@@ -507,78 +598,11 @@ fn score<'a>(
             let spread = if max_count == 0 {
                 100
             } else {
-                let count = spread_counts.get(name).copied().unwrap_or(0);
-                (max_count - count) * 100 / max_count
+                (max_count - count_on(name)) * 100 / max_count
             };
             (name, least_allocated + spread)
         })
         .collect()
-}
-
-/// The topology spread counts of the last scheduling decision: pods per node selected
-/// by the same Services, bound in the informer as of one resource version, plus the
-/// assumed pods. Informer caches change only when a watch event is delivered, so every
-/// pod the scheduler places in one pass of its queue (a burst of new launcher pods)
-/// sees the same bound pods: they are counted once per pass instead of once per pod (a
-/// scan of every pod in the namespace: quadratic in a 10,000-pod burst), and each pod
-/// assumed during the pass is added as it is bound.
-#[derive(Debug, Default)]
-pub struct SpreadCache {
-    key: Option<(u64, String, Vec<ObjectKey>)>,
-    /// The key's Services' selectors, to tell whether a pod assumed later counts.
-    selectors: Vec<LabelSelector>,
-    counts: BTreeMap<String, i64>,
-}
-
-impl SpreadCache {
-    fn counts(
-        &mut self,
-        resource_version: u64,
-        namespace: &str,
-        services: &[&Service],
-        assumed: &AssumedPods,
-        count_bound: impl FnOnce() -> BTreeMap<String, i64>,
-    ) -> &BTreeMap<String, i64> {
-        let service_keys: Vec<ObjectKey> = services.iter().map(|s| s.meta.key()).collect();
-        let fresh = self.key.as_ref().is_some_and(|(version, ns, keys)| {
-            *version == resource_version && ns == namespace && *keys == service_keys
-        });
-        if !fresh {
-            self.selectors = services.iter().map(|s| s.selector.clone()).collect();
-            self.counts = if services.is_empty() {
-                BTreeMap::new()
-            } else {
-                count_bound()
-            };
-            // Assumed pods count where they were placed, on top of the informer's view.
-            for (key, pod) in &assumed.pods {
-                if key.namespace == namespace && pod.counted.is_some() && self.selects(&pod.labels)
-                {
-                    *self.counts.entry(pod.node.clone()).or_default() += 1;
-                }
-            }
-            self.key = Some((resource_version, namespace.to_string(), service_keys));
-        }
-        &self.counts
-    }
-
-    fn selects(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.selectors.iter().any(|s| s.matches(labels))
-    }
-
-    /// `pod` was just assumed on `node`: it counts there from now on, if the counts
-    /// are for Services that select it.
-    fn assumed(&mut self, pod: &Pod, node: &str) {
-        let counts_it = self
-            .key
-            .as_ref()
-            .is_some_and(|(_, namespace, _)| *namespace == pod.meta.namespace)
-            && !pod.is_terminated()
-            && self.selects(&pod.meta.labels);
-        if counts_it {
-            *self.counts.entry(node.to_string()).or_default() += 1;
-        }
-    }
 }
 
 /// Node or claim changes can make unschedulable pods schedulable: retry them

@@ -4,7 +4,7 @@
 //!
 //! Upstream has no such model: how often nodes fail and how long they take to come back
 //! is a workload assumption, not Kubernetes or KubeVirt behaviour (docs/FIDELITY.md
-//! §17). What a failure *does* is upstream's: each outage becomes the scenario's own
+//! §18). What a failure *does* is upstream's: each outage becomes the scenario's own
 //! node events (`crashNode` -> `recoverNode`, `partitionNode` -> `healNode`,
 //! `fenceNode`), which the model already runs as a real cluster would.
 //!
