@@ -16,5 +16,6 @@ pub mod load;
 pub mod output;
 pub mod scenario;
 pub mod sim;
+pub mod timeseries;
 pub mod units;
 pub mod validate;

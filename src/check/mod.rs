@@ -14,6 +14,7 @@ use crate::output::files::{self, ExpectationResult, Summary};
 use crate::output::record::Sample;
 use crate::scenario::{Comparison, ExpectTarget, Expectation};
 use crate::sim::{self, Prepared, RunOptions};
+use crate::timeseries::value as column;
 
 pub struct RunResult {
     pub world: World,
@@ -75,24 +76,6 @@ fn run_named(
         world,
         summary,
         hpa_target_pct,
-    })
-}
-
-fn column(sample: &Sample, name: &str) -> Option<f64> {
-    Some(match name {
-        "time_s" => sample.time.as_secs_f64(),
-        "desired_replicas" => sample.desired_replicas as f64,
-        "hpa_desired_replicas" => sample.hpa_desired_replicas? as f64,
-        "vms_total" => sample.vms_total as f64,
-        "vms_ready" => sample.vms_ready as f64,
-        "vmis_running" => sample.vmis_running as f64,
-        "vmis_unknown" => sample.vmis_unknown as f64,
-        "guests_running" => sample.guests_running as f64,
-        "overshoot" => sample.overshoot as f64,
-        "pvcs_bound" => sample.pvcs_bound as f64,
-        "cpu_utilization_pct" => sample.cpu_utilization_pct? as f64,
-        "uncontrolled_overshoot" => sample.uncontrolled_overshoot as f64,
-        _ => return None,
     })
 }
 
