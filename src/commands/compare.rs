@@ -2,37 +2,19 @@
 //! regression gate.
 
 use super::{invalid, prepare, print_json, sample_count, scenario_events, Outcome};
-use crate::analysis::compare::{self, CompareData};
+use crate::analysis::compare::{self, CompareData, GateCheck};
 use crate::analysis::limits::check_series_values;
 use crate::analysis::table::colours_wanted;
 use crate::analysis::{default_jobs, run_seeds, seed_range, Progress};
 use crate::cli::CompareArgs;
 use crate::output::ownership::Destination;
+use std::path::Path;
 
 pub(super) fn compare_command(args: CompareArgs) -> Outcome {
-    let mut algorithms: Vec<String> = Vec::new();
-    for name in args.algorithms.iter().map(|a| a.trim()) {
-        if name.is_empty() {
-            return invalid("--algorithms: an empty name; write A,B[,..]");
-        }
-        if algorithms.iter().any(|a| a == name) {
-            return invalid(format!("--algorithms: {name:?} is named twice"));
-        }
-        if let Err(message) = crate::algorithm::resolve(name) {
-            return invalid(format!("--algorithms: {message}"));
-        }
-        algorithms.push(name.to_string());
-    }
-    let baseline = args
-        .baseline
-        .clone()
-        .unwrap_or_else(|| algorithms[0].clone());
-    if !algorithms.contains(&baseline) {
-        return invalid(format!(
-            "--baseline {baseline:?} is not one of --algorithms ({})",
-            algorithms.join(", ")
-        ));
-    }
+    let (algorithms, baseline) = match algorithms_and_baseline(&args) {
+        Ok(names) => names,
+        Err(message) => return invalid(message),
+    };
     let rules = match args.fail_if_worse.as_deref().map(compare::parse_gate) {
         Some(Ok(rules)) => rules,
         Some(Err(message)) => return invalid(message),
@@ -94,38 +76,71 @@ pub(super) fn compare_command(args: CompareArgs) -> Outcome {
     if args.output.json {
         print_json(&compare::comparison_json(&data, &checks));
     } else {
-        let colours = colours_wanted();
-        let failures = checks.iter().filter(|c| !c.passed);
-        if !args.output.quiet {
-            println!(
-                "{}: {} algorithm(s), {} seed(s) each",
-                data.scenario,
-                algorithms.len(),
-                seeds.len()
-            );
-            print!("{}", compare::comparison_table(&data).render(colours));
-            if !checks.is_empty() {
-                print!("{}", compare::gate_table(&checks).render(colours));
-            }
-            println!("outputs {}", dir.display());
-        } else {
-            // Even when quiet, a failed gate says why on stderr.
-            for check in failures {
-                eprintln!(
-                    "FAIL {} {} {} > limit {} (baseline {} {})",
-                    check.candidate,
-                    check.metric,
-                    compare::describe_value(check.candidate_value),
-                    compare::describe_value(check.limit),
-                    check.baseline,
-                    compare::describe_value(check.baseline_value)
-                );
-            }
-        }
+        print_comparison(&data, &checks, dir, args.output.quiet);
     }
     if checks.iter().all(|c| c.passed) {
         Outcome::Success
     } else {
         Outcome::Failed
+    }
+}
+
+/// `--algorithms` (each named once, each resolvable) and `--baseline` (one of them, by
+/// default the first).
+fn algorithms_and_baseline(args: &CompareArgs) -> Result<(Vec<String>, String), String> {
+    let mut algorithms: Vec<String> = Vec::new();
+    for name in args.algorithms.iter().map(|a| a.trim()) {
+        if name.is_empty() {
+            return Err("--algorithms: an empty name; write A,B[,..]".into());
+        }
+        if algorithms.iter().any(|a| a == name) {
+            return Err(format!("--algorithms: {name:?} is named twice"));
+        }
+        if let Err(message) = crate::algorithm::resolve(name) {
+            return Err(format!("--algorithms: {message}"));
+        }
+        algorithms.push(name.to_string());
+    }
+    let baseline = args
+        .baseline
+        .clone()
+        .unwrap_or_else(|| algorithms[0].clone());
+    if !algorithms.contains(&baseline) {
+        return Err(format!(
+            "--baseline {baseline:?} is not one of --algorithms ({})",
+            algorithms.join(", ")
+        ));
+    }
+    Ok((algorithms, baseline))
+}
+
+/// The comparison table and the gate's, or when quiet only the gate's failures (on
+/// stderr, so a failed gate always says why).
+fn print_comparison(data: &CompareData, checks: &[GateCheck], dir: &Path, quiet: bool) {
+    let colours = colours_wanted();
+    if !quiet {
+        println!(
+            "{}: {} algorithm(s), {} seed(s) each",
+            data.scenario,
+            data.algorithms.len(),
+            data.seeds.len()
+        );
+        print!("{}", compare::comparison_table(data).render(colours));
+        if !checks.is_empty() {
+            print!("{}", compare::gate_table(checks).render(colours));
+        }
+        println!("outputs {}", dir.display());
+        return;
+    }
+    for check in checks.iter().filter(|c| !c.passed) {
+        eprintln!(
+            "FAIL {} {} {} > limit {} (baseline {} {})",
+            check.candidate,
+            check.metric,
+            compare::describe_value(check.candidate_value),
+            compare::describe_value(check.limit),
+            check.baseline,
+            compare::describe_value(check.baseline_value)
+        );
     }
 }
