@@ -93,24 +93,21 @@ fn describe(comparison: &Comparison) -> String {
     }
 }
 
+/// One `expect` item judged against the run's summary and timeseries.
 pub fn evaluate(
     expectation: &Expectation,
     summary: &Summary,
     rows: &[Sample],
 ) -> ExpectationResult {
     let cmp = &expectation.comparison;
-    match &expectation.target {
+    let observed_text =
+        |observed: Option<f64>| observed.map_or("nothing".into(), |v| v.to_string());
+    // The value observed, and what is said about the expectation before it.
+    let (observed, passed, description) = match &expectation.target {
         ExpectTarget::Metric(metric) => {
             let observed = summary.metric(metric);
-            ExpectationResult {
-                description: format!(
-                    "{metric} {} (observed {})",
-                    describe(cmp),
-                    observed.map_or("nothing".into(), |v| v.to_string())
-                ),
-                passed: observed.is_some_and(|v| cmp.holds(v)),
-                observed,
-            }
+            let said = format!("{metric} {}", describe(cmp));
+            (observed, observed.is_some_and(|v| cmp.holds(v)), said)
         }
         ExpectTarget::ColumnAt {
             column: name,
@@ -118,16 +115,8 @@ pub fn evaluate(
         } => {
             let row = rows.iter().rev().find(|r| r.time.0 <= *at_ms);
             let observed = row.and_then(|r| column(r, name));
-            ExpectationResult {
-                description: format!(
-                    "{name} at {}s {} (observed {})",
-                    *at_ms as f64 / 1000.0,
-                    describe(cmp),
-                    observed.map_or("nothing".into(), |v| v.to_string())
-                ),
-                passed: observed.is_some_and(|v| cmp.holds(v)),
-                observed,
-            }
+            let said = format!("{name} at {}s {}", *at_ms as f64 / 1000.0, describe(cmp));
+            (observed, observed.is_some_and(|v| cmp.holds(v)), said)
         }
         ExpectTarget::ColumnDuring {
             column: name,
@@ -142,26 +131,33 @@ pub fn evaluate(
                 .iter()
                 .find(|r| column(r, name).is_none_or(|v| !cmp.holds(v)));
             let observed = failing.and_then(|r| column(r, name));
-            ExpectationResult {
-                description: match failing {
-                    None => format!(
-                        "{name} during [{}s, {}s] {}",
-                        *from_ms as f64 / 1000.0,
-                        *to_ms as f64 / 1000.0,
-                        describe(cmp)
-                    ),
-                    Some(r) => format!(
-                        "{name} during [{}s, {}s] {} (observed {} at {}s)",
-                        *from_ms as f64 / 1000.0,
-                        *to_ms as f64 / 1000.0,
-                        describe(cmp),
-                        observed.map_or("nothing".into(), |v| v.to_string()),
-                        r.time.as_secs_f64()
-                    ),
-                },
-                passed: failing.is_none() && !window.is_empty(),
+            let said = format!(
+                "{name} during [{}s, {}s] {}",
+                *from_ms as f64 / 1000.0,
+                *to_ms as f64 / 1000.0,
+                describe(cmp)
+            );
+            // A window that holds says so without an observation; a failing one names
+            // the first failing row.
+            let description = match failing {
+                None => said,
+                Some(r) => format!(
+                    "{said} (observed {} at {}s)",
+                    observed_text(observed),
+                    r.time.as_secs_f64()
+                ),
+            };
+            let passed = failing.is_none() && !window.is_empty();
+            return ExpectationResult {
+                description,
+                passed,
                 observed,
-            }
+            };
         }
+    };
+    ExpectationResult {
+        description: format!("{description} (observed {})", observed_text(observed)),
+        passed,
+        observed,
     }
 }
