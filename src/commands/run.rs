@@ -67,17 +67,8 @@ pub fn summary_table(summary: &Summary, dir: &Path) -> Table {
         );
     }
     for e in &summary.expectations {
-        table.push(
-            if e.passed {
-                RowStatus::Pass
-            } else {
-                RowStatus::Fail
-            },
-            vec![
-                if e.passed { "PASS" } else { "FAIL" }.into(),
-                e.description.clone(),
-            ],
-        );
+        let (status, verdict) = RowStatus::verdict(e.passed);
+        table.push(status, vec![verdict, e.description.clone()]);
     }
     table.push(
         RowStatus::Plain,

@@ -522,7 +522,7 @@ mod tests {
 ";
         let text = format!("{}{events}", &text[..events_at]);
         let prepared = crate::sim::prepare_bytes(text.as_bytes(), &path).expect("valid");
-        let result = crate::check::run_prepared(&prepared, &Default::default()).expect("runs");
+        let result = crate::run::run_prepared(&prepared, &Default::default()).expect("runs");
         let intervals = plot_annotations(&result.world, None).intervals;
         assert_eq!(intervals.len(), 2, "{intervals:?}");
         assert_eq!((intervals[0].start_s, intervals[0].end_s), (480.0, 1800.0));
