@@ -1,13 +1,9 @@
-//! The command line (DESIGN.md §1.1). `main` only maps `run`'s result to an exit code:
-//! 0 success, 1 a failed expectation or comparison, 2 invalid input.
+//! The command line's types (DESIGN.md §1.1): the subcommands and their arguments.
+//! What each command does is in `crate::commands`; `main` only maps its outcome to an
+//! exit code: 0 success, 1 a failed expectation or comparison, 2 invalid input.
 
-use crate::output::files::{self, Summary};
-use crate::output::ownership::Destination;
-use crate::scenario::diag::Diagnostic;
-use crate::sim::{self, RunOptions};
 use clap::{Parser, Subcommand};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -80,11 +76,11 @@ pub enum Command {
         title: Option<String>,
     },
     /// Monte-Carlo over seeds: one row per seed, percentiles, band plot.
-    Sweep(crate::analysis::cli::SweepArgs),
+    Sweep(SweepArgs),
     /// Combine the shard folders of `sweep --shard` into the files of one sweep.
-    Merge(crate::analysis::cli::MergeArgs),
+    Merge(MergeArgs),
     /// The same scenario under several algorithms, side by side.
-    Compare(crate::analysis::cli::CompareArgs),
+    Compare(CompareArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         /// The shell to print the script for.
@@ -126,215 +122,87 @@ impl clap::builder::TypedValueParser for AlgorithmName {
     }
 }
 
-/// What a command ends with.
-pub enum Outcome {
-    Success,
-    /// An expectation, golden trace or comparison threshold failed.
-    Failed,
-    /// Invalid input: nothing was written.
-    Invalid,
+/// `poolsim sweep`.
+#[derive(clap::Args, Debug)]
+pub struct SweepArgs {
+    /// The scenario file (YAML, `kind: Scenario`) to run under every seed.
+    #[arg(value_hint = clap::ValueHint::FilePath)]
+    pub scenario: PathBuf,
+    /// How many seeds: `scenario seed + 0 .. + N-1` (or from --seed-start).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
+    /// The first seed; default the scenario's `spec.seed`.
+    #[arg(long)]
+    pub seed_start: Option<u64>,
+    /// Worker threads; default the available parallelism. Outputs do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..4096))]
+    pub jobs: Option<u64>,
+    /// Run only shard I of N (seeds whose index is I mod N); `/N` takes I from
+    /// $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). Combine with `poolsim merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// The reconcile algorithm: a built-in name (see `poolsim algorithms`) or
+    /// exec:PATH; default the scenario's `spec.algorithm`.
+    #[arg(long, value_name = "NAME", value_parser = AlgorithmName)]
+    pub algorithm: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
-impl Outcome {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Outcome::Success => 0,
-            Outcome::Failed => 1,
-            Outcome::Invalid => 2,
-        }
-    }
+/// What the commands that write results share: where, and how much to print.
+#[derive(clap::Args, Debug)]
+pub struct OutputArgs {
+    /// Results go under DIR/<metadata.name>/.
+    #[arg(long, value_name = "DIR", default_value = "output", value_hint = clap::ValueHint::DirPath)]
+    pub out: PathBuf,
+    /// Print nothing on success.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the table as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Replace the folders under DIR even when poolsim did not create them (they have
+    /// no .poolsim-output marker and hold files poolsim does not write).
+    #[arg(long)]
+    pub force: bool,
 }
 
-fn print_diagnostics(diagnostics: &[Diagnostic]) {
-    for d in diagnostics {
-        eprintln!("{d}");
-    }
+/// `poolsim merge`.
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Shard folders, or folders holding them (e.g. output/NAME/sweep-shards).
+    #[arg(required = true, value_name = "SHARD_DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dirs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
-pub fn run(cli: Cli) -> Outcome {
-    match cli.command {
-        Command::Run {
-            scenario,
-            seed,
-            algorithm,
-            out,
-            check_invariants,
-            quiet,
-            json,
-            force,
-        } => {
-            let options = RunOptions {
-                seed,
-                algorithm,
-                check_invariants,
-            };
-            let output = crate::analysis::cli::OutputArgs {
-                out,
-                quiet,
-                json,
-                force,
-            };
-            run_one(&scenario, &options, &output)
-        }
-        Command::Validate {
-            files,
-            placeholders,
-        } => validate(&files, &placeholders.into_iter().collect()),
-        Command::Check(args) => {
-            crate::check::check(&args, &mut std::io::stdout(), &mut std::io::stderr()).into()
-        }
-        Command::Algorithms => {
-            for name in crate::algorithm::builtin_names() {
-                let algorithm = crate::algorithm::builtin(name).expect("listed");
-                println!("{name:<16} {}", algorithm.summary());
-            }
-            println!(
-                "{:<16} an external process speaking docs/PROTOCOL.md",
-                "exec:PATH"
-            );
-            Outcome::Success
-        }
-        Command::Plot {
-            timeseries_csv,
-            out,
-            title,
-        } => plot(&timeseries_csv, out.as_deref(), title),
-        Command::Sweep(args) => crate::analysis::cli::sweep_command(args),
-        Command::Merge(args) => crate::analysis::cli::merge_command(args),
-        Command::Compare(args) => crate::analysis::cli::compare_command(args),
-        Command::Completions { shell } => crate::analysis::cli::completions_command(shell),
-        Command::Schema => crate::analysis::cli::schema_command(),
-    }
-}
-
-/// `validate` (details in `crate::validate`): one `FILE: ok` line per valid file on
-/// stdout, every diagnostic on stderr; invalid if any file or folder is.
-fn validate(paths: &[PathBuf], placeholders: &BTreeMap<String, String>) -> Outcome {
-    let (files, problems) = crate::validate::expand_paths(paths);
-    print_diagnostics(&problems);
-    let mut invalid = !problems.is_empty();
-    for file in files {
-        let report = crate::validate::check_file(&file, placeholders);
-        print_diagnostics(&report.diagnostics);
-        match report.ok_line() {
-            Some(line) if report.is_valid() => println!("{line}"),
-            _ => invalid = true,
-        }
-    }
-    if invalid {
-        Outcome::Invalid
-    } else {
-        Outcome::Success
-    }
-}
-
-/// Run one scenario end to end and write its outputs under `out/<name>/`.
-pub fn run_one(
-    path: &Path,
-    options: &RunOptions,
-    output: &crate::analysis::cli::OutputArgs,
-) -> Outcome {
-    let (quiet, json) = (output.quiet, output.json);
-    let prepared = match sim::prepare(path) {
-        Ok(prepared) => prepared,
-        Err(diagnostics) => {
-            print_diagnostics(&diagnostics);
-            return Outcome::Invalid;
-        }
-    };
-    if !quiet {
-        print_diagnostics(&prepared.warnings);
-    }
-    let destination = Destination::run(&output.out, &prepared.scenario.name, output.force);
-    // Refused before simulating, so a refusal costs nothing.
-    if let Err(e) = destination.check() {
-        eprintln!("error: {e}");
-        return Outcome::Invalid;
-    }
-    let progress = crate::progress::RunProgress::new(
-        &prepared.scenario.name,
-        crate::engine::SimTime(prepared.scenario.duration_ms),
-        crate::progress::wanted_here(quiet, json),
-    );
-    let observe = |now| progress.observe(now);
-    let result = match crate::check::run_prepared_observed(&prepared, options, &observe) {
-        Ok(result) => result,
-        Err(message) => {
-            eprintln!("error: {}: {message}", path.display());
-            return Outcome::Invalid;
-        }
-    };
-    // The bar (if one was drawn) goes before the summary is printed.
-    drop(progress);
-    let dir = destination.dir();
-    if let Err(e) = files::write_run(
-        &destination,
-        &result.world,
-        &result.summary,
-        result.hpa_target_pct,
-    ) {
-        eprintln!("error: {e}");
-        return Outcome::Invalid;
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&result.summary).unwrap_or_default()
-        );
-    } else if !quiet {
-        print_summary(&result.summary, dir);
-    }
-    if result.summary.expectations.iter().all(|e| e.passed) {
-        Outcome::Success
-    } else {
-        Outcome::Failed
-    }
-}
-
-fn print_summary(summary: &Summary, dir: &Path) {
-    crate::analysis::cli::print_run_summary(summary, dir);
-}
-
-fn plot(csv: &Path, out: Option<&Path>, title: Option<String>) -> Outcome {
-    let mut input = match crate::output::plot::read_timeseries_csv(csv) {
-        Ok(input) => input,
-        // Each reading error names its own file (the CSV, events.csv or plot.json).
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Outcome::Invalid;
-        }
-    };
-    if let Some(title) = title {
-        input.title = title;
-    }
-    let dir = out
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| csv.parent().unwrap_or(Path::new(".")).to_path_buf());
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("error: {}: {e}", dir.display());
-        return Outcome::Invalid;
-    }
-    let (svg_tmp, png_tmp) = (dir.join(".replicas.svg.tmp"), dir.join(".replicas.png.tmp"));
-    // Every message names a file: the input for what is wrong with its data, the
-    // output for what could not be written.
-    let rename = |from: &Path, name: &str| {
-        let to = dir.join(name);
-        std::fs::rename(from, &to).map_err(|e| format!("{}: {e}", to.display()))
-    };
-    let result = crate::output::plot::render_replicas(&input, &svg_tmp, &png_tmp)
-        .map_err(|e| format!("{}: {e}", csv.display()))
-        .and_then(|()| rename(&svg_tmp, "replicas.svg"))
-        .and_then(|()| rename(&png_tmp, "replicas.png"));
-    match result {
-        Ok(()) => {
-            println!("wrote {}", dir.join("replicas.png").display());
-            Outcome::Success
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&svg_tmp);
-            let _ = std::fs::remove_file(&png_tmp);
-            eprintln!("error: {e}");
-            Outcome::Invalid
-        }
-    }
+/// `poolsim compare`.
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// The scenario file (YAML, `kind: Scenario`) to run under every algorithm.
+    #[arg(value_hint = clap::ValueHint::FilePath)]
+    pub scenario: PathBuf,
+    /// Algorithms to compare, comma-separated: built-in names (see `poolsim
+    /// algorithms`) or exec:PATH.
+    #[arg(long, value_name = "A,B[,..]", value_delimiter = ',', required = true, value_parser = AlgorithmName)]
+    pub algorithms: Vec<String>,
+    /// Seeds per algorithm: `scenario seed + 0 .. + N-1` (or from --seed-start).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
+    /// The first seed; default the scenario's `spec.seed`.
+    #[arg(long)]
+    pub seed_start: Option<u64>,
+    /// Worker threads; default the available parallelism. Outputs do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..4096))]
+    pub jobs: Option<u64>,
+    /// The algorithm the others are gated against; default the first of --algorithms.
+    #[arg(long, value_name = "NAME", value_parser = AlgorithmName)]
+    pub baseline: Option<String>,
+    /// METRIC[:MARGIN],.. : exit 1 when a candidate's p50 is worse than the baseline's
+    /// by more than MARGIN (a number, or a percentage of the baseline like 10%).
+    #[arg(long, value_name = "METRIC[:MARGIN],..")]
+    pub fail_if_worse: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

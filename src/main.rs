@@ -11,5 +11,5 @@ fn main() {
             std::process::exit(code);
         }
     };
-    std::process::exit(poolsim::cli::run(cli).exit_code());
+    std::process::exit(poolsim::commands::run(cli).exit_code());
 }

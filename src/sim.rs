@@ -87,6 +87,35 @@ pub fn prepare_loaded(
         .filter(|o| o.kind() == Kind::VirtualMachinePool)
         .map(|o| o.meta().name.clone())
         .collect();
+    let actions = resolve_actions(&scenario, &pool_names, &mut sources, &mut report);
+    check_referenced_vms(&scenario, &pool_names, &import, &mut report);
+    let (errors, found_warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = report
+        .diagnostics
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    warnings.extend(found_warnings);
+    Ok(Prepared {
+        scenario,
+        settings,
+        objects,
+        actions,
+        warnings,
+        import,
+    })
+}
+
+/// The scenario's events as the actions the world performs, in file order: names and
+/// kinds checked against the manifests, `apply` and `patch` objects decoded (a patch
+/// merged over the latest source of its object, which `sources` keeps).
+fn resolve_actions(
+    scenario: &Scenario,
+    pool_names: &[String],
+    sources: &mut BTreeMap<(Kind, String), Node>,
+    report: &mut Report,
+) -> Vec<(SimTime, ClusterAction)> {
     let mut actions = Vec::new();
     for event in &scenario.events {
         let at = SimTime(event.at_ms);
@@ -99,7 +128,7 @@ pub fn prepare_loaded(
                         &format!("{field}.scale.pool"),
                         format!(
                             "no VirtualMachinePool {pool:?} in the scenario's manifests; {}",
-                            known_pools(&pool_names)
+                            known_pools(pool_names)
                         ),
                     );
                 }
@@ -118,13 +147,13 @@ pub fn prepare_loaded(
                             object: object.clone(),
                         },
                         &scenario.namespace,
-                        &mut report,
+                        report,
                     ),
                     None => decode_object(
                         object,
                         &format!("{field}.apply"),
                         &scenario.namespace,
-                        &mut report,
+                        report,
                     ),
                 };
                 decoded.map(|o| {
@@ -150,43 +179,7 @@ pub fn prepare_loaded(
                 kind,
                 name,
                 merge_patch,
-            } => {
-                let Some(kind) = Kind::parse(kind) else {
-                    report.error(
-                        event.pos,
-                        &format!("{field}.patch.kind"),
-                        format!("unknown kind {kind:?}"),
-                    );
-                    continue;
-                };
-                match sources.get(&(kind, name.clone())) {
-                    None => {
-                        report.error(
-                            event.pos,
-                            &format!("{field}.patch.name"),
-                            format!(
-                                "no {} {name:?} in the scenario's manifests to patch",
-                                kind.name()
-                            ),
-                        );
-                        None
-                    }
-                    Some(source) => {
-                        let merged = self::merge_patch(source, merge_patch);
-                        let fields = leaf_paths(merge_patch, "");
-                        let decoded = decode_object(
-                            &merged,
-                            &format!("{field}.patch.mergePatch"),
-                            &scenario.namespace,
-                            &mut report,
-                        );
-                        decoded.map(|o| {
-                            sources.insert((kind, name.clone()), merged.clone());
-                            ClusterAction::Patch(Box::new(o), fields)
-                        })
-                    }
-                }
-            }
+            } => resolve_patch(event, kind, name, merge_patch, scenario, sources, report),
             Action::PartitionNode(r) => Some(ClusterAction::PartitionNode(target(r))),
             Action::HealNode(r) => Some(ClusterAction::HealNode(target(r))),
             Action::CrashNode(r) => Some(ClusterAction::CrashNode(target(r))),
@@ -215,7 +208,65 @@ pub fn prepare_loaded(
             actions.push((at, action));
         }
     }
-    // A VM named by an event must be one a pool can create: `<pool>-<index>`.
+    actions
+}
+
+/// A `patch` event: its merge patch over the latest source of the object it names (RFC
+/// 7386), decoded again; the merged source becomes the latest.
+fn resolve_patch(
+    event: &scenario::ScheduledEvent,
+    kind: &str,
+    name: &str,
+    merge_patch: &Node,
+    scenario: &Scenario,
+    sources: &mut BTreeMap<(Kind, String), Node>,
+    report: &mut Report,
+) -> Option<ClusterAction> {
+    let field = &event.field;
+    let Some(kind) = Kind::parse(kind) else {
+        report.error(
+            event.pos,
+            &format!("{field}.patch.kind"),
+            format!("unknown kind {kind:?}"),
+        );
+        return None;
+    };
+    match sources.get(&(kind, name.to_string())) {
+        None => {
+            report.error(
+                event.pos,
+                &format!("{field}.patch.name"),
+                format!(
+                    "no {} {name:?} in the scenario's manifests to patch",
+                    kind.name()
+                ),
+            );
+            None
+        }
+        Some(source) => {
+            let merged = self::merge_patch(source, merge_patch);
+            let fields = leaf_paths(merge_patch, "");
+            let decoded = decode_object(
+                &merged,
+                &format!("{field}.patch.mergePatch"),
+                &scenario.namespace,
+                report,
+            );
+            decoded.map(|o| {
+                sources.insert((kind, name.to_string()), merged.clone());
+                ClusterAction::Patch(Box::new(o), fields)
+            })
+        }
+    }
+}
+
+/// A VM named by an event must be one a pool can create: `<pool>-<index>`.
+fn check_referenced_vms(
+    scenario: &Scenario,
+    pool_names: &[String],
+    import: &ImportPlan,
+    report: &mut Report,
+) {
     for reference in scenario.referenced_vms() {
         let standalone = import.standalone_vms.iter().any(|vm| vm == reference.name);
         let plausible = standalone
@@ -233,27 +284,11 @@ pub fn prepare_loaded(
                 format!(
                     "no pool creates a VM named {:?}: pool VMs are named <pool>-<index> ({})",
                     reference.name,
-                    known_pools(&pool_names)
+                    known_pools(pool_names)
                 ),
             );
         }
     }
-    let (errors, found_warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = report
-        .diagnostics
-        .into_iter()
-        .partition(|d| d.severity == Severity::Error);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    warnings.extend(found_warnings);
-    Ok(Prepared {
-        scenario,
-        settings,
-        objects,
-        actions,
-        warnings,
-        import,
-    })
 }
 
 fn target(node_ref: &NodeRef) -> NodeTarget {

@@ -197,14 +197,11 @@ pub fn gate_table(checks: &[GateCheck]) -> Table {
         "limit",
     ]);
     for check in checks {
+        let (status, verdict) = RowStatus::verdict(check.passed);
         table.push(
-            if check.passed {
-                RowStatus::Pass
-            } else {
-                RowStatus::Fail
-            },
+            status,
             vec![
-                if check.passed { "PASS" } else { "FAIL" }.into(),
+                verdict,
                 check.candidate.clone(),
                 check.metric.clone(),
                 format_optional(check.candidate_value),

@@ -7,7 +7,6 @@
 //! This module models no upstream behaviour: it only aggregates the summaries and
 //! timeseries that runs produce.
 
-pub mod cli;
 pub mod compare;
 pub mod limits;
 pub mod stats;
@@ -15,7 +14,7 @@ pub mod sweep;
 pub mod table;
 
 use crate::output::files::Summary;
-use crate::sim::{Prepared, RunOptions};
+use crate::run::{Prepared, RunOptions};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -104,7 +103,7 @@ pub fn run_seeds(
             algorithm: algorithm.map(str::to_string),
             check_invariants: false,
         };
-        let outcome = crate::check::run_prepared(prepared, &options).map(|result| {
+        let outcome = crate::run::run_prepared(prepared, &options).map(|result| {
             let rows = &result.world.samples.rows;
             let times: Vec<u64> = rows.iter().map(|r| r.time.0).collect();
             let mut axis = time_axis.lock().unwrap_or_else(|e| e.into_inner());

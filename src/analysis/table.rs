@@ -10,6 +10,17 @@ pub enum RowStatus {
     Fail,
 }
 
+impl RowStatus {
+    /// A judged row: its highlight and the word that starts it (`PASS` or `FAIL`).
+    pub fn verdict(passed: bool) -> (RowStatus, String) {
+        if passed {
+            (RowStatus::Pass, "PASS".into())
+        } else {
+            (RowStatus::Fail, "FAIL".into())
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub columns: Vec<String>,

@@ -4,10 +4,11 @@
 //! and its golden trace compared. `docs/REGRESSION.md` describes the layout and output.
 
 use super::golden::{self, Divergence, GOLDEN_FILES};
+use crate::outcome::Outcome;
 use crate::output::files;
 use crate::output::ownership::Destination;
+use crate::run::{self, Prepared, RunOptions};
 use crate::scenario::diag::Diagnostic;
-use crate::sim::{self, Prepared, RunOptions};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -70,12 +71,12 @@ pub enum Verdict {
     Invalid,
 }
 
-impl From<Verdict> for crate::cli::Outcome {
+impl From<Verdict> for Outcome {
     fn from(verdict: Verdict) -> Self {
         match verdict {
-            Verdict::Passed => crate::cli::Outcome::Success,
-            Verdict::Failed => crate::cli::Outcome::Failed,
-            Verdict::Invalid => crate::cli::Outcome::Invalid,
+            Verdict::Passed => Outcome::Success,
+            Verdict::Failed => Outcome::Failed,
+            Verdict::Invalid => Outcome::Invalid,
         }
     }
 }
@@ -213,7 +214,7 @@ fn prepare_all(
     let mut prepared = Vec::new();
     let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in files {
-        match sim::prepare(&file) {
+        match run::prepare(&file) {
             Ok(scenario) => {
                 let name = scenario.scenario.name.clone();
                 if let Some(first) = names.insert(name.clone(), file.clone()) {
@@ -311,16 +312,12 @@ pub fn check_one(
     options: &RunOptions,
     args: &CheckArgs,
 ) -> Result<ScenarioReport, String> {
-    let result = super::run_prepared(prepared, options)?;
+    let result = run::run_prepared(prepared, options)?;
     let summary = &result.summary;
     let name = prepared.scenario.name.clone();
-    files::write_run(
-        &Destination::run(&args.out, &name, args.force),
-        &result.world,
-        summary,
-        result.hpa_target_pct,
-    )
-    .map_err(|e| e.to_string())?;
+    result
+        .write(&Destination::run(&args.out, &name, args.force))
+        .map_err(|e| e.to_string())?;
     let timeseries = files::timeseries_csv(&result.world.samples.rows);
     let events = files::events_csv(&result.world).map_err(|e| e.to_string())?;
     let root = golden_root(path, args);

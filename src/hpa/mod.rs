@@ -303,6 +303,153 @@ fn compute_replicas_for_metrics(
     })
 }
 
+/// The metrics' proposal normalized (stabilization window, behavior policies, min and
+/// max: `normalizeDesiredReplicas` or `normalizeDesiredReplicasWithBehaviors`, as
+/// `reconcileAutoscaler` picks), and the AbleToScale and ScalingLimited conditions it
+/// sets.
+fn normalize_and_report(
+    now_ms: u64,
+    spec: &HpaSpec,
+    new_status: &mut HpaStatus,
+    history: &mut HpaHistory,
+    settings: &HpaSettings,
+    current_replicas: i32,
+    desired_replicas: i32,
+) -> i32 {
+    let use_behavior = spec.behavior_specified
+        || settings.absent_behavior_mode == AbsentBehaviorMode::DefaultPolicies;
+    let outcome = if use_behavior {
+        normalize::normalize_desired_replicas_with_behaviors(
+            history,
+            now_ms,
+            &spec.behavior,
+            settings.downscale_stabilization_window_ms,
+            current_replicas,
+            desired_replicas,
+            spec.min_replicas,
+            spec.max_replicas,
+        )
+    } else {
+        normalize::normalize_desired_replicas(
+            history,
+            now_ms,
+            settings.downscale_stabilization_window_ms,
+            current_replicas,
+            desired_replicas,
+            spec.min_replicas,
+            spec.max_replicas,
+        )
+    };
+    set_condition(
+        new_status,
+        ConditionType::AbleToScale,
+        ConditionStatus::True,
+        outcome.able_to_scale_reason,
+        outcome.able_to_scale_message.to_string(),
+        now_ms,
+    );
+    set_condition(
+        new_status,
+        ConditionType::ScalingLimited,
+        if outcome.scaling_limited {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        },
+        outcome.scaling_limited_reason,
+        outcome.scaling_limited_message.to_string(),
+        now_ms,
+    );
+    outcome.desired_replicas
+}
+
+/// A rescale as `reconcileAutoscaler` records it: the AbleToScale condition, the scale
+/// event the behavior's policies count (`storeScaleEvent`), the last scale time; and
+/// the SuccessfulRescale event, returned.
+fn record_rescale(
+    now_ms: u64,
+    spec: &HpaSpec,
+    new_status: &mut HpaStatus,
+    history: &mut HpaHistory,
+    settings: &HpaSettings,
+    (current_replicas, desired_replicas): (i32, i32),
+    rescale_reason: &str,
+) -> HpaEvent {
+    set_condition(
+        new_status,
+        ConditionType::AbleToScale,
+        ConditionStatus::True,
+        "SucceededRescale",
+        format!("the HPA controller was able to update the target scale to {desired_replicas}"),
+        now_ms,
+    );
+    // Scale events are kept only for HPAs with a behavior (storeScaleEvent).
+    let behavior_for_events = (spec.behavior_specified
+        || settings.absent_behavior_mode == AbsentBehaviorMode::DefaultPolicies)
+        .then_some(&spec.behavior);
+    normalize::store_scale_event(
+        behavior_for_events,
+        history,
+        current_replicas,
+        desired_replicas,
+        now_ms,
+    );
+    new_status.last_scale_time_ms = Some(now_ms);
+    HpaEvent {
+        kind: HpaEventKind::Normal,
+        reason: "SuccessfulRescale".to_string(),
+        message: format!("New size: {desired_replicas}; reason: {rescale_reason}"),
+    }
+}
+
+/// The desired replicas the metrics propose (`reconcileAutoscaler` starts from 0 and
+/// takes the largest proposal), and the reason a rescale to it gives.
+fn proposed_rescale(proposed: i32, metric_name: String, current_replicas: i32) -> (i32, String) {
+    let mut desired_replicas = 0;
+    let mut rescale_metric = String::new();
+    let mut rescale_reason = String::new();
+    if proposed > desired_replicas {
+        desired_replicas = proposed;
+        rescale_metric = metric_name;
+    }
+    if desired_replicas > current_replicas {
+        rescale_reason = format!("{rescale_metric} above target");
+    }
+    if desired_replicas < current_replicas {
+        rescale_reason = "All metrics below target".to_string();
+    }
+    (desired_replicas, rescale_reason)
+}
+
+/// When no metric gives a replica count: `setCurrentReplicasAndMetricsInStatus`, the
+/// desired replicas stay as they were and nothing is rescaled.
+fn metrics_failed(
+    mut new_status: HpaStatus,
+    current_replicas: i32,
+    statuses: Vec<MetricStatus>,
+    events: Vec<HpaEvent>,
+) -> HpaSyncResult {
+    new_status.current_replicas = current_replicas;
+    new_status.current_metrics = statuses;
+    HpaSyncResult {
+        new_status,
+        rescale_to: None,
+        events,
+    }
+}
+
+/// A target scaled to zero by hand switches autoscaling off (ScalingActive False).
+fn set_scaling_disabled(new_status: &mut HpaStatus, now_ms: u64) {
+    set_condition(
+        new_status,
+        ConditionType::ScalingActive,
+        ConditionStatus::False,
+        "ScalingDisabled",
+        "scaling is disabled since the replica count of the target is zero".to_string(),
+        now_ms,
+    );
+}
+
 /// One reconciliation of an HPA (`reconcileAutoscaler`).
 pub fn sync(
     now_ms: u64,
@@ -327,7 +474,7 @@ pub fn sync(
     normalize::record_initial_recommendation(history, current_replicas, now_ms);
 
     let min_replicas = spec.min_replicas;
-    let mut desired_replicas = 0;
+    let mut desired_replicas;
     let mut rescale_reason = String::new();
     let mut rescale = true;
     let mut metric_statuses = Vec::new();
@@ -336,14 +483,7 @@ pub fn sync(
         // A target scaled to zero by hand switches autoscaling off.
         desired_replicas = 0;
         rescale = false;
-        set_condition(
-            &mut new_status,
-            ConditionType::ScalingActive,
-            ConditionStatus::False,
-            "ScalingDisabled",
-            "scaling is disabled since the replica count of the target is zero".to_string(),
-            now_ms,
-        );
+        set_scaling_disabled(&mut new_status, now_ms);
     } else if current_replicas > spec.max_replicas {
         rescale_reason = "Current number of replicas above Spec.MaxReplicas".to_string();
         desired_replicas = spec.max_replicas;
@@ -361,74 +501,22 @@ pub fn sync(
             &mut events,
         ) {
             Err((statuses, error)) => {
-                // setCurrentReplicasAndMetricsInStatus: desired replicas stay as they were.
-                new_status.current_replicas = current_replicas;
-                new_status.current_metrics = statuses;
                 events.push(warning("FailedComputeMetricsReplicas", error));
-                return HpaSyncResult {
-                    new_status,
-                    rescale_to: None,
-                    events,
-                };
+                return metrics_failed(new_status, current_replicas, statuses, events);
             }
             Ok(proposal) => {
                 metric_statuses = proposal.statuses;
-                let mut rescale_metric = String::new();
-                if proposal.replicas > desired_replicas {
-                    desired_replicas = proposal.replicas;
-                    rescale_metric = proposal.metric_name;
-                }
-                if desired_replicas > current_replicas {
-                    rescale_reason = format!("{rescale_metric} above target");
-                }
-                if desired_replicas < current_replicas {
-                    rescale_reason = "All metrics below target".to_string();
-                }
-                let use_behavior = spec.behavior_specified
-                    || settings.absent_behavior_mode == AbsentBehaviorMode::DefaultPolicies;
-                let outcome = if use_behavior {
-                    normalize::normalize_desired_replicas_with_behaviors(
-                        history,
-                        now_ms,
-                        &spec.behavior,
-                        settings.downscale_stabilization_window_ms,
-                        current_replicas,
-                        desired_replicas,
-                        min_replicas,
-                        spec.max_replicas,
-                    )
-                } else {
-                    normalize::normalize_desired_replicas(
-                        history,
-                        now_ms,
-                        settings.downscale_stabilization_window_ms,
-                        current_replicas,
-                        desired_replicas,
-                        min_replicas,
-                        spec.max_replicas,
-                    )
-                };
-                set_condition(
-                    &mut new_status,
-                    ConditionType::AbleToScale,
-                    ConditionStatus::True,
-                    outcome.able_to_scale_reason,
-                    outcome.able_to_scale_message.to_string(),
+                (desired_replicas, rescale_reason) =
+                    proposed_rescale(proposal.replicas, proposal.metric_name, current_replicas);
+                desired_replicas = normalize_and_report(
                     now_ms,
-                );
-                set_condition(
+                    spec,
                     &mut new_status,
-                    ConditionType::ScalingLimited,
-                    if outcome.scaling_limited {
-                        ConditionStatus::True
-                    } else {
-                        ConditionStatus::False
-                    },
-                    outcome.scaling_limited_reason,
-                    outcome.scaling_limited_message.to_string(),
-                    now_ms,
+                    history,
+                    settings,
+                    current_replicas,
+                    desired_replicas,
                 );
-                desired_replicas = outcome.desired_replicas;
                 rescale = desired_replicas != current_replicas;
             }
         }
@@ -436,31 +524,15 @@ pub fn sync(
 
     let mut rescale_to = None;
     if rescale {
-        set_condition(
+        events.push(record_rescale(
+            now_ms,
+            spec,
             &mut new_status,
-            ConditionType::AbleToScale,
-            ConditionStatus::True,
-            "SucceededRescale",
-            format!("the HPA controller was able to update the target scale to {desired_replicas}"),
-            now_ms,
-        );
-        events.push(HpaEvent {
-            kind: HpaEventKind::Normal,
-            reason: "SuccessfulRescale".to_string(),
-            message: format!("New size: {desired_replicas}; reason: {rescale_reason}"),
-        });
-        // Scale events are kept only for HPAs with a behavior (storeScaleEvent).
-        let behavior_for_events = (spec.behavior_specified
-            || settings.absent_behavior_mode == AbsentBehaviorMode::DefaultPolicies)
-            .then_some(&spec.behavior);
-        normalize::store_scale_event(
-            behavior_for_events,
             history,
-            current_replicas,
-            desired_replicas,
-            now_ms,
-        );
-        new_status.last_scale_time_ms = Some(now_ms);
+            settings,
+            (current_replicas, desired_replicas),
+            &rescale_reason,
+        ));
         rescale_to = Some(desired_replicas);
     } else {
         desired_replicas = current_replicas;

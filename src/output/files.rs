@@ -9,26 +9,13 @@ pub use crate::output::ownership::{Destination, RUN_FILES};
 use crate::output::plot::{self, EventMarker, Interval, PlotAnnotations, PlotInput, Series};
 use crate::output::record::Sample;
 use crate::output::report;
+use crate::timeseries::Format;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
-pub const TIMESERIES_HEADER: [&str; 13] = [
-    "time_s",
-    "desired_replicas",
-    "hpa_desired_replicas",
-    "vms_total",
-    "vms_ready",
-    "vmis_running",
-    "vmis_unknown",
-    "guests_running",
-    "overshoot",
-    "pvcs_bound",
-    "cpu_utilization_pct",
-    "load_cores",
-    "uncontrolled_overshoot",
-];
+pub use crate::timeseries::csv as timeseries_csv;
+use crate::timeseries::format_time_s;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ExpectationResult {
@@ -209,47 +196,6 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-fn opt(value: Option<i64>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
-}
-
-pub fn timeseries_csv(rows: &[Sample]) -> String {
-    let mut out = TIMESERIES_HEADER.join(",");
-    out.push('\n');
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            format_time_s(r.time.0),
-            r.desired_replicas,
-            opt(r.hpa_desired_replicas),
-            r.vms_total,
-            r.vms_ready,
-            r.vmis_running,
-            r.vmis_unknown,
-            r.guests_running,
-            r.overshoot,
-            r.pvcs_bound,
-            opt(r.cpu_utilization_pct),
-            format!("{:.3}", r.load_cores)
-                .trim_end_matches('0')
-                .trim_end_matches('.'),
-            r.uncontrolled_overshoot,
-        );
-    }
-    out
-}
-
-fn format_time_s(ms: u64) -> String {
-    if ms.is_multiple_of(1000) {
-        (ms / 1000).to_string()
-    } else {
-        format!("{}.{:03}", ms / 1000, ms % 1000)
-            .trim_end_matches('0')
-            .to_string()
-    }
-}
-
 /// `events.csv`'s columns: DESIGN.md §1.3's five, then (issue 15) the Event's `type`,
 /// the involved object's `namespace` and the `count` of identical events the row
 /// stands for (`output::event_log`); `time_s` is the first of them.
@@ -406,33 +352,20 @@ fn scenario_annotations(
 }
 
 pub fn plot_input(rows: &[Sample], annotations: &PlotAnnotations) -> PlotInput {
-    let column = |name: &str, f: &dyn Fn(&Sample) -> Option<f64>| Series {
-        name: name.into(),
-        values: rows.iter().map(f).collect(),
-    };
+    // Every column but the time axis: the offered load too, on the CPU panel's
+    // secondary axis (`plot::hpa`).
+    let series = crate::timeseries::COLUMNS
+        .iter()
+        .filter(|column| column.format != Format::Seconds)
+        .map(|column| Series {
+            name: column.name.into(),
+            values: rows.iter().map(column.value).collect(),
+        })
+        .collect();
     PlotInput {
         title: annotations.title.clone().unwrap_or_default(),
         time_s: rows.iter().map(|r| r.time.as_secs_f64()).collect(),
-        series: vec![
-            column("desired_replicas", &|r| Some(r.desired_replicas as f64)),
-            column("hpa_desired_replicas", &|r| {
-                r.hpa_desired_replicas.map(|v| v as f64)
-            }),
-            column("vms_total", &|r| Some(r.vms_total as f64)),
-            column("vms_ready", &|r| Some(r.vms_ready as f64)),
-            column("vmis_running", &|r| Some(r.vmis_running as f64)),
-            column("vmis_unknown", &|r| Some(r.vmis_unknown as f64)),
-            column("guests_running", &|r| Some(r.guests_running as f64)),
-            column("overshoot", &|r| Some(r.overshoot as f64)),
-            column("pvcs_bound", &|r| Some(r.pvcs_bound as f64)),
-            column("cpu_utilization_pct", &|r| {
-                r.cpu_utilization_pct.map(|v| v as f64)
-            }),
-            column("uncontrolled_overshoot", &|r| {
-                Some(r.uncontrolled_overshoot as f64)
-            }),
-            column("load_cores", &|r| Some(r.load_cores)),
-        ],
+        series,
         events: annotations.events.clone(),
         intervals: annotations.intervals.clone(),
         hpa_target_pct: annotations.hpa_target_pct,
@@ -612,7 +545,7 @@ mod tests {
 ";
         let text = format!("{}{events}", &text[..events_at]);
         let prepared = crate::sim::prepare_bytes(text.as_bytes(), &path).expect("valid");
-        let result = crate::check::run_prepared(&prepared, &Default::default()).expect("runs");
+        let result = crate::run::run_prepared(&prepared, &Default::default()).expect("runs");
         let intervals = plot_annotations(&result.world, None).intervals;
         assert_eq!(intervals.len(), 2, "{intervals:?}");
         assert_eq!((intervals[0].start_s, intervals[0].end_s), (480.0, 1800.0));

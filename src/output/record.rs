@@ -3,34 +3,12 @@
 use crate::api::*;
 use crate::cluster::truth::{Guest, GuestState};
 use crate::cluster::world::World;
-use crate::engine::SimTime;
 use std::collections::BTreeSet;
 
 // The event log lives in `output::event_log`; re-exported where it always was.
 pub use crate::output::event_log::{EventLog, EventRow, EventType};
 
-/// One timeseries row (DESIGN.md §1.3 columns, in order).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub time: SimTime,
-    pub desired_replicas: i64,
-    pub hpa_desired_replicas: Option<i64>,
-    pub vms_total: i64,
-    pub vms_ready: i64,
-    pub vmis_running: i64,
-    pub vmis_unknown: i64,
-    pub guests_running: i64,
-    pub overshoot: i64,
-    pub pvcs_bound: i64,
-    pub cpu_utilization_pct: Option<i64>,
-    /// Offered load in cores (an extra column).
-    pub load_cores: f64,
-    /// Guests beyond desired that nothing is stopping or counting down (see
-    /// [`uncontrolled_overshoot`] and [`GuestControl`]): a scale-in's graceful
-    /// shutdowns do not count, a replacement made while the old guest runs on an
-    /// unreachable node does (an extra column, after `load_cores`).
-    pub uncontrolled_overshoot: i64,
-}
+pub use crate::timeseries::Sample;
 
 #[derive(Debug, Default)]
 pub struct SampleLog {

@@ -80,23 +80,6 @@ pub const DEFAULT_NODE_MEMORY: &str = "64Gi";
 /// `SetDefaults_KubeletConfiguration`, `MaxPods = 110`).
 pub const DEFAULT_NODE_PODS: u32 = 110;
 
-/// The columns of `timeseries.csv` (DESIGN.md §1.3), in order; `expect[].column` must
-/// name one of them.
-pub const TIMESERIES_COLUMNS: &[&str] = &[
-    "time_s",
-    "desired_replicas",
-    "hpa_desired_replicas",
-    "vms_total",
-    "vms_ready",
-    "vmis_running",
-    "vmis_unknown",
-    "guests_running",
-    "overshoot",
-    "pvcs_bound",
-    "cpu_utilization_pct",
-    "uncontrolled_overshoot",
-];
-
 /// The numeric fields of `summary.json` (DESIGN.md §1.3 and the comparison metrics of
 /// `compare`) that `expect[].metric` may name, in the column order of `sweep.csv` and
 /// `compare.csv`.
@@ -402,7 +385,7 @@ impl Comparison {
 pub enum ExpectTarget {
     /// A field of `summary.json` (one of [`SUMMARY_METRICS`]).
     Metric(String),
-    /// A timeseries column (one of [`TIMESERIES_COLUMNS`]) at one time: the row at
+    /// A timeseries column (an observed one of [`crate::timeseries::COLUMNS`]) at one time: the row at
     /// `at_ms`, or the last row before it when `at_ms` is not on the sample grid.
     ColumnAt { column: String, at_ms: u64 },
     /// A timeseries column on every row with `from_ms <= time <= to_ms`.

@@ -7,7 +7,7 @@
 
 use super::{
     API_VERSION, DEFAULT_ALGORITHM, DEFAULT_NAMESPACE, DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY,
-    DEFAULT_NODE_PODS, KIND, SUMMARY_METRICS, TIMESERIES_COLUMNS,
+    DEFAULT_NODE_PODS, KIND, SUMMARY_METRICS,
 };
 use crate::cluster::settings::{SettingType, Settings};
 use serde_json::{json, Value};
@@ -241,7 +241,7 @@ fn expect_schema() -> Value {
             "description": "metric (a summary.json number) or column (a timeseries.csv column, at one time or during a window), and one comparison",
             "properties": {
                 "metric": {"enum": SUMMARY_METRICS},
-                "column": {"enum": TIMESERIES_COLUMNS},
+                "column": {"enum": crate::timeseries::expectable_names()},
                 "at": duration("the row at this time (column expectations)"),
                 "during": {
                     "type": "array",

@@ -11,7 +11,7 @@ use super::{
     DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, DEFAULT_NODE_PODS, DEFAULT_SAMPLE_INTERVAL_MS,
     EVENT_ACTIONS, KIND, MAX_DURATION_MS, MAX_EVENTS, MAX_LOAD_POINTS, MAX_MANIFESTS,
     MAX_MANIFEST_FILES_BYTES, MAX_NODES, MAX_REPLICAS, MAX_SAMPLES, MAX_SUBSTITUTED_BYTES,
-    MIN_SAMPLE_INTERVAL_MS, SUMMARY_METRICS, TIMESERIES_COLUMNS,
+    MIN_SAMPLE_INTERVAL_MS, SUMMARY_METRICS,
 };
 use crate::input::FileKind;
 use crate::units::{format_duration_ms, parse_quantity, Quantity};
@@ -1454,7 +1454,7 @@ fn decode_expectation(
             ExpectTarget::Metric(name)
         }
         (None, Some(column)) => {
-            let name = column.one_of(report, TIMESERIES_COLUMNS);
+            let name = column.one_of(report, &crate::timeseries::expectable_names());
             decode_column_window(name, item, at, during, duration_ms, report)?
         }
         (Some(_), Some(column)) => {

@@ -48,24 +48,13 @@ pub struct PlotAnnotations {
     pub events: Vec<EventMarker>,
 }
 
-/// The leading columns of `timeseries.csv` (DESIGN.md §1.3), and the later ones the
-/// plot reads (`uncontrolled_overshoot`, shaded when present). They must be numbers;
-/// any other column that is not all numbers is left out of the plot input instead,
-/// since extra columns are free to carry other data.
-const KNOWN_COLUMNS: [&str; 12] = [
-    "time_s",
-    "desired_replicas",
-    "hpa_desired_replicas",
-    "vms_total",
-    "vms_ready",
-    "vmis_running",
-    "vmis_unknown",
-    "guests_running",
-    "overshoot",
-    "pvcs_bound",
-    "cpu_utilization_pct",
-    "uncontrolled_overshoot",
-];
+/// Whether a column of a CSV is one of poolsim's observed columns
+/// ([`crate::timeseries::COLUMNS`]). Those must be numbers; any other column that is
+/// not all numbers is left out of the plot input instead, since extra columns are free
+/// to carry other data.
+fn known_column(name: &str) -> bool {
+    crate::timeseries::column(name).is_some_and(|column| column.observed)
+}
 
 /// Reads `timeseries.csv` into a [`PlotInput`]: `time_s` becomes the time axis, every
 /// other column a [`Series`] (empty cells are `None`). Then, if they exist in the same
@@ -194,7 +183,7 @@ fn read_timeseries(path: &Path) -> Result<PlotInput, PlotError> {
             let cell = record.get(index).unwrap_or("");
             match parse_cell(cell) {
                 Ok(value) => column.values.push(value),
-                Err(()) if KNOWN_COLUMNS.contains(&column.name.as_str()) => {
+                Err(()) if known_column(&column.name) => {
                     return Err(PlotError::BadNumber {
                         path: path.to_path_buf(),
                         line,
